@@ -1,0 +1,37 @@
+# Two commands on a fresh machine: `make demo` and `make test` (see README.md).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEMO_DB ?= demo.db
+
+.PHONY: install demo test bench lint clean
+
+# dlib comes from the prebuilt dlib-bin wheel (the `dlib` extra); face_recognition is
+# installed with --no-deps because its declared `dlib` dependency would compile dlib from
+# source for ~20 minutes. It is only used to compare against in bench/ and tests.
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dlib,cnn,web,test,dev]'
+	$(PY) -m pip install --quiet --no-deps face_recognition==1.3.0
+	touch $@
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
+	$(VENV)/bin/faceatlas --db $(DEMO_DB) scan samples/
+	$(VENV)/bin/faceatlas --db $(DEMO_DB) cluster
+	$(VENV)/bin/faceatlas --db $(DEMO_DB) people
+
+test: $(STAMP)
+	$(PY) -m pytest -q -ra
+
+bench: $(STAMP)
+	$(PY) bench/run_all.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check faceatlas tests bench
+
+clean:
+	rm -rf $(VENV) $(DEMO_DB)* build *.egg-info

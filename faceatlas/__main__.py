@@ -1,0 +1,5 @@
+"""``python -m faceatlas``."""
+
+from faceatlas.cli import main
+
+main()

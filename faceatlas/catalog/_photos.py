@@ -1,0 +1,328 @@
+"""Photos, faces and embeddings: what a scan writes and everything else reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from faceatlas.catalog._base import CatalogBase, Migration, now
+from faceatlas.exceptions import EmbedderMismatchError, NotFoundError
+
+MIGRATIONS: list[Migration] = [
+    (
+        "0001_photos_faces_embeddings_runs",
+        """
+        CREATE TABLE photos (
+            id INTEGER PRIMARY KEY,
+            path TEXT NOT NULL,              -- absolute, symlinks not resolved
+            frame_index INTEGER NOT NULL DEFAULT -1,   -- -1: a still image; >= 0: video frame
+            time_s REAL,                     -- position of a video frame
+            content_hash TEXT,               -- blake2b of the whole file
+            size INTEGER,
+            mtime REAL,
+            width INTEGER,
+            height INTEGER,
+            status TEXT NOT NULL CHECK (status IN ('done', 'error')),
+            error TEXT,
+            detector TEXT,                   -- name/version that found the faces
+            scanned_at TEXT NOT NULL,
+            UNIQUE (path, frame_index)
+        );
+        CREATE INDEX photos_hash ON photos (content_hash);
+        CREATE TABLE faces (
+            id INTEGER PRIMARY KEY,
+            photo_id INTEGER NOT NULL REFERENCES photos (id) ON DELETE CASCADE,
+            face_index INTEGER NOT NULL,
+            x1 REAL NOT NULL, y1 REAL NOT NULL, x2 REAL NOT NULL, y2 REAL NOT NULL,
+            landmarks BLOB NOT NULL,         -- float32 (5, 2)
+            det_score REAL NOT NULL,
+            quality REAL NOT NULL,           -- [0, 1], see faceatlas.align.face_quality
+            sharpness REAL NOT NULL,
+            chip BLOB,                       -- 112x112 aligned face, JPEG (thumbnails)
+            UNIQUE (photo_id, face_index)
+        );
+        CREATE TABLE embeddings (
+            face_id INTEGER NOT NULL REFERENCES faces (id) ON DELETE CASCADE,
+            embedder TEXT NOT NULL,
+            version TEXT NOT NULL,
+            dim INTEGER NOT NULL,
+            vector BLOB NOT NULL,            -- float32 (dim,), L2-normalised
+            PRIMARY KEY (face_id, embedder)
+        );
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            command TEXT NOT NULL,
+            settings TEXT NOT NULL,          -- JSON
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT NOT NULL,
+            summary TEXT                     -- JSON
+        );
+        """,
+    ),
+]
+
+
+@dataclass
+class FaceRecord:
+    """One detected face as a scan produces it (before it has an id)."""
+
+    box: np.ndarray  # (4,)
+    landmarks: np.ndarray  # (5, 2)
+    det_score: float
+    quality: float
+    sharpness: float
+    chip_jpeg: bytes | None
+    embedding: np.ndarray | None = None  # (dim,)
+
+
+@dataclass
+class PhotoRecord:
+    """One still image or one sampled video frame, with its faces or its error."""
+
+    path: str
+    frame_index: int = -1
+    time_s: float | None = None
+    width: int | None = None
+    height: int | None = None
+    status: str = "done"
+    error: str | None = None
+    faces: list[FaceRecord] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FileState:
+    """What the catalog remembers of a file, to decide whether to scan it again."""
+
+    path: str
+    content_hash: str | None
+    size: int | None
+    mtime: float | None
+    status: str
+    detector: str | None
+
+
+class PhotosMixin(CatalogBase):
+    """Reads and writes photos, faces and embeddings."""
+
+    # -- what a scan needs -------------------------------------------------------------
+    def file_states(self) -> dict[str, FileState]:
+        """Every catalogued file (videos once), keyed by path."""
+        rows = self.query(
+            "SELECT path, content_hash, size, mtime, MIN(status) AS status, detector "
+            "FROM photos GROUP BY path"
+        )
+        # MIN(status) is 'done' if any frame is done, else 'error'.
+        return {r["path"]: FileState(r["path"], r["content_hash"], r["size"], r["mtime"],
+                                     r["status"], r["detector"]) for r in rows}
+
+    def paths_with_hash(self, content_hash: str) -> list[str]:
+        rows = self.query("SELECT DISTINCT path FROM photos WHERE content_hash = ?",
+                          (content_hash,))
+        return [r[0] for r in rows]
+
+    def replace_file(
+        self, path: str, content_hash: str | None, size: int | None, mtime: float | None,
+        detector: str | None, photos: Sequence[PhotoRecord], embedder: str | None = None,
+        embedder_version: str | None = None,
+    ) -> int:
+        """Atomically replace everything known about one file; returns the number of faces.
+
+        One transaction per file is what makes a scan resumable: a kill leaves each file
+        either fully recorded or not at all.
+        """
+        n_faces = 0
+        stamp = now()
+        with self.transaction() as db:
+            db.execute("DELETE FROM photos WHERE path = ?", (path,))
+            for p in photos:
+                cur = db.execute(
+                    "INSERT INTO photos (path, frame_index, time_s, content_hash, size, mtime, "
+                    "width, height, status, error, detector, scanned_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (path, p.frame_index, p.time_s, content_hash, size, mtime, p.width,
+                     p.height, p.status, p.error, detector, stamp),
+                )
+                photo_id = cur.lastrowid
+                for i, f in enumerate(p.faces):
+                    fcur = db.execute(
+                        "INSERT INTO faces (photo_id, face_index, x1, y1, x2, y2, landmarks, "
+                        "det_score, quality, sharpness, chip) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (photo_id, i, *map(float, f.box),
+                         np.asarray(f.landmarks, np.float32).tobytes(), float(f.det_score),
+                         float(f.quality), float(f.sharpness), f.chip_jpeg),
+                    )
+                    if f.embedding is not None and embedder is not None:
+                        vec = np.asarray(f.embedding, np.float32)
+                        db.execute(
+                            "INSERT INTO embeddings (face_id, embedder, version, dim, vector) "
+                            "VALUES (?, ?, ?, ?, ?)",
+                            (fcur.lastrowid, embedder, embedder_version, vec.shape[0],
+                             vec.tobytes()),
+                        )
+                    n_faces += 1
+        return n_faces
+
+    def move_file(self, old: str, new: str, mtime: float | None) -> None:
+        """A file was moved or renamed: keep its faces (and the corrections on them)."""
+        with self.transaction() as db:
+            db.execute("UPDATE photos SET path = ?, mtime = ? WHERE path = ?", (new, mtime, old))
+
+    def touch_file(self, path: str, mtime: float | None) -> None:
+        """Same content, new modification time: remember it so the next scan skips it."""
+        with self.transaction() as db:
+            db.execute("UPDATE photos SET mtime = ? WHERE path = ?", (mtime, path))
+
+    def delete_files(self, paths: Iterable[str]) -> int:
+        """Forget files that are gone; their faces go with them."""
+        paths = list(paths)
+        with self.transaction() as db:
+            for p in paths:
+                db.execute("DELETE FROM photos WHERE path = ?", (p,))
+        return len(paths)
+
+    def faces_without_embedding(self, embedder: str) -> dict[str, list[dict[str, Any]]]:
+        """Faces with no vector of ``embedder``, grouped by file path."""
+        rows = self.query(
+            "SELECT f.id, f.x1, f.y1, f.x2, f.y2, f.landmarks, f.det_score, p.path, "
+            "p.frame_index FROM faces f JOIN photos p ON p.id = f.photo_id "
+            "LEFT JOIN embeddings e ON e.face_id = f.id AND e.embedder = ? "
+            "WHERE e.face_id IS NULL ORDER BY p.path, p.frame_index, f.face_index",
+            (embedder,),
+        )
+        out: dict[str, list[dict[str, Any]]] = {}
+        for r in rows:
+            out.setdefault(r["path"], []).append({
+                "face_id": r["id"], "frame_index": r["frame_index"],
+                "box": np.array([r["x1"], r["y1"], r["x2"], r["y2"]], np.float32),
+                "landmarks": np.frombuffer(r["landmarks"], np.float32).reshape(5, 2),
+                "det_score": r["det_score"],
+            })
+        return out
+
+    def add_embeddings(self, embedder: str, version: str, face_ids: Sequence[int],
+                       X: np.ndarray) -> None:
+        X = np.asarray(X, np.float32)
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO embeddings (face_id, embedder, version, dim, vector) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(int(i), embedder, version, X.shape[1], x.tobytes()) for i, x in
+                 zip(face_ids, X, strict=True)],
+            )
+
+    # -- reading -----------------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        one = self.db.execute(
+            "SELECT (SELECT COUNT(DISTINCT path) FROM photos) AS files, "
+            "(SELECT COUNT(*) FROM photos WHERE status = 'done') AS photos, "
+            "(SELECT COUNT(*) FROM photos WHERE status = 'error') AS errors, "
+            "(SELECT COUNT(*) FROM faces) AS faces"
+        ).fetchone()
+        return dict(one)
+
+    def embedders(self) -> list[dict[str, Any]]:
+        """Embedders that have vectors in the catalog, with their counts."""
+        rows = self.query("SELECT embedder, version, dim, COUNT(*) AS n FROM embeddings "
+                          "GROUP BY embedder, version, dim ORDER BY n DESC")
+        return [dict(r) for r in rows]
+
+    def embeddings(self, embedder: str, face_ids: Sequence[int] | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """All vectors of one embedder: ``(face_ids (n,), X (n, dim))``, ordered by face id.
+
+        Raises
+        ------
+        EmbedderMismatchError
+            If the catalog holds vectors of several versions or sizes under that name.
+        """
+        versions = self.query("SELECT DISTINCT version, dim FROM embeddings WHERE embedder = ?",
+                              (embedder,))
+        if len(versions) > 1:
+            found = ", ".join(f"{r['version']} ({r['dim']}-d)" for r in versions)
+            raise EmbedderMismatchError(
+                f"the catalog holds several versions of embedder {embedder!r}: {found}; "
+                "rescan with one version")
+        if face_ids is None:
+            rows = self.query("SELECT face_id, vector FROM embeddings WHERE embedder = ? "
+                              "ORDER BY face_id", (embedder,))
+        else:
+            ids = [int(i) for i in face_ids]
+            rows = []
+            for start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
+                chunk = ids[start:start + 900]
+                marks = ",".join("?" * len(chunk))
+                rows += self.query(f"SELECT face_id, vector FROM embeddings WHERE embedder = ? "
+                                   f"AND face_id IN ({marks})", (embedder, *chunk))
+            rows.sort(key=lambda r: r[0])
+        if not rows:
+            dim = int(versions[0]["dim"]) if versions else 0
+            return np.zeros(0, np.int64), np.zeros((0, dim), np.float32)
+        ids_arr = np.array([r[0] for r in rows], np.int64)
+        X = np.frombuffer(b"".join(r[1] for r in rows), np.float32).reshape(len(rows), -1)
+        return ids_arr, X.copy()
+
+    def faces(self, face_ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
+        """Face rows joined with their photo: id, photo_id, path, frame, box, score, quality."""
+        sql = ("SELECT f.id, f.photo_id, p.path, p.frame_index, p.time_s, f.face_index, f.x1, "
+               "f.y1, f.x2, f.y2, f.det_score, f.quality, f.sharpness, p.width, p.height "
+               "FROM faces f JOIN photos p ON p.id = f.photo_id")
+        if face_ids is None:
+            rows = self.query(sql + " ORDER BY f.id")
+        else:
+            ids = [int(i) for i in face_ids]
+            rows = []
+            for start in range(0, len(ids), 900):
+                chunk = ids[start:start + 900]
+                rows += self.query(sql + f" WHERE f.id IN ({','.join('?' * len(chunk))})",
+                                   chunk)
+        return [dict(r) for r in rows]
+
+    def face(self, face_id: int) -> dict[str, Any]:
+        found = self.faces([face_id])
+        if not found:
+            raise NotFoundError(f"face {face_id} is not in the catalog")
+        row = found[0]
+        lm = self.db.execute("SELECT landmarks FROM faces WHERE id = ?", (face_id,)).fetchone()
+        row["landmarks"] = np.frombuffer(lm[0], np.float32).reshape(5, 2).tolist()
+        return row
+
+    def face_chip(self, face_id: int) -> bytes | None:
+        row = self.db.execute("SELECT chip FROM faces WHERE id = ?", (face_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"face {face_id} is not in the catalog")
+        return row[0]
+
+    def photo_ids_of_faces(self, face_ids: Sequence[int]) -> np.ndarray:
+        """Photo id of each face (same order): faces sharing a photo are cannot-links."""
+        lookup = {r[0]: r[1] for r in self.query("SELECT id, photo_id FROM faces")}
+        return np.array([lookup[int(i)] for i in face_ids], np.int64)
+
+    def photos(self, *, errors_only: bool = False, limit: int | None = None
+               ) -> list[dict[str, Any]]:
+        sql = ("SELECT p.id, p.path, p.frame_index, p.width, p.height, p.status, p.error, "
+               "p.content_hash, p.size, p.scanned_at, "
+               "(SELECT COUNT(*) FROM faces f WHERE f.photo_id = p.id) AS faces FROM photos p")
+        if errors_only:
+            sql += " WHERE p.status = 'error'"
+        sql += " ORDER BY p.path, p.frame_index"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [dict(r) for r in self.query(sql)]
+
+    def photo(self, photo_id: int) -> dict[str, Any]:
+        rows = self.query("SELECT * FROM photos WHERE id = ?", (photo_id,))
+        if not rows:
+            raise NotFoundError(f"photo {photo_id} is not in the catalog")
+        return dict(rows[0])
+
+    def duplicate_face_count(self) -> int:
+        """Faces recorded twice for the same photo and index (must always be 0)."""
+        row = self.db.execute(
+            "SELECT COUNT(*) FROM (SELECT photo_id, face_index, COUNT(*) c FROM faces "
+            "GROUP BY photo_id, face_index HAVING c > 1)").fetchone()
+        return int(row[0])

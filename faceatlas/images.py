@@ -1,0 +1,195 @@
+"""Decode files into images: formats, EXIF orientation, size limits, and video frames.
+
+Every function returns the package's image contract: a ``uint8`` array of shape
+``(h, w, 3)`` in RGB order with EXIF orientation already applied.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from faceatlas.exceptions import ImageError, ImageTooLargeError
+
+IMAGE_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm",
+     ".pnm"}
+)
+VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm"})
+
+# 100 megapixels: larger than any camera photo users are likely to have (a 61 MP full-frame
+# sensor is 9504x6336), small enough that one decoded image stays under 300 MB of RAM.
+DEFAULT_MAX_PIXELS = 100_000_000
+
+# Pillow's own bomb check warns at 89 MP and raises at 179 MP; faceatlas applies its own
+# limit (configurable) before decoding, so Pillow's is switched off here.
+Image.MAX_IMAGE_PIXELS = None
+
+
+def media_kind(path: str | Path) -> str | None:
+    """Return ``"image"``, ``"video"`` or ``None`` (not a supported format) from the suffix."""
+    suffix = Path(path).suffix.lower()
+    if suffix in IMAGE_SUFFIXES:
+        return "image"
+    if suffix in VIDEO_SUFFIXES:
+        return "video"
+    return None
+
+
+def _to_rgb(img: Image.Image) -> np.ndarray:
+    """Convert any Pillow mode to 8-bit RGB."""
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16/32-bit grey: scale by the actual range so dark 16-bit scans are not crushed to 0.
+        arr = np.asarray(img, dtype=np.float64)
+        lo, hi = float(arr.min()), float(arr.max())
+        scale = 255.0 / (hi - lo) if hi > lo else 0.0
+        grey = ((arr - lo) * scale).clip(0, 255).astype(np.uint8)
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    if mode == "F":
+        arr = np.asarray(img, dtype=np.float64)
+        lo, hi = float(arr.min()), float(arr.max())
+        grey = ((arr - lo) * (255.0 / (hi - lo) if hi > lo else 0.0)).astype(np.uint8)
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    if mode == "P":
+        img = img.convert("RGBA")
+        mode = "RGBA"
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        # Transparent pixels become white, as a viewer shows them, not black.
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, rgba)
+    return np.asarray(img.convert("RGB"), dtype=np.uint8)
+
+
+def load_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Read an image file into an RGB array with EXIF orientation applied.
+
+    Parameters
+    ----------
+    path : str or Path
+        JPEG, PNG, GIF (first frame), BMP, TIFF, WebP or PGM/PPM file.
+    max_pixels : int, default 100_000_000
+        Larger images are refused before they are decoded (decompression bombs).
+
+    Returns
+    -------
+    image : ndarray of shape (h, w, 3), dtype uint8, RGB
+
+    Raises
+    ------
+    ImageError
+        With the path and a one-line reason: missing, unreadable, empty, truncated, not an image.
+    ImageTooLargeError
+        If ``width * height > max_pixels``.
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise ImageError(f"{path}: file not found (or a broken symlink)") from None
+    except PermissionError:
+        raise ImageError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise ImageError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if size == 0:
+        raise ImageError(f"{path}: empty file (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow's EXIF/ICC chatter is not the user's concern
+            with Image.open(path) as img:
+                width, height = img.size
+                if width * height > max_pixels:
+                    raise ImageTooLargeError(
+                        f"{path}: {width}x{height} = {width * height:,} pixels is over the limit "
+                        f"of {max_pixels:,} (raise it with --max-pixels)"
+                    )
+                img.load()
+                img = ImageOps.exif_transpose(img) or img
+                return _to_rgb(img)
+    except ImageError:
+        raise
+    except PermissionError:
+        raise ImageError(f"{path}: permission denied") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{path}: not an image, or a format Pillow cannot read") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        reason = str(exc) or type(exc).__name__
+        if "truncated" in reason.lower():
+            reason = "truncated or corrupt image data"
+        raise ImageError(f"{path}: {reason}") from None
+    except Image.DecompressionBombError as exc:  # pragma: no cover - limit is disabled above
+        raise ImageTooLargeError(f"{path}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class VideoFrame:
+    """One sampled frame of a video."""
+
+    index: int
+    time_s: float
+    image: np.ndarray
+
+
+def iter_video_frames(
+    path: str | Path, *, every_s: float = 1.0, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> Iterator[VideoFrame]:
+    """Yield one frame every ``every_s`` seconds of a video, as RGB images.
+
+    Raises
+    ------
+    ImageError
+        If the file cannot be opened as a video or has no decodable frame.
+    """
+    import cv2
+
+    if every_s <= 0:
+        raise ValueError(f"every_s must be > 0 seconds, got {every_s}")
+    path = Path(path)
+    if not path.is_file():
+        raise ImageError(f"{path}: file not found (or a broken symlink)")
+    cap = cv2.VideoCapture(str(path))
+    try:
+        if not cap.isOpened():
+            raise ImageError(f"{path}: cannot open as a video")
+        fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+        step = max(1, round(fps * every_s))
+        index = 0
+        yielded = 0
+        while True:
+            ok = cap.grab()
+            if not ok:
+                break
+            if index % step == 0:
+                ok, bgr = cap.retrieve()
+                if ok and bgr is not None:
+                    h, w = bgr.shape[:2]
+                    if h * w > max_pixels:
+                        raise ImageTooLargeError(f"{path}: frames of {w}x{h} are over the limit")
+                    yielded += 1
+                    yield VideoFrame(index, index / fps, np.ascontiguousarray(bgr[:, :, ::-1]))
+            index += 1
+        if yielded == 0:
+            raise ImageError(f"{path}: no decodable video frame")
+    finally:
+        cap.release()
+
+
+def read_video_frame(path: str | Path, index: int) -> np.ndarray:
+    """Decode one frame (by index) of a video as RGB."""
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    try:
+        cap.set(cv2.CAP_PROP_POS_FRAMES, index)
+        ok, bgr = cap.read()
+        if not ok or bgr is None:
+            raise ImageError(f"{path}: cannot decode frame {index}")
+        return np.ascontiguousarray(bgr[:, :, ::-1])
+    finally:
+        cap.release()
