@@ -36,6 +36,9 @@ _SCALES = ("none", "sqrt_n", "sqrt_n_minus_1")
 # an exact SVD is both exact and fast enough.
 _AUTO_MIN_SIDE = 500
 _AUTO_MAX_FRACTION = 0.8
+# With a fraction or None, incremental fitting tracks at most this many components: the
+# incremental SVD costs O(n_components^2 * n_features) per batch.
+_MAX_TRACKED = 1000
 
 
 def _as_matrix(X: Any, name: str = "X") -> np.ndarray:
@@ -183,6 +186,9 @@ class PCA:
         n_samples, n_features = X.shape
         if n_samples < 2:
             raise InputError(f"X must have at least 2 rows to fit a PCA, got {n_samples}")
+        if not np.any(X != X[0]):
+            # Every ratio would be 0/0: there is no direction to find.
+            raise InputError("X has zero variance (all rows are equal); a PCA needs spread")
         nc = self.n_components
         if isinstance(nc, numbers.Integral) and nc > min(n_samples, n_features):
             raise InputError(
@@ -270,7 +276,9 @@ class PCA:
         """Fit incrementally on an iterable of row batches (e.g. read from disk).
 
         Small batches are joined until the first one is big enough for
-        :meth:`partial_fit`, so any batch sizes are accepted.
+        :meth:`partial_fit`, so any batch sizes are accepted: ``n_components`` rows for an
+        int, else ``min(n_features, 1000)`` rows, the number of components then tracked
+        (a fraction is applied to those).
 
         Parameters
         ----------
@@ -282,7 +290,9 @@ class PCA:
         """
         self._check_params()
         self._model = None
-        need = int(self.n_components) if isinstance(self.n_components, numbers.Integral) else 2
+        need: int | None = (
+            int(self.n_components) if isinstance(self.n_components, numbers.Integral) else None
+        )
         pending: list[np.ndarray] = []
         n_pending = 0
         started = False
@@ -294,6 +304,11 @@ class PCA:
                 continue
             pending.append(B)
             n_pending += len(B)
+            if need is None:
+                # A fraction or None: the first batch fixes how many components are
+                # tracked, so gather as many rows as features (at most
+                # _MAX_TRACKED) to track as many as a full fit would find.
+                need = max(2, min(B.shape[1], _MAX_TRACKED))
             if n_pending >= need:
                 self.partial_fit(np.concatenate(pending))
                 pending, started = [], True

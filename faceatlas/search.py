@@ -681,7 +681,7 @@ class PCAKMeansIndex(_Index):
     """The design documents' coarse index: PCA + k-means cells, exact re-rank inside.
 
     Vectors are projected to ``n_components`` dimensions with :class:`faceatlas.reduce.PCA`
-    and grouped by k-means (scikit-learn) into ``n_clusters`` cells, both fitted on the
+    and grouped by k-means (faiss) into ``n_clusters`` cells, both fitted on the
     first batch given to :meth:`add`. A query searches the ``n_probe`` cells whose
     centroids are nearest to its projection, with exact cosine on the full vectors.
 
@@ -728,8 +728,6 @@ class PCAKMeansIndex(_Index):
         }
 
     def _fit(self, X: np.ndarray) -> None:
-        from sklearn.cluster import KMeans
-
         from faceatlas.reduce import PCA
 
         for name, low in (("n_components", 1), ("n_clusters", 1), ("n_probe", 1),
@@ -748,9 +746,14 @@ class PCAKMeansIndex(_Index):
         train = X if n_train == n else X[rng.choice(n, n_train, replace=False)]
         n_comp = min(int(self.n_components), d, n_train)
         pca = PCA(n_components=n_comp, random_state=self.random_state).fit(train)
-        Z = pca.transform(train).astype(np.float32)
-        km = KMeans(n_clusters=int(self.n_clusters), n_init=3, random_state=self.random_state)
-        km.fit(Z)
+        Z = np.ascontiguousarray(pca.transform(train), dtype=np.float32)
+        # faiss's k-means, not scikit-learn's: with faiss's OpenMP runtime loaded in the
+        # same process, sklearn's KMeans ran 40x slower here (6.5 s vs 0.16 s, 8000 rows).
+        km = _faiss().Kmeans(
+            Z.shape[1], int(self.n_clusters), niter=25, nredo=3, seed=int(self.random_state)
+        )
+        km.train(Z)
+        km.cluster_centers_ = km.centroids
         self.mean_ = pca.mean_.astype(np.float32)
         self.components_ = pca.components_.astype(np.float32)
         self.cluster_centers_ = km.cluster_centers_.astype(np.float32)

@@ -154,8 +154,10 @@ def test_matching_against_dense_hungarian_and_sklearn_f1(pair):
     clusters = np.unique(ps)
     mapping = {clusters[kk]: classes[rr] for rr, kk in zip(r, k, strict=True) if c[rr, kk] > 0}
     mapped = np.array([mapping.get(x, -999) for x in ps])
-    want = f1_score(t, mapped, labels=classes, average="weighted", zero_division=0)
-    assert matched_weighted_f1(t, p) == pytest.approx(want)
+    plain = f1_score(t, mapped, labels=classes, average="weighted", zero_division=0)
+    # among equally accurate matchings the module picks the best weighted F1 (so the score
+    # does not depend on cluster numbering); plain LSA picks any of them
+    assert matched_weighted_f1(t, p) >= plain - 1e-9
 
 
 def test_sparse_matching_path_equals_dense(monkeypatch):
