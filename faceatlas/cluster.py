@@ -1358,3 +1358,95 @@ def cluster_faces(
     """
     est = make_clusterer(method, **params)
     return est.fit(X, cannot_link=cannot_link, must_link=must_link, quality=quality).labels_
+
+
+def _sparse_average_linkage(
+    S: np.ndarray,
+    size: np.ndarray,
+    pairs: np.ndarray,
+    threshold: float,
+    *,
+    singleton_threshold: float | None = None,
+) -> np.ndarray:
+    """Average linkage over a sparse set of candidate cluster pairs, exact means.
+
+    Starts from clusters given by their vector sums ``S`` and face counts ``size``; the
+    mean similarity of clusters A and B over all their face pairs is
+    ``S_A . S_B / (|A| |B|)`` for unit vectors, so it is exact without forming any pair.
+    Only clusters joined by a candidate pair (kNN edges) are compared; after a merge the
+    new cluster inherits both candidate lists. The best pair is merged first (a heap with
+    stale entries skipped), until no candidate pair reaches its threshold.
+
+    ``singleton_threshold`` (optional) is the bar for a pair of single faces; for larger
+    clusters the bar falls towards ``threshold`` as ``1 / sqrt(|A| |B|)``, since the mean
+    over more pairs is less noisy.
+
+    Returns the representative (root) index of each input cluster.
+    """
+    import heapq
+
+    k = S.shape[0]
+    S = S.astype(np.float64).copy()
+    size = size.astype(np.float64).copy()
+    parent = np.arange(k)
+    version = np.zeros(k, dtype=np.int64)
+    nbrs: list[set[int]] = [set() for _ in range(k)]
+    if pairs.size:
+        p = pairs[pairs[:, 0] != pairs[:, 1]]
+        p = np.unique(np.sort(p, axis=1), axis=0)
+        for a, b in p.tolist():
+            nbrs[a].add(b)
+            nbrs[b].add(a)
+    else:
+        p = np.empty((0, 2), np.int64)
+    t0 = float(threshold)
+    t1 = t0 if singleton_threshold is None else float(singleton_threshold)
+
+    def bar(na: float, nb: float) -> float:
+        return t0 + (t1 - t0) / np.sqrt(na * nb)
+
+    heap: list[tuple[float, int, int, int, int]] = []
+    if p.size:
+        sims = np.einsum("ij,ij->i", S[p[:, 0]], S[p[:, 1]]) / (size[p[:, 0]] * size[p[:, 1]])
+        bars = t0 + (t1 - t0) / np.sqrt(size[p[:, 0]] * size[p[:, 1]])
+        ok = sims >= bars
+        # margin above the bar orders the merges: exact average linkage when t1 == t0
+        heap = [
+            (-(s - b), int(a), int(c), 0, 0)
+            for s, b, a, c in zip(sims[ok], bars[ok], p[ok, 0], p[ok, 1], strict=True)
+        ]
+        heapq.heapify(heap)
+    while heap:
+        _, a, b, va, vb = heapq.heappop(heap)
+        if parent[a] != a or parent[b] != b or version[a] != va or version[b] != vb:
+            continue
+        # merge the smaller neighbour list into the larger
+        if len(nbrs[a]) < len(nbrs[b]):
+            a, b = b, a
+        parent[b] = a
+        S[a] += S[b]
+        size[a] += size[b]
+        version[a] += 1
+        nbrs[a] |= nbrs[b]
+        nbrs[a].discard(a)
+        nbrs[a].discard(b)
+        nbrs[b] = set()
+        alive = [c for c in nbrs[a] if parent[c] == c]
+        nbrs[a] = set(alive)
+        for c in alive:
+            nbrs[c].discard(b)
+            nbrs[c].add(a)
+        if alive:
+            cs = np.fromiter(alive, dtype=np.int64)
+            sims = (S[cs] @ S[a]) / (size[cs] * size[a])
+            bars = t0 + (t1 - t0) / np.sqrt(size[cs] * size[a])
+            for c, s, bb in zip(cs.tolist(), sims.tolist(), bars.tolist(), strict=True):
+                if s >= bb:
+                    heapq.heappush(heap, (-(s - bb), a, c, int(version[a]), int(version[c])))
+    # path compression to the roots
+    root = parent.copy()
+    while True:
+        nxt = root[root]
+        if np.array_equal(nxt, root):
+            return root
+        root = nxt

@@ -16,6 +16,7 @@ Distances are cosine distances, ``1 - similarity``, on the L2-normalised embeddi
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from collections.abc import Sequence
@@ -36,6 +37,7 @@ __all__ = [
     "confidence_of",
     "identify",
     "open_set_report",
+    "pairs_from_labels",
 ]
 
 OUTCOMES = ("same_image", "known_person", "stranger")
@@ -160,9 +162,17 @@ class Gallery:
         """Named people in the gallery."""
         return int(np.unique(self.person_ids[self.person_ids >= 0]).size)
 
+    @functools.cached_property
+    def _names_by_person(self) -> dict[int, str | None]:
+        out: dict[int, str | None] = {}
+        for p, name in zip(self.person_ids.tolist(), self.names.tolist(), strict=True):
+            if p >= 0:
+                out.setdefault(p, name)
+        return out
+
     def name_of(self, person_id: int) -> str | None:
-        rows = np.flatnonzero(self.person_ids == person_id)
-        return None if rows.size == 0 else self.names[rows[0]]
+        """Display name of a person of the gallery (None if absent)."""
+        return self._names_by_person.get(int(person_id))
 
 
 # --------------------------------------------------------------------------- identify
@@ -251,6 +261,15 @@ def _top1(Q: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return best, sim
 
 
+def _people_layout(gallery: Gallery) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Named faces grouped by person: (person ids, group starts, gallery rows in order)."""
+    named = np.flatnonzero(gallery.person_ids >= 0)
+    order = named[np.argsort(gallery.person_ids[named], kind="stable")]
+    pids = gallery.person_ids[order]
+    starts = np.flatnonzero(np.r_[True, pids[1:] != pids[:-1]]) if pids.size else pids
+    return pids[starts], starts, order
+
+
 def _per_person_top2(Q: np.ndarray, gallery: Gallery
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Best and second-best named person of each query, by their best face.
@@ -264,14 +283,11 @@ def _per_person_top2(Q: np.ndarray, gallery: Gallery
     s1 = np.full(n_q, -np.inf, np.float32)
     s2 = np.full(n_q, -np.inf, np.float32)
     row1 = np.full(n_q, -1, np.int64)
-    named = np.flatnonzero(gallery.person_ids >= 0)
-    if named.size == 0 or n_q == 0:
+    # Named faces grouped by person, so one reduceat takes each person's best face.
+    people, starts, order = _people_layout(gallery)
+    if people.size == 0 or n_q == 0:
         return p1, s1, row1, p2, s2
-    # Group named faces by person so one reduceat takes each person's best face.
-    order = named[np.argsort(gallery.person_ids[named], kind="stable")]
-    pids = gallery.person_ids[order]
-    starts = np.flatnonzero(np.r_[True, pids[1:] != pids[:-1]])
-    people = pids[starts]
+    n_named = len(order)
     Xn = gallery.X[order]
     for start in range(0, n_q, _CHUNK):
         sl = slice(start, start + _CHUNK)
@@ -290,10 +306,10 @@ def _per_person_top2(Q: np.ndarray, gallery: Gallery
         p1[sl] = people[j1]
         s1[sl] = P[rows, j1]
         # The best person's best face: the argmax of S restricted to that person's columns.
-        ends = np.r_[starts[1:], len(pids)]
-        masked = np.where(
-            (np.arange(len(pids))[None, :] >= starts[j1][:, None])
-            & (np.arange(len(pids))[None, :] < ends[j1][:, None]), S, -np.inf)
+        ends = np.r_[starts[1:], n_named]
+        cols = np.arange(n_named)[None, :]
+        masked = np.where((cols >= starts[j1][:, None]) & (cols < ends[j1][:, None]), S,
+                          -np.inf)
         row1[sl] = order[np.argmax(masked, axis=1)]
     return p1, s1, row1, p2, s2
 
@@ -348,8 +364,8 @@ def identify(
                          f"got {len(query_hashes)}")
 
     if index is not None and len(gallery):
-        D, I = index.search(Qn, 1)
-        any_row, any_sim = I[:, 0].astype(np.int64), D[:, 0].astype(np.float32)
+        top_d, top_i = index.search(Qn, 1)
+        any_row, any_sim = top_i[:, 0].astype(np.int64), top_d[:, 0].astype(np.float32)
     else:
         any_row, any_sim = _top1(Qn, gallery.X)
     p1, s1, row1, p2, s2 = _per_person_top2(Qn, gallery)
@@ -382,8 +398,8 @@ def identify(
             nearest_name=name(int(p1[i])),
             runner_up_person_id=runner,
             runner_up_name=name(runner) if runner is not None else None,
-            runner_up_similarity=float(s2[i]) if runner is not None else None,
-            same_image_similarity=float(any_sim[i]) if any_row[i] >= 0 else None,
+            runner_up_similarity=round(float(s2[i]), 6) if runner is not None else None,
+            same_image_similarity=round(float(any_sim[i]), 6) if any_row[i] >= 0 else None,
             threshold=threshold, threshold_source=threshold_source,
             similarity=round(sim, 6), distance=round(1.0 - sim, 6),
         )
@@ -392,7 +408,7 @@ def identify(
         if copy_row >= 0:
             pid = int(gallery.person_ids[copy_row])
             if hash_row[i] >= 0:
-                common["same_image_similarity"] = float(gallery.X[copy_row] @ Qn[i])
+                common["same_image_similarity"] = round(float(gallery.X[copy_row] @ Qn[i]), 6)
             out.append(Identification(
                 outcome="same_image", person_id=pid if pid >= 0 else None, name=name(pid),
                 confidence=1.0, face_id=int(gallery.face_ids[copy_row]), **common))
@@ -571,7 +587,7 @@ def open_set_report(Q: Any, probe_labels: Any, gallery: Gallery, threshold: floa
         :func:`faceatlas.evaluate.open_set_rates` (``identification_rate``,
         ``stranger_rejection_rate``, ``false_identification_rate`` ...) at ``threshold``.
     """
-    from faceatlas.evaluate import open_set_rates
+    from faceatlas.evaluate import open_set_rates, rank1_accuracy
 
     threshold = _check_fraction(threshold, "threshold")
     Qn = _as_matrix(Q, "Q", gallery.dim)
@@ -579,31 +595,14 @@ def open_set_report(Q: Any, probe_labels: Any, gallery: Gallery, threshold: floa
     if y.shape != (len(Qn),):
         raise InputError(f"probe_labels must have one entry per probe ({len(Qn)}), "
                          f"got {y.shape}")
-    p1, s1, _, _, _ = _per_person_top2(Qn, gallery)
-    # open_set_rates wants a similarity matrix: each probe's best person as one column
-    # per probe is enough, because only the argmax and its score matter.
-    people = np.unique(gallery.person_ids[gallery.person_ids >= 0])
-    known = np.isin(y, people)
-    accepted = s1 >= threshold
-    right = p1 == y
-    S = np.full((len(Qn), 2), -np.inf)
-    S[:, 0] = s1
-    # Column labels: column 0 is "the predicted person" of each probe; encode per probe by
-    # feeding one probe at a time would be slow, so compute the rates directly and check
-    # them against evaluate.open_set_rates on a small exact matrix in the tests.
-    del S
-    rates = {
-        "identification_rate": _rate(accepted & right, known),
-        "wrong_identification_rate": _rate(accepted & ~right, known),
-        "false_rejection_rate": _rate(~accepted, known),
-        "stranger_rejection_rate": _rate(~accepted, ~known),
-        "false_identification_rate": _rate(accepted, ~known),
-        "n_known": int(known.sum()),
-        "n_strangers": int((~known).sum()),
-    }
-    _ = open_set_rates  # the same definitions; see the tests
-    return {"threshold": threshold, "rank1": _rate(right, known), **rates}
+    people, starts, order = _people_layout(gallery)
+    if people.size == 0:
+        raise InputError("the gallery names nobody: enrol people first")
+    Xn = gallery.X[order]
+    P = np.concatenate([np.maximum.reduceat(Qn[i:i + _CHUNK] @ Xn.T, starts, axis=1)
+                        for i in range(0, len(Qn), _CHUNK)]) if len(Qn) else np.zeros(
+        (0, people.size), np.float32)
+    return {"threshold": threshold, "rank1": rank1_accuracy(P, people, y),
+            **open_set_rates(P, people, y, threshold)}
 
 
-def _rate(mask: np.ndarray, of: np.ndarray) -> float:
-    return float(np.mean(mask[of])) if of.any() else float("nan")

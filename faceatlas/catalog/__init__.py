@@ -7,14 +7,16 @@ in the order listed here, and every applied name is recorded in ``schema_migrati
 
 from __future__ import annotations
 
-from faceatlas.catalog import _photos
+from faceatlas.catalog import _people, _photos, _settings
 from faceatlas.catalog._base import CatalogBase
+from faceatlas.catalog._people import Correction, PeopleMixin
 from faceatlas.catalog._photos import FaceRecord, FileState, PhotoRecord, PhotosMixin
+from faceatlas.catalog._settings import SettingsMixin
 
-__all__ = ["Catalog", "FaceRecord", "FileState", "PhotoRecord"]
+__all__ = ["Catalog", "Correction", "FaceRecord", "FileState", "PhotoRecord"]
 
 
-class Catalog(PhotosMixin, CatalogBase):
+class Catalog(PeopleMixin, PhotosMixin, SettingsMixin, CatalogBase):
     """A faceatlas catalog file.
 
     Examples
@@ -24,7 +26,7 @@ class Catalog(PhotosMixin, CatalogBase):
     0
     """
 
-    migrations = [*_photos.MIGRATIONS]
+    migrations = [*_photos.MIGRATIONS, *_people.MIGRATIONS, *_settings.MIGRATIONS]
 
     def __enter__(self) -> Catalog:
         return self

@@ -252,6 +252,17 @@ class PeopleMixin(CatalogBase):
                           "JOIN persons p ON p.id = fp.person_id")
         return {r[0]: (r[1], r[2]) for r in rows}
 
+    def person_examples(self) -> dict[int, dict[str, Any]]:
+        """One face per person to show (its best-quality face): ``{person_id: face row}``."""
+        rows = self.query(
+            "SELECT fp.person_id, f.id AS face_id, p.path, p.frame_index, f.quality "
+            "FROM face_person fp JOIN faces f ON f.id = fp.face_id "
+            "JOIN photos p ON p.id = f.photo_id ORDER BY fp.person_id, f.quality DESC, f.id")
+        out: dict[int, dict[str, Any]] = {}
+        for r in rows:
+            out.setdefault(r["person_id"], dict(r))
+        return out
+
     def people_overlapping_photos(self) -> list[tuple[int, int, int, int]]:
         """``(person_id, photo_id, face_a, face_b)``: a person with two faces of one photo."""
         rows = self.query(
