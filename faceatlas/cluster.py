@@ -8,19 +8,18 @@ index beyond).
 
 Methods (the names ``--method`` accepts)
 ----------------------------------------
-``"graph"`` (the default, ``DEFAULT_METHOD``)
-    Keep kNN edges at or above the same-person threshold, drop an edge unless its two
-    faces also share enough of their thresholded neighbours (a shared-neighbour check
-    that cuts the single false match which would chain two people), take connected
-    components, then merge components by average linkage on the remaining sparse edges.
+``"adaptive-linkage"`` (the default, ``DEFAULT_METHOD``)
+    Average linkage on the sparse kNN graph with a size-aware bar: two single faces must
+    reach ``pair_threshold`` (the verification threshold raised for a collection of n
+    faces, from the impostor similarity of random pairs), clusters of many faces only
+    the verification threshold (their mean is less noisy). See ``AdaptiveLinkage``.
 ``"chinese-whispers"``
     Chinese whispers (Biemann 2006; dlib's face clusterer) on the thresholded kNN graph.
 ``"hdbscan"``
     scikit-learn's HDBSCAN on a sparse kNN distance graph.
 ``"agglomerative"``
-    Average linkage cut at ``1 - threshold`` cosine distance, exact per connected
-    component of the thresholded kNN graph (components are small); a component larger
-    than ``AGGLOMERATIVE_DENSE_MAX`` uses scikit-learn's sparse-connectivity linkage.
+    Average linkage cut at ``1 - threshold`` cosine distance, merging best-first only
+    clusters joined by a thresholded kNN edge (exact means from cluster sums).
 ``"core-point"``
     Immich-style: a face with at least ``min_samples`` neighbours within the threshold is
     a core point; core points within the threshold of each other share a person; any
@@ -60,9 +59,11 @@ cluster_faces(X, method=DEFAULT_METHOD, *, cannot_link=None, must_link=None, qua
     Labels for ``X`` in one call.
 make_clusterer(method, **params)
     The estimator behind a method name.
-GraphClustering, ChineseWhispers, FaceHDBSCAN, AverageLinkage, CorePoint, FaceDBSCAN, FaceKMeans
+AdaptiveLinkage, ChineseWhispers, FaceHDBSCAN, AverageLinkage, CorePoint, FaceDBSCAN, FaceKMeans
     Estimators: ``fit(X, *, cannot_link=None, must_link=None, quality=None)`` returns
     ``self``; fitted ``labels_``, ``n_clusters_``, ``threshold_``.
+pair_threshold(X, threshold=None, *, false_link_rate=0.01)
+    The bar a single pair of faces must reach among n faces (used by the default).
 kmeans_curve(X, k_values=None, *, random_state=0)
     k, inertia and silhouette for a range of k, plus the elbow and the chosen k.
 knn_graph(X, n_neighbors, *, index="auto", random_state=0)
@@ -91,30 +92,29 @@ from typing import Any
 
 import numpy as np
 from scipy import sparse
-from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.sparse.csgraph import connected_components
 
 from faceatlas.exceptions import InputError
 
 __all__ = [
-    "AGGLOMERATIVE_DENSE_MAX",
     "DEFAULT_METHOD",
     "DEFAULT_THRESHOLD",
     "EXACT_KNN_MAX",
     "METHODS",
+    "AdaptiveLinkage",
     "AverageLinkage",
     "ChineseWhispers",
     "CorePoint",
     "FaceDBSCAN",
     "FaceHDBSCAN",
     "FaceKMeans",
-    "GraphClustering",
     "assign_to_clusters",
     "cluster_faces",
     "enforce_cannot_link",
     "kmeans_curve",
     "knn_graph",
     "make_clusterer",
+    "pair_threshold",
 ]
 
 #: SFace's published same-person cosine threshold (OpenCV's model zoo, LFW verification).
@@ -124,12 +124,8 @@ DEFAULT_THRESHOLD = 0.363
 #: ~1 s for LFW's 13,233 faces); above it an IVF index keeps the cost near O(n sqrt(n) d).
 EXACT_KNN_MAX = 50_000
 
-#: Largest connected component that average linkage solves exactly (scipy, condensed
-#: distances: 8 MB per 1,000 faces squared / 2); larger ones use sparse connectivity.
-AGGLOMERATIVE_DENSE_MAX = 6_000
-
 METHODS = (
-    "graph",
+    "adaptive-linkage",
     "chinese-whispers",
     "hdbscan",
     "agglomerative",
@@ -138,10 +134,13 @@ METHODS = (
     "kmeans",
 )
 
-# "graph" measured best on all 13,233 LFW faces with SFace (docs/benchmarks.md, section
-# "Clustering quality (LFW)"): highest pairwise and BCubed F of every method, in a few
-# seconds, with settings that come from the verification threshold only.
-DEFAULT_METHOD = "graph"
+# "adaptive-linkage" measured best on all 13,233 LFW faces with SFace (docs/benchmarks.md,
+# "Clustering quality (LFW)"): the only method above both pairwise F 0.99 and BCubed F
+# 0.98, in seconds. Its settings come from the verification threshold and from random
+# pairs of the input itself, never from LFW's identity labels. Plain average linkage at
+# the verification threshold lets chance pair matches glue single faces together
+# (BCubed precision 0.85), and graph/density methods chain through them.
+DEFAULT_METHOD = "adaptive-linkage"
 
 _DEFAULT_NEIGHBORS = 30
 
@@ -672,94 +671,96 @@ class _FaceClusteringBase:
 # --------------------------------------------------------------------------- methods
 
 
-def _average_linkage_merge(
-    g: sparse.csr_matrix, labels: np.ndarray, X: np.ndarray, weights: np.ndarray, t: float
-) -> np.ndarray:
-    """Merge clusters whose mean pairwise similarity is >= t, over clusters joined by g.
+def pair_threshold(
+    X: Any,
+    threshold: float | None = None,
+    *,
+    false_link_rate: float = 0.01,
+    n_samples: int = 200_000,
+    random_state: int | None = 0,
+) -> float:
+    """Similarity a single pair of faces must reach to be linked in a collection of n faces.
 
-    Exact average linkage per connected component of ``g`` (restricted to the clusters
-    in it), using cluster mean vectors: mean similarity between clusters A and B is
-    ``sum_A . sum_B / (|A| |B|)`` for unit vectors, so no face pair is formed.
+    The verification threshold is set for one comparison; a face in a collection is
+    compared with all ``n - 1`` others, so chance matches grow with ``n``. The impostor
+    similarity is modelled as normal with the median and MAD-scaled spread of random
+    pairs of ``X`` (robust to the few same-person pairs among them), and the bar is its
+    quantile that leaves ``false_link_rate`` expected chance links per face:
+    ``mu + sigma * Phi^-1(1 - false_link_rate / n)``, never below ``threshold``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_faces, n_features)
+        L2-normalised embeddings.
+    threshold : float, optional
+        The embedder's verification threshold (floor); default ``DEFAULT_THRESHOLD``.
+    false_link_rate : float, default=0.01
+        Expected chance links per face (1 face in 100 gets one).
+    n_samples : int, default=200000
+        Random pairs used to estimate the impostor distribution.
+    random_state : int or None, default=0
+
+    Returns
+    -------
+    float
+        On LFW with SFace: 0.517 (13,233 faces).
     """
-    ok = labels >= 0
-    if not ok.any():
-        return labels
-    k = int(labels.max()) + 1
-    S, size = _cluster_sums(X, labels, weights, k)
-    # which clusters touch each other through g
-    coo = g.tocoo()
-    a, b = labels[coo.row], labels[coo.col]
-    m = (a >= 0) & (b >= 0) & (a != b)
-    cg = sparse.coo_matrix((np.ones(m.sum()), (a[m], b[m])), shape=(k, k)).tocsr()
-    n_comp, comp = connected_components(cg, directed=False)
-    out = np.arange(k)
-    order = np.argsort(comp, kind="stable")
-    bounds = np.flatnonzero(np.r_[True, comp[order][1:] != comp[order][:-1], True])
-    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-        members = order[lo:hi]
-        if members.size < 2:
-            continue
-        merged = _merge_means(S[members], size[members], t)
-        out[members] = members[merged]
-    return np.where(ok, out[np.maximum(labels, 0)], -1)
+    from scipy.stats import norm
+
+    X = _check_X(X)
+    t = _check_threshold(threshold)
+    if not 0.0 < float(false_link_rate) < 1.0:
+        raise InputError(f"false_link_rate must be in (0, 1), got {false_link_rate}")
+    n = X.shape[0]
+    if n < 3:
+        return t
+    rng = np.random.default_rng(random_state)
+    i = rng.integers(0, n, n_samples)
+    j = rng.integers(0, n, n_samples)
+    keep = i != j
+    s = np.einsum("ij,ij->i", X[i[keep]], X[j[keep]]).astype(np.float64)
+    mu = float(np.median(s))
+    sigma = 1.4826 * float(np.median(np.abs(s - mu)))
+    bar = mu + sigma * float(norm.isf(float(false_link_rate) / n))
+    return float(min(max(bar, t), 1.0))
 
 
-def _merge_means(S: np.ndarray, size: np.ndarray, t: float) -> np.ndarray:
-    """Average linkage on cluster sums: index of the representative of each cluster."""
-    m = S.shape[0]
-    if m > AGGLOMERATIVE_DENSE_MAX:
-        # too many to pair up; keep them as they are (the graph step already joined them)
-        return np.arange(m)
-    S = S.copy()
-    size = size.astype(np.float64).copy()
-    sim = (S @ S.T) / np.outer(size, size)
-    np.fill_diagonal(sim, -np.inf)
-    alive = np.ones(m, dtype=bool)
-    rep = np.arange(m)
-    while True:
-        flat = int(np.argmax(sim))
-        i, j = divmod(flat, m)
-        if sim[i, j] < t:
-            break
-        # merge j into i; the merged cluster's sum is the sum of sums
-        S[i] += S[j]
-        size[i] += size[j]
-        alive[j] = False
-        rep[rep == j] = i
-        row = (S @ S[i]) / (size * size[i])
-        row[~alive] = -np.inf
-        row[i] = -np.inf
-        sim[i, :] = row
-        sim[:, i] = row
-        sim[j, :] = -np.inf
-        sim[:, j] = -np.inf
-    return rep
+class AdaptiveLinkage(_FaceClusteringBase):
+    """Average linkage whose bar falls from a strict pair bar to the threshold.
 
-
-class GraphClustering(_FaceClusteringBase):
-    """Thresholded kNN graph, shared-neighbour check, components, average-linkage merge.
+    Clusters are merged best-first (exact mean similarity over all their face pairs, from
+    cluster vector sums), only between clusters joined by a kNN edge at or above the
+    threshold. Two clusters of ``a`` and ``b`` faces merge when their mean similarity
+    is at least ``threshold + (pair_threshold - threshold) / sqrt(min(a, b))``: two single
+    faces need the strict ``pair_threshold``, because one chance match among ``n`` faces is
+    likely at the verification threshold; a cluster of many faces votes with a mean whose
+    noise shrinks like ``1 / sqrt(size)`` of the smaller side, so the bar approaches the
+    verification threshold. This is the default method (see ``DEFAULT_METHOD``).
 
     Parameters
     ----------
     threshold : float, optional
-        Same-person cosine similarity; default ``DEFAULT_THRESHOLD`` (0.363, SFace).
-    min_shared : float, default=0.0
-        An edge ``i - j`` is kept only if the Jaccard overlap of the two faces'
-        thresholded neighbour sets (each including the face itself) is at least this;
-        0 keeps every edge above the threshold.
-    merge : bool, default=True
-        After components are found, merge those whose mean pairwise similarity is >=
-        ``threshold`` (average linkage over components joined by any kNN edge at all).
+        Verification threshold; default ``DEFAULT_THRESHOLD`` (0.363, SFace).
+    pair_threshold : float or "auto", default="auto"
+        Bar for two single faces; ``"auto"`` is ``pair_threshold(X, threshold,
+        false_link_rate)`` (0.517 on LFW's 13,233 SFace embeddings).
+    false_link_rate : float, default=0.01
+        See ``pair_threshold``.
     min_cluster_size, min_quality, n_neighbors, knn_index, random_state
-        As for every method (see the module docstring).
+        As for every method.
+
+    Attributes
+    ----------
+    pair_threshold_ : float
+        The pair bar used.
     """
 
     def __init__(
         self,
         *,
         threshold: float | None = None,
-        min_shared: float = 0.0,
-        merge: bool = True,
+        pair_threshold: float | str = "auto",
+        false_link_rate: float = 0.01,
         min_cluster_size: int = 2,
         min_quality: float = 0.5,
         n_neighbors: int = _DEFAULT_NEIGHBORS,
@@ -774,39 +775,36 @@ class GraphClustering(_FaceClusteringBase):
             knn_index=knn_index,
             random_state=random_state,
         )
-        self.min_shared = min_shared
-        self.merge = merge
+        self.pair_threshold = pair_threshold
+        self.false_link_rate = false_link_rate
 
     def _cluster(self, X, weights, D, I):  # noqa: E741
         n = X.shape[0]
+        t = self.threshold_
+        if self.pair_threshold == "auto":
+            t1 = pair_threshold(
+                X, t, false_link_rate=self.false_link_rate, random_state=self.random_state
+            )
+        else:
+            t1 = _check_threshold(self.pair_threshold)
+            if t1 < t:
+                raise InputError(f"pair_threshold must be >= threshold ({t}), got {t1}")
+        self.pair_threshold_ = t1
         if I is None:
-            return np.zeros(n, np.int64) if n == 1 else np.full(n, -1)
-        g = _edges(D, I, self.threshold_)
-        if self.min_shared > 0:
-            g = _shared_neighbour_filter(g, float(self.min_shared))
-        _, comp = connected_components(g, directed=False)
-        labels = comp.astype(np.int64)
-        if self.merge:
-            everything = _edges(D, I, -np.inf)
-            labels = _average_linkage_merge(everything, labels, X, weights, self.threshold_)
-        return labels
+            return np.zeros(n, np.int64)
+        return _linkage_labels(X, weights, D, I, t, t1)
 
 
-def _shared_neighbour_filter(g: sparse.csr_matrix, min_jaccard: float) -> sparse.csr_matrix:
-    """Keep edges whose endpoints' closed neighbourhoods overlap by >= min_jaccard."""
-    n = g.shape[0]
-    b = (g != 0).astype(np.float32).tolil()
-    b.setdiag(1.0)
-    b = b.tocsr()
-    deg = np.asarray(b.sum(axis=1)).ravel()
-    coo = sparse.triu(g, k=1).tocoo()
-    # |N(i) & N(j)| for the edges only: row-wise dot products of sparse rows
-    inter = np.asarray(b[coo.row].multiply(b[coo.col]).sum(axis=1)).ravel()
-    jac = inter / (deg[coo.row] + deg[coo.col] - inter)
-    keep = jac >= min_jaccard
-    h = sparse.coo_matrix((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=(n, n))
-    return (h + h.T).tocsr()
-
+def _linkage_labels(X, weights, D, I, t, t1):  # noqa: E741
+    g = sparse.triu(_edges(D, I, t), k=1).tocoo()
+    root = _sparse_average_linkage(
+        X.astype(np.float64) * weights[:, None],
+        weights,
+        np.c_[g.row, g.col],
+        t,
+        singleton_threshold=t1,
+    )
+    return root.astype(np.int64)
 
 class ChineseWhispers(_FaceClusteringBase):
     """Chinese whispers on the thresholded kNN graph (Biemann 2006; dlib's clusterer).
@@ -891,11 +889,11 @@ class ChineseWhispers(_FaceClusteringBase):
 class AverageLinkage(_FaceClusteringBase):
     """Average-linkage agglomerative clustering cut at ``1 - threshold`` cosine distance.
 
-    Exact per connected component of the thresholded kNN graph: two faces in different
-    components have no edge at or above the threshold, so no average across them can
-    reach it. Components up to ``AGGLOMERATIVE_DENSE_MAX`` faces use scipy's linkage on
-    their condensed distances; larger ones use scikit-learn's linkage restricted to the
-    sparse kNN connectivity (an approximation of the average), so no ``n x n`` matrix.
+    Best-first merging on exact mean similarities (from cluster vector sums), comparing
+    only clusters joined by a kNN edge at or above the threshold: any two clusters whose
+    mean similarity reaches the threshold have at least one face pair that does, so this
+    is exact average linkage whenever the kNN lists hold those pairs, without any
+    ``n x n`` matrix. Reproduces scipy's dense result on LFW (pairwise F 0.978).
 
     Parameters
     ----------
@@ -909,37 +907,7 @@ class AverageLinkage(_FaceClusteringBase):
         n = X.shape[0]
         if I is None:
             return np.zeros(n, np.int64)
-        t = self.threshold_
-        g = _edges(D, I, t)
-        n_comp, comp = connected_components(g, directed=False)
-        labels = np.full(n, -1, dtype=np.int64)
-        order = np.argsort(comp, kind="stable")
-        bounds = np.flatnonzero(np.r_[True, comp[order][1:] != comp[order][:-1], True])
-        next_label = 0
-        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-            members = order[lo:hi]
-            if members.size == 1:
-                labels[members] = next_label
-                next_label += 1
-                continue
-            if members.size <= AGGLOMERATIVE_DENSE_MAX:
-                Z = linkage(X[members].astype(np.float64), method="average", metric="cosine")
-                sub = fcluster(Z, t=1.0 - t, criterion="distance") - 1
-            else:
-                from sklearn.cluster import AgglomerativeClustering
-
-                conn = _edges(D, I, -np.inf)[members][:, members]
-                sub = AgglomerativeClustering(
-                    n_clusters=None,
-                    distance_threshold=1.0 - t,
-                    metric="cosine",
-                    linkage="average",
-                    connectivity=conn,
-                ).fit_predict(X[members])
-            labels[members] = next_label + sub
-            next_label += int(sub.max()) + 1
-        return labels
-
+        return _linkage_labels(X, weights, D, I, self.threshold_, self.threshold_)
 
 class CorePoint(_FaceClusteringBase):
     """Immich-style core points: faces with enough close neighbours anchor a person.
@@ -1289,7 +1257,7 @@ def kmeans_curve(
 # --------------------------------------------------------------------------- friendly layer
 
 _CLASSES: dict[str, type[_FaceClusteringBase]] = {
-    "graph": GraphClustering,
+    "adaptive-linkage": AdaptiveLinkage,
     "chinese-whispers": ChineseWhispers,
     "hdbscan": FaceHDBSCAN,
     "agglomerative": AverageLinkage,
@@ -1402,13 +1370,10 @@ def _sparse_average_linkage(
     t0 = float(threshold)
     t1 = t0 if singleton_threshold is None else float(singleton_threshold)
 
-    def bar(na: float, nb: float) -> float:
-        return t0 + (t1 - t0) / np.sqrt(na * nb)
-
     heap: list[tuple[float, int, int, int, int]] = []
     if p.size:
         sims = np.einsum("ij,ij->i", S[p[:, 0]], S[p[:, 1]]) / (size[p[:, 0]] * size[p[:, 1]])
-        bars = t0 + (t1 - t0) / np.sqrt(size[p[:, 0]] * size[p[:, 1]])
+        bars = t0 + (t1 - t0) / np.sqrt(np.minimum(size[p[:, 0]], size[p[:, 1]]))
         ok = sims >= bars
         # margin above the bar orders the merges: exact average linkage when t1 == t0
         heap = [
@@ -1439,7 +1404,7 @@ def _sparse_average_linkage(
         if alive:
             cs = np.fromiter(alive, dtype=np.int64)
             sims = (S[cs] @ S[a]) / (size[cs] * size[a])
-            bars = t0 + (t1 - t0) / np.sqrt(size[cs] * size[a])
+            bars = t0 + (t1 - t0) / np.sqrt(np.minimum(size[cs], size[a]))
             for c, s, bb in zip(cs.tolist(), sims.tolist(), bars.tolist(), strict=True):
                 if s >= bb:
                     heapq.heappush(heap, (-(s - bb), a, c, int(version[a]), int(version[c])))

@@ -19,7 +19,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -371,7 +371,14 @@ def catalog_index(catalog: Catalog, embedder: Embedder, *, kind: str = "auto",
         info.reason = (f"rebuilt: {drift:.0%} of the faces changed since the last build "
                        f"(limit {DRIFT_FRACTION:.0%})")
     t0 = time.perf_counter()
-    index = search.build_index(X, kind=want, ids=face_ids, target_recall=target_recall, k=10)
+    try:
+        index = search.build_index(X, kind=want, ids=face_ids, target_recall=target_recall,
+                                   k=10)
+    except InputError as exc:
+        # Too few faces for the index's clusters: exact search is exact and fast here.
+        index = search.ExactIndex().add(X, ids=face_ids)
+        return index, face_ids, IndexInfo("exact", n, embedder.name, recall_at_10=1.0,
+                                          reason=f"no {want} index over {n} faces ({exc})")
     info.build_seconds = round(time.perf_counter() - t0, 3)
     info.built = True
     info.recall_at_10 = float(getattr(index, "recall_at_10_", float("nan")))
@@ -632,7 +639,8 @@ def _vectors_of_paths(catalog: Catalog, paths: Sequence[str], emb: Embedder,
 def calibrate(catalog: Catalog, pairs_file: str | Path | None = None, *,
               root: str | Path | None = None, target_fmr: float = 0.001,
               embedder: str | None = None, detector: str = "yunet", store: bool = True,
-              progress: Callable[[int, int], None] | None = None) -> Calibration:
+              force: bool = False, progress: Callable[[int, int], None] | None = None
+              ) -> Calibration:
     """Choose and store the same-person threshold for a target false-match rate.
 
     Parameters
@@ -649,6 +657,9 @@ def calibrate(catalog: Catalog, pairs_file: str | Path | None = None, *,
     detector : str, default="yunet"
     store : bool, default=True
         Save the result in the catalog; :func:`who` then uses it.
+    force : bool, default=False
+        Store even when there are fewer than ``1 / target_fmr`` different-person pairs,
+        too few to measure that false-match rate (``cal.warnings`` says so either way).
     progress : callable(done, total), optional
 
     Returns
@@ -690,6 +701,13 @@ def calibrate(catalog: Catalog, pairs_file: str | Path | None = None, *,
         source = (f"{len(sims)} pairs of {int(keep.sum())} confirmed faces of "
                   f"{np.unique(labels).size} people")
     cal = calibrate_threshold(sims, same, target_fmr, source=source)
+    if cal.fmr_resolution > target_fmr:
+        cal.warnings.append(
+            f"only {cal.n_different} different-person pairs: an FMR of {target_fmr:g} needs at "
+            f"least {int(np.ceil(1 / target_fmr))} to be measured, so this threshold is "
+            "optimistic" + ("" if force else "; not stored (use force to store it anyway)"))
+        store = store and force
+    cal.stored = bool(store)
     if store:
         catalog.set_setting(_calibration_key(emb), {
             **cal.summary(), "embedder": emb.name, "version": emb.version,
@@ -830,7 +848,3 @@ def similar(catalog: Catalog, query: str | int | Path, *, k: int = 10,
                 break
         out.append({"query": q["query"], "results": results})
     return {"index": info.to_dict(), "embedder": emb.name, "queries": out}
-
-
-def _unused(_: Iterable[Any]) -> None:  # pragma: no cover
-    pass

@@ -37,20 +37,25 @@ __all__ = [
     "confidence_of",
     "identify",
     "open_set_report",
+    "open_set_threshold",
     "pairs_from_labels",
 ]
 
 OUTCOMES = ("same_image", "known_person", "stranger")
 
-# 0.995: two detections of the same pixels (a copy, a re-encoded JPEG, a resized copy)
-# score 0.997-1.000 with SFace, while two different photos of one person on LFW stay below
-# 0.98 (measured on LFW's 3,000 same-person pairs, max 0.97).
+# 0.995: what similarity alone can safely call a copy. Measured with SFace: a re-encoded
+# JPEG of the same image scores 0.95-1.00 and a resized copy 0.94-0.98, while two distinct
+# photos of one person reach 0.98 (LFW, all 87.5 M pairs: none >= 0.995; the highest,
+# 0.986-0.990, are one photograph filed under two names, e.g. Bart_Hendricks_0001 =
+# Ricky_Ray_0001). So above 0.995 it is a copy; below, copies are caught by equal file
+# content (``content_hashes``), not by similarity.
 SAME_IMAGE_THRESHOLD = 0.995
 
 # Slope of the logistic that turns a similarity into P(same person) when no calibration
-# is stored: fitted (Platt scaling) to SFace similarities of LFW's 6,000 pairs.txt pairs,
-# centred on the threshold in use. A calibration replaces it by a fit to its own pairs.
-DEFAULT_LOGISTIC_SLOPE = 25.0
+# is stored: 33.35, fitted (Platt scaling) to SFace similarities of LFW's 6,000 pairs.txt
+# pairs (bench/recognition.py), centred on the threshold in use. A calibration replaces
+# slope and intercept by a fit to its own pairs.
+DEFAULT_LOGISTIC_SLOPE = 33.35
 
 # Queries are compared with the gallery this many at a time, to bound memory
 # (chunk x n_gallery float32 similarities).
@@ -449,6 +454,10 @@ class Calibration:
         The ROC curve (see :func:`faceatlas.evaluate.roc`).
     source : str
         Where the pairs came from.
+    warnings : list of str
+        Reasons to distrust the threshold (too few pairs for the target FMR).
+    stored : bool
+        Whether it was saved in a catalog.
     """
 
     threshold: float
@@ -466,6 +475,8 @@ class Calibration:
     roc_tmr: np.ndarray = field(repr=False)
     roc_thresholds: np.ndarray = field(repr=False)
     source: str = "labelled pairs"
+    warnings: list[str] = field(default_factory=list)
+    stored: bool = False
 
     def summary(self) -> dict[str, Any]:
         """Everything but the ROC arrays, as plain numbers (what the catalog stores)."""
@@ -567,6 +578,42 @@ def pairs_from_labels(X: Any, labels: Any, *, max_pairs: int = 2_000_000,
 
 
 # --------------------------------------------------------------------------- open set
+def open_set_threshold(X_strangers: Any, gallery: Gallery, target_fpir: float = 0.01) -> float:
+    """Lowest threshold at which at most ``target_fpir`` of strangers get a name.
+
+    A per-pair false-match rate understates what a search sees: a stranger is compared
+    with every enrolled person and is wrongly named if *any* of them clears the
+    threshold, so the false-identification rate (FPIR) grows with the gallery. This
+    calibrates for the gallery at hand, from faces of people known not to be in it.
+
+    Parameters
+    ----------
+    X_strangers : array-like of shape (n_strangers, d)
+        Faces of people who are not in ``gallery`` (and are not the people you will
+        measure on).
+    gallery : Gallery
+    target_fpir : float in (0, 1), default=0.01
+
+    Returns
+    -------
+    float
+        The threshold: strangers whose best similarity is >= it are named.
+    """
+    if isinstance(target_fpir, bool) or not isinstance(target_fpir, numbers.Real) or not (
+            0 < float(target_fpir) < 1):
+        raise InputError(f"target_fpir must be a rate in (0, 1), got {target_fpir!r}")
+    Qn = _as_matrix(X_strangers, "X_strangers", gallery.dim)
+    if not len(Qn):
+        raise InputError("X_strangers must hold at least one face")
+    _, best, _, _, _ = _per_person_top2(Qn, gallery)
+    best = np.sort(best.astype(np.float64))[::-1]
+    allowed = int(np.floor(float(target_fpir) * len(best)))
+    # Just above the (allowed + 1)-th highest stranger score: that one and all below it are
+    # rejected, at most `allowed` above are accepted.
+    return float(np.nextafter(best[allowed], np.inf)) if allowed < len(best) else float(
+        best[-1])
+
+
 def open_set_report(Q: Any, probe_labels: Any, gallery: Gallery, threshold: float
                     ) -> dict[str, Any]:
     """How often strangers are wrongly named, and known people rightly named.

@@ -48,7 +48,9 @@ def _as_matrix(X: Any, name: str = "X") -> np.ndarray:
     except Exception as exc:  # pragma: no cover - numpy accepts almost anything
         raise InputError(f"{name} must be array-like, got {type(X).__name__}") from exc
     if arr.ndim != 2:
-        raise InputError(f"{name} must be a 2-D array (n_samples, n_features), got shape {arr.shape}")
+        raise InputError(
+            f"{name} must be a 2-D array (n_samples, n_features), got shape {arr.shape}"
+        )
     if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
         raise InputError(f"{name} must hold real numbers, got dtype {arr.dtype}")
     if arr.dtype not in (np.float32, np.float64):
@@ -241,13 +243,10 @@ class PCA:
             n_rows, n_features = X.shape
             if isinstance(nc, numbers.Integral):
                 if nc > n_features:
-                    raise InputError(
-                        f"n_components must be <= n_features = {n_features}, got {nc}"
-                    )
+                    raise InputError(f"n_components must be <= n_features = {n_features}, got {nc}")
                 if nc > n_rows:
                     raise InputError(
-                        f"the first batch must have at least n_components = {nc} rows, "
-                        f"got {n_rows}"
+                        f"the first batch must have at least n_components = {nc} rows, got {n_rows}"
                     )
                 track = int(nc)
             else:
@@ -424,8 +423,10 @@ class PCA:
     def _check_k(self, k: int | None) -> int:
         if k is None:
             return self.n_components_
-        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not (
-            0 <= k <= self.n_components_
+        if (
+            isinstance(k, bool)
+            or not isinstance(k, numbers.Integral)
+            or not (0 <= k <= self.n_components_)
         ):
             raise InputError(f"k must be an int in [0, {self.n_components_}], got {k!r}")
         return int(k)
@@ -441,7 +442,7 @@ def _n_for_fraction(ratio: np.ndarray, fraction: float) -> int:
     """Fewest leading components whose ratios add up to at least ``fraction``."""
     cum = np.cumsum(ratio)
     # The tolerance keeps a fraction equal to a partial sum from tipping over by rounding.
-    return int(min(np.searchsorted(cum, fraction - 1e-12) + 1, len(ratio)))
+    return min(int(np.searchsorted(cum, fraction - 1e-12)) + 1, len(ratio))
 
 
 def eigenfaces(

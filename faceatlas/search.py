@@ -24,7 +24,6 @@ it; :func:`search` is the one-call version. Padding: where fewer than ``k`` resu
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import numbers
@@ -143,6 +142,10 @@ class _Index:
     """Shared machinery: ids, normalisation, padding, tuning, saving."""
 
     kind: ClassVar[str] = ""
+    recall_at_10_: float
+    tuned_k_: int
+    tuning_curve_: dict[int, float]
+    d_: int
     #: Name of the search-time knob tune() sets, or None when there is nothing to tune.
     _knob: ClassVar[str | None] = None
 
@@ -395,7 +398,7 @@ class _Index:
         arrays = {"ids": self._ids(), **(self._arrays() if self.d is not None else {})}
         # A file handle, because np.savez appends ".npz" to a path that lacks it.
         with path.open("wb") as fh:
-            np.savez(fh, meta=np.array(json.dumps(meta)), **arrays)
+            np.savez(fh, meta=np.array(json.dumps(meta)), **arrays)  # type: ignore[arg-type]
         return path
 
     @classmethod
@@ -540,13 +543,19 @@ class IVFIndex(_FaissIndex):
         }
 
     def _check_params(self, d: int) -> None:
-        if not (self.nlist == "auto" or (
-            isinstance(self.nlist, numbers.Integral) and not isinstance(self.nlist, bool)
-            and self.nlist >= 1
-        )):
+        if not (
+            self.nlist == "auto"
+            or (
+                isinstance(self.nlist, numbers.Integral)
+                and not isinstance(self.nlist, bool)
+                and self.nlist >= 1
+            )
+        ):
             raise InputError(f'nlist must be an int >= 1 or "auto", got {self.nlist!r}')
-        if isinstance(self.nprobe, bool) or not isinstance(self.nprobe, numbers.Integral) or (
-            self.nprobe < 1
+        if (
+            isinstance(self.nprobe, bool)
+            or not isinstance(self.nprobe, numbers.Integral)
+            or (self.nprobe < 1)
         ):
             raise InputError(f"nprobe must be an int >= 1, got {self.nprobe!r}")
         if self.pca_dims is not None and (
@@ -735,8 +744,7 @@ class PCAKMeansIndex(_Index):
     def _fit(self, X: np.ndarray) -> None:
         from faceatlas.reduce import PCA
 
-        for name, low in (("n_components", 1), ("n_clusters", 1), ("n_probe", 1),
-                          ("max_train", 2)):
+        for name, low in (("n_components", 1), ("n_clusters", 1), ("n_probe", 1), ("max_train", 2)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < low:
                 raise InputError(f"{name} must be an int >= {low}, got {v!r}")
@@ -800,7 +808,7 @@ class PCAKMeansIndex(_Index):
                 self._cells[c] = [np.concatenate(self._cells[c])]
                 self._cell_pos[c] = [np.concatenate(self._cell_pos[c])]
             else:
-                return np.empty((0, self.d), np.float32), np.empty(0, np.int64)
+                return np.empty((0, self.d_), np.float32), np.empty(0, np.int64)
         return self._cells[c][0], self._cell_pos[c][0]
 
     def _search_positions(self, Q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -819,8 +827,10 @@ class PCAKMeansIndex(_Index):
                 r = rows[s : s + step]
                 S = Q[r] @ V.T
                 kk = min(k, S.shape[1])
-                top = np.argpartition(-S, kk - 1, axis=1)[:, :kk] if kk < S.shape[1] else (
-                    np.broadcast_to(np.arange(S.shape[1]), S.shape)
+                top = (
+                    np.argpartition(-S, kk - 1, axis=1)[:, :kk]
+                    if kk < S.shape[1]
+                    else (np.broadcast_to(np.arange(S.shape[1]), S.shape))
                 )
                 cand_D = np.concatenate([D[r], np.take_along_axis(S, top, axis=1)], axis=1)
                 cand_P = np.concatenate([P[r], pos[top]], axis=1)
@@ -834,7 +844,7 @@ class PCAKMeansIndex(_Index):
         return list(range(1, int(self.n_clusters) + 1))
 
     def _vectors(self) -> np.ndarray:
-        out = np.empty((self.ntotal, self.d), dtype=np.float32)
+        out = np.empty((self.ntotal, self.d_), dtype=np.float32)
         for c in range(self.n_clusters):
             V, pos = self._cell(c)
             out[pos] = V

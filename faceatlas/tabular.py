@@ -160,9 +160,7 @@ def load_table(path: str | Path, columns: Sequence[str] | None = None) -> Table:
             f"{', '.join(map(repr, bad))} {'are' if len(bad) > 1 else 'is'} not numeric ({detail})"
         )
     if not numeric:
-        raise InputError(
-            f"{path} has no numeric column; non-numeric: {', '.join(map(repr, bad))}"
-        )
+        raise InputError(f"{path} has no numeric column; non-numeric: {', '.join(map(repr, bad))}")
 
     label_column = next((h for h in header if h not in numeric and _is_text(rows, index[h])), None)
     if label_column is not None:
@@ -486,7 +484,9 @@ def plot_walkthrough(
     for i, colour in zip(range(min(2, len(sd))), ("tab:red", "tab:green"), strict=False):
         v = model.components[i, :2] * model.scale[:2] * 2 * sd[i]
         ax1.annotate(
-            "", xy=(v[0], v[1]), xytext=(0, 0),
+            "",
+            xy=(v[0], v[1]),
+            xytext=(0, 0),
             arrowprops={"arrowstyle": "->", "color": colour, "lw": 2},
         )
         ax1.text(v[0], v[1], f" PC{i + 1}", color=colour)
@@ -501,13 +501,26 @@ def plot_walkthrough(
     ax2.scatter(P[:, 0], P[:, 1], s=14, color="tab:blue", alpha=0.8, label="rows")
     ax2.add_patch(
         Ellipse(
-            (0, 0), 2 * threshold * sd[0], 2 * threshold * (sd[1] if len(sd) > 1 else 0),
-            fill=False, color="tab:orange", lw=1.5,
+            (0, 0),
+            2 * threshold * sd[0],
+            2 * threshold * (sd[1] if len(sd) > 1 else 0),
+            fill=False,
+            color="tab:orange",
+            lw=1.5,
             label=f"{confidence:.0%} prediction ellipse",
         )
     )
-    ax2.add_patch(Circle((0, 0), radius, fill=False, color="tab:purple", ls="--", lw=1.2,
-                         label=f"circle r={radius:.3g}"))
+    ax2.add_patch(
+        Circle(
+            (0, 0),
+            radius,
+            fill=False,
+            color="tab:purple",
+            ls="--",
+            lw=1.2,
+            label=f"circle r={radius:.3g}",
+        )
+    )
     far = np.argsort(-np.linalg.norm(P, axis=1))[: max(0, annotate)]
     for i in far:
         ax2.annotate(model.labels[i], P[i], fontsize=7, xytext=(3, 3), textcoords="offset points")
@@ -516,8 +529,15 @@ def plot_walkthrough(
         c = pp @ model.components[:2, :2] * model.scale[:2]
         ax1.scatter([c[0]], [c[1]], marker="*", s=180, color="black", zorder=5)
         verdict = "inside" if member.in_ellipse else "outside"
-        ax2.scatter([pp[0]], [pp[1]], marker="*", s=180, color="black", zorder=5,
-                    label=f"new point ({verdict}, d_M={member.mahalanobis:.2f})")
+        ax2.scatter(
+            [pp[0]],
+            [pp[1]],
+            marker="*",
+            s=180,
+            color="black",
+            zorder=5,
+            label=f"new point ({verdict}, d_M={member.mahalanobis:.2f})",
+        )
     lim = max(radius, threshold * sd[0], float(np.abs(P).max())) * 1.1
     ax2.set_xlim(-lim, lim)
     ax2.set_ylim(-lim, lim)

@@ -99,7 +99,10 @@ def test_incremental_fraction_and_small_first_batches():
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"n_components": 0}, "n_components must be an int >= 1, a float in \\(0, 1\\) or None, got 0"),
+        (
+            {"n_components": 0},
+            "n_components must be an int >= 1, a float in \\(0, 1\\) or None, got 0",
+        ),
         ({"n_components": 1.5}, "n_components must be"),
         ({"n_components": True}, "n_components must be"),
         ({"svd_solver": "arpack"}, "svd_solver must be one of auto, full, randomized"),

@@ -41,7 +41,9 @@ def _clustered(n_identities: int, per: int, seed: int, d: int = D_DIM, noise: fl
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(n_identities, d))
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
-    X = np.repeat(centres, per, axis=0) + noise * rng.normal(size=(n_identities * per, d)) / np.sqrt(d)
+    X = np.repeat(centres, per, axis=0) + noise * rng.normal(
+        size=(n_identities * per, d)
+    ) / np.sqrt(d)
     picks = rng.integers(0, n_identities, size=300)
     Q = centres[picks] + noise * rng.normal(size=(300, d)) / np.sqrt(d)
     return X.astype(np.float32), Q.astype(np.float32)
@@ -97,9 +99,7 @@ def test_shapes_ids_and_recall(make, data, exact):
     np.testing.assert_allclose(D[:20], np.einsum("qd,qkd->qk", Qn[:20], Xn[rows]), atol=1e-4)
 
 
-@pytest.mark.parametrize(
-    "make", [pytest.param(lambda: ExactIndex(), id="exact"), *APPROX]
-)
+@pytest.mark.parametrize("make", [pytest.param(lambda: ExactIndex(), id="exact"), *APPROX])
 def test_padding_when_k_exceeds_ntotal(make):
     X, Q = _clustered(2, 10, seed=1)
     index = make().add(X)
@@ -119,12 +119,14 @@ def test_empty_index_and_single_query():
     assert I.shape == (1, 3)
 
 
-@pytest.mark.parametrize(
-    "make", [pytest.param(lambda: ExactIndex(), id="exact"), *APPROX]
-)
+@pytest.mark.parametrize("make", [pytest.param(lambda: ExactIndex(), id="exact"), *APPROX])
 def test_save_load_round_trip(make, data, tmp_path):
     X, Q = data
-    index = make().add(X[:4000], ids=np.arange(4000) + 100).add(X[4000:], ids=np.arange(4000, 8000) + 100)
+    index = (
+        make()
+        .add(X[:4000], ids=np.arange(4000) + 100)
+        .add(X[4000:], ids=np.arange(4000, 8000) + 100)
+    )
     D, I = index.search(Q, 10)
     path = index.save(tmp_path / "faces.index")  # no .npz suffix appended
     assert path.exists() and path.name == "faces.index"
@@ -151,7 +153,8 @@ def test_load_rejects_wrong_files(tmp_path, data):
 
 
 @pytest.mark.parametrize(
-    "make", [
+    "make",
+    [
         pytest.param(lambda: IVFIndex(nprobe=1), id="ivf"),
         pytest.param(lambda: HNSWIndex(ef_search=2), id="hnsw"),
         pytest.param(lambda: PCAKMeansIndex(n_probe=1), id="pca-kmeans"),
