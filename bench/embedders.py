@@ -180,7 +180,7 @@ def pca_variant(name: str, X_fit: np.ndarray, *Xs: np.ndarray) -> list[np.ndarra
     from faceatlas.reduce import PCA
 
     if name == "pixels":
-        space = EigenfaceSpace(n_components=80).fit(X_fit)
+        space = EigenfaceSpace(n_components=100).fit(X_fit)
         return [space.transform(X) for X in Xs]
     pca = PCA(n_components=min(100, len(X_fit) - 1), random_state=0).fit(X_fit)
     return [l2_normalize(pca.transform(X)) for X in Xs]
@@ -276,7 +276,7 @@ def table(rows: list[dict], quick: bool, argv: list[str]) -> str:
         "(`--cropped`). LFW rank-1: each of the 4,324 photos of the 158 people with >= 10 "
         "photos against all the others. Pairs: threshold chosen on 9 folds, applied to the "
         "10th. ms / face: chips + embed on LFW, one face at a time (detection not "
-        "included). `eigenfaces`: the pixel vectors projected on 80 eigenfaces "
+        "included). `eigenfaces`: the pixel vectors projected on 100 eigenfaces "
         "(`faceatlas.embed.pixels.eigenface_space`); `cnn-pca100`: the CNN features "
         "reduced to 100 dimensions as the write-up did; both fitted without labels, on "
         "ORL's gallery half and on 2,000 LFW photos of people with a single photo. "

@@ -45,7 +45,8 @@ Rules every method obeys
   else to -1. This post-processing runs for every method, kmeans and hdbscan included.
 - **must_link**: ``(m, 2)`` pairs that must share a label (a user's merge or move). Linked
   faces are contracted into one super-face (their normalised mean, weighted by count)
-  before clustering, so they are never split. A must-link chain that joins two faces of a
+  before clustering, so they are never split, and a linked group is never left at -1
+  (it is a person of its own if nothing else joins it, whatever ``min_cluster_size``). A must-link chain that joins two faces of a
   cannot-link pair is a contradiction and raises ``InputError``.
 - **quality**: optional floats ``(n_faces,)`` in ``[0, 1]``. Faces below ``min_quality``
   never found a cluster: only good faces are clustered, then each poor face joins the
@@ -641,6 +642,11 @@ class _FaceClusteringBase:
 
         labels_g = enforce_cannot_link(Xg, labels_g, clg, self.threshold_, weights=weights)
         labels_g = _drop_small(labels_g, weights, self.min_cluster_size)
+        # a user said these faces are one person: they stay a person even when alone
+        lone = (labels_g < 0) & (weights > 1)
+        if lone.any():
+            start = int(labels_g.max()) + 1 if (labels_g >= 0).any() else 0
+            labels_g[lone] = start + np.arange(int(lone.sum()))
         labels = _relabel(labels_g[group])
         self.labels_ = labels
         self.n_clusters_ = int(labels.max()) + 1 if (labels >= 0).any() else 0
@@ -683,9 +689,10 @@ def pair_threshold(
 
     The verification threshold is set for one comparison; a face in a collection is
     compared with all ``n - 1`` others, so chance matches grow with ``n``. The impostor
-    similarity is modelled as normal with the median and MAD-scaled spread of random
-    pairs of ``X`` (robust to the few same-person pairs among them), and the bar is its
-    quantile that leaves ``false_link_rate`` expected chance links per face:
+    similarity is modelled as a normal fitted to the random pairs of ``X`` that fall
+    below ``threshold`` (corrected for the truncation; same-person pairs, however many,
+    lie almost all above it), and the bar is its quantile that leaves
+    ``false_link_rate`` expected chance links per face:
     ``mu + sigma * Phi^-1(1 - false_link_rate / n)``, never below ``threshold``.
 
     Parameters
@@ -705,7 +712,7 @@ def pair_threshold(
     float
         On LFW with SFace: 0.517 (13,233 faces).
     """
-    from scipy.stats import norm
+    from statistics import NormalDist
 
     X = _check_X(X)
     t = _check_threshold(threshold)
@@ -719,10 +726,37 @@ def pair_threshold(
     j = rng.integers(0, n, n_samples)
     keep = i != j
     s = np.einsum("ij,ij->i", X[i[keep]], X[j[keep]]).astype(np.float64)
-    mu = float(np.median(s))
-    sigma = 1.4826 * float(np.median(np.abs(s - mu)))
-    bar = mu + sigma * float(norm.isf(float(false_link_rate) / n))
+    # random pairs mix impostors with same-person pairs (half of them in a two-person
+    # album); nearly all same-person pairs lie above the verification threshold, so the
+    # impostor normal is fitted to the pairs below it, corrected for that truncation
+    below = s[s < t]
+    if below.size < 100:
+        return t  # almost every pair matches: one person, nothing to guard against
+    mu, sigma = _truncated_normal_fit(below, t)
+    bar = mu + sigma * NormalDist().inv_cdf(1.0 - float(false_link_rate) / n)
     return float(min(max(bar, t), 1.0))
+
+
+def _truncated_normal_fit(x: np.ndarray, upper: float) -> tuple[float, float]:
+    """Mean and std of a normal from a sample truncated above ``upper`` (moments)."""
+    from statistics import NormalDist
+
+    m, s = float(np.mean(x)), float(np.std(x))
+    if s == 0:
+        return m, 0.0
+    mu, sigma = m, s
+    unit = NormalDist()
+    for _ in range(50):
+        beta = (upper - mu) / sigma
+        cdf = max(unit.cdf(beta), 1e-12)
+        lam = unit.pdf(beta) / cdf
+        shrink = max(1.0 - beta * lam - lam * lam, 1e-6)
+        new_sigma = s / np.sqrt(shrink)
+        new_mu = m + new_sigma * lam
+        if abs(new_mu - mu) < 1e-9 and abs(new_sigma - sigma) < 1e-9:
+            break
+        mu, sigma = new_mu, new_sigma
+    return float(mu), float(sigma)
 
 
 class AdaptiveLinkage(_FaceClusteringBase):
@@ -1097,7 +1131,7 @@ class FaceHDBSCAN(_FaceClusteringBase):
             firsts = np.unique(comp, return_index=True)[1]
             a, b = firsts[:-1], firsts[1:]
             bridge = sparse.coo_matrix(
-                (np.full(a.size, 2.0), (np.r_[a, b], np.r_[b, a])), shape=(n, n)
+                (np.full(2 * a.size, 2.0), (np.r_[a, b], np.r_[b, a])), shape=(n, n)
             )
             g = (g + bridge).tocsr()
         return HDBSCAN(

@@ -38,6 +38,7 @@ from faceatlas.recognize import (
     calibrate_threshold,
     identify,
     pairs_from_labels,
+    with_open_set_threshold,
 )
 
 __all__ = [
@@ -100,8 +101,10 @@ def resolve_threshold(catalog: Catalog, embedder: Embedder, threshold: float | N
     if threshold is not None:
         return float(threshold), "given on the command line", stored
     if stored is not None:
+        target = (f"open-set FPIR <= {stored['target_fpir']:g}" if stored.get("target_fpir")
+                  else f"FMR <= {stored['target_fmr']:g}")
         return (float(stored["threshold"]),
-                f"calibrated on {stored['source']} for FMR <= {stored['target_fmr']:g} "
+                f"calibrated on {stored['source']} for {target} "
                 f"(measured TMR {stored['tmr']:.4f}; {stored['calibrated_at']})", stored)
     return float(embedder.threshold), embedder.threshold_source, None
 
@@ -151,13 +154,13 @@ def known_people(known_dir: str | Path) -> dict[str, list[str]]:
         if entry.name.startswith("."):
             continue
         if entry.is_dir():
-            files = sorted(str(p.resolve()) for p in entry.rglob("*")
+            files = sorted(os.path.abspath(p) for p in entry.rglob("*")
                            if p.is_file() and not p.name.startswith(".")
                            and media_kind(p) == "image")
             if files:
                 out.setdefault(entry.name, []).extend(files)
         elif entry.is_file() and media_kind(entry) == "image":
-            out.setdefault(entry.stem, []).append(str(entry.resolve()))
+            out.setdefault(entry.stem, []).append(os.path.abspath(entry))
     if not out:
         raise InputError(f"{root} holds no images: put one sub-folder (or one image file) "
                          "per person in it")
@@ -225,7 +228,7 @@ def enroll(catalog: Catalog, known_dir: str | Path, config: ScanConfig | None = 
     for f in catalog.faces():
         faces_by_path.setdefault(f["path"], []).append(f)
     embedded = set(catalog.embeddings(config.embedder)[0].tolist())
-    by_name = {}
+    by_name: dict[str, int] = {}
     for p in catalog.persons(with_empty=True):
         if p["name"]:
             by_name.setdefault(p["name"], p["id"])
@@ -341,14 +344,11 @@ def catalog_index(catalog: Catalog, embedder: Embedder, *, kind: str = "auto",
                                           else "")
     folder = index_dir(catalog)
     stem = f"{embedder.name}-{embedder.version}-{want}"
-    path = meta_path = ids_path = None
-    if folder is not None:
-        path = folder / f"{stem}.npz"
-        meta_path = folder / f"{stem}.json"
-        ids_path = folder / f"{stem}.ids.npy"
-    info = IndexInfo(want, n, embedder.name, path=str(path) if path else None)
-    if (not rebuild and path is not None and path.exists() and meta_path.exists()
-            and ids_path.exists()):
+    files = None if folder is None else (
+        folder / f"{stem}.npz", folder / f"{stem}.json", folder / f"{stem}.ids.npy")
+    info = IndexInfo(want, n, embedder.name, path=str(files[0]) if files else None)
+    if not rebuild and files is not None and all(f.exists() for f in files):
+        path, meta_path, ids_path = files
         meta = json.loads(meta_path.read_text())
         indexed = np.load(ids_path)
         current = set(face_ids.tolist())
@@ -385,7 +385,8 @@ def catalog_index(catalog: Catalog, embedder: Embedder, *, kind: str = "auto",
     log(f"built a {want} index of {n} faces in {info.build_seconds:.1f} s: recall@10 "
         f"{info.recall_at_10:.3f} against exact search (target {target_recall}, measured on "
         f"{min(n, 1000)} sampled faces)")
-    if path is not None and meta_path is not None and ids_path is not None:
+    if files is not None:
+        path, meta_path, ids_path = files
         path.parent.mkdir(exist_ok=True)
         index.save(path)
         np.save(ids_path, face_ids)
@@ -437,7 +438,7 @@ def _embed_files(paths: Sequence[str], config: ScanConfig) -> list[dict[str, Any
     """Detect and embed every face of some files without touching the catalog."""
     from faceatlas.pipeline import file_hash, process_file
 
-    out = []
+    out: list[dict[str, Any]] = []
     for given in paths:
         path = os.path.abspath(given)
         if not os.path.isfile(path):
@@ -464,7 +465,8 @@ def _embed_files(paths: Sequence[str], config: ScanConfig) -> list[dict[str, Any
 def who(catalog: Catalog, paths: Sequence[str | Path], *, embedder: str | None = None,
         detector: str = "yunet", cropped: bool = False, threshold: float | None = None,
         same_image_threshold: float = SAME_IMAGE_THRESHOLD, video_every_s: float = 1.0,
-        index_kind: str = "auto", log: Log = _quiet) -> dict[str, Any]:
+        index_kind: str = "auto", exact_max: int | None = None, log: Log = _quiet
+        ) -> dict[str, Any]:
     """Recognise every face of some photos or videos against the catalog's named people.
 
     Parameters
@@ -483,6 +485,8 @@ def who(catalog: Catalog, paths: Sequence[str | Path], *, embedder: str | None =
     video_every_s : float, default=1.0
     index_kind : str, default="auto"
         Search index for the same-image check (see :func:`catalog_index`).
+    exact_max : int, optional
+        See :func:`catalog_index`.
     log : callable(str)
 
     Returns
@@ -499,7 +503,8 @@ def who(catalog: Catalog, paths: Sequence[str | Path], *, embedder: str | None =
     gallery = catalog_gallery(catalog, emb)
     index = None
     if index_kind != "exact" and len(gallery):
-        idx, face_ids, info = catalog_index(catalog, emb, kind=index_kind, log=log)
+        idx, _, info = catalog_index(catalog, emb, kind=index_kind, exact_max=exact_max,
+                                     log=log)
         if info.kind != "exact":
             index = _RowIndex(idx, gallery.face_ids)
     files = _embed_files([str(p) for p in paths], config)
@@ -536,6 +541,8 @@ def who_csv_lines(result: dict[str, Any]) -> list[str]:
     """
     lines = []
     for f in result["files"]:
+        if f.get("error") and not f["faces"]:
+            continue  # not a photo: face_recognition would have stopped; the CLI says why
         if not f["faces"]:
             lines.append(f"{f['file']},no_persons_found,None")
             continue
@@ -638,9 +645,9 @@ def _vectors_of_paths(catalog: Catalog, paths: Sequence[str], emb: Embedder,
 
 def calibrate(catalog: Catalog, pairs_file: str | Path | None = None, *,
               root: str | Path | None = None, target_fmr: float = 0.001,
-              embedder: str | None = None, detector: str = "yunet", store: bool = True,
-              force: bool = False, progress: Callable[[int, int], None] | None = None
-              ) -> Calibration:
+              target_fpir: float | None = None, embedder: str | None = None,
+              detector: str = "yunet", store: bool = True, force: bool = False,
+              progress: Callable[[int, int], None] | None = None) -> Calibration:
     """Choose and store the same-person threshold for a target false-match rate.
 
     Parameters
@@ -653,6 +660,14 @@ def calibrate(catalog: Catalog, pairs_file: str | Path | None = None, *,
     root : str or Path, optional
         Folder the pairs' paths are relative to.
     target_fmr : float, default=0.001
+        Largest acceptable share of different-person *pairs* called the same.
+    target_fpir : float, optional
+        Instead, choose the threshold for open-set search: at most this share of
+        strangers gets a name. Measured on the catalog's named people, each in turn
+        searched against all the others. A per-pair FMR understates what a search sees (a
+        stranger meets every enrolled face): on LFW with 158 enrolled people, a threshold
+        at per-pair FMR 0.001 named 78 % of strangers, one at FPIR 0.01 named 0.9 %
+        (docs/benchmarks.md, "## Recognition").
     embedder : str, optional
     detector : str, default="yunet"
     store : bool, default=True
@@ -669,6 +684,9 @@ def calibrate(catalog: Catalog, pairs_file: str | Path | None = None, *,
     import datetime as dt
 
     emb = _embedder_of(catalog, embedder)
+    if pairs_file is not None and target_fpir is not None:
+        raise InputError("target_fpir needs the catalog's named people (who plays the "
+                         "stranger against whom), not a pairs file")
     if pairs_file is not None:
         pairs = read_pairs(pairs_file, root)
         if not pairs:
@@ -701,12 +719,16 @@ def calibrate(catalog: Catalog, pairs_file: str | Path | None = None, *,
         source = (f"{len(sims)} pairs of {int(keep.sum())} confirmed faces of "
                   f"{np.unique(labels).size} people")
     cal = calibrate_threshold(sims, same, target_fmr, source=source)
-    if cal.fmr_resolution > target_fmr:
+    if target_fpir is not None:
+        with_open_set_threshold(cal, gallery.X[keep], labels, sims, same, target_fpir)
+    elif cal.fmr_resolution > target_fmr:
         cal.warnings.append(
             f"only {cal.n_different} different-person pairs: an FMR of {target_fmr:g} needs at "
             f"least {int(np.ceil(1 / target_fmr))} to be measured, so this threshold is "
-            "optimistic" + ("" if force else "; not stored (use force to store it anyway)"))
-        store = store and force
+            "optimistic")
+    if cal.warnings and store and not force:
+        cal.warnings.append("not stored: pass --force (force=True) to store it anyway")
+        store = False
     cal.stored = bool(store)
     if store:
         catalog.set_setting(_calibration_key(emb), {
@@ -792,8 +814,8 @@ def _resolve_query(catalog: Catalog, query: str | int | Path, emb: Embedder,
 
 def similar(catalog: Catalog, query: str | int | Path, *, k: int = 10,
             min_similarity: float | None = None, embedder: str | None = None,
-            detector: str = "yunet", index_kind: str = "auto", log: Log = _quiet
-            ) -> dict[str, Any]:
+            detector: str = "yunet", index_kind: str = "auto", exact_max: int | None = None,
+            log: Log = _quiet) -> dict[str, Any]:
     """The catalogued faces most similar to a photo's faces, a face, or a person.
 
     Parameters
@@ -807,6 +829,8 @@ def similar(catalog: Catalog, query: str | int | Path, *, k: int = 10,
         Drop results below this cosine similarity.
     embedder, detector : str
     index_kind : {"auto", "exact", "ivf", "hnsw", "pca-kmeans"}, default="auto"
+    exact_max : int, optional
+        See :func:`catalog_index`.
     log : callable(str)
         Receives the index build report.
 
@@ -823,7 +847,8 @@ def similar(catalog: Catalog, query: str | int | Path, *, k: int = 10,
     emb = _embedder_of(catalog, embedder)
     config = ScanConfig(detector=detector, embedder=emb.name, jobs=1)
     queries = _resolve_query(catalog, query, emb, config)
-    index, _, info = catalog_index(catalog, emb, kind=index_kind, log=log)
+    index, _, info = catalog_index(catalog, emb, kind=index_kind, exact_max=exact_max,
+                                   log=log)
     extra = max(len(q["exclude"]) for q in queries)
     Q = np.stack([q["vector"] for q in queries]).astype(np.float32)
     D, ids = index.search(Q, k + extra)

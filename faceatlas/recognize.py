@@ -37,8 +37,11 @@ __all__ = [
     "confidence_of",
     "identify",
     "open_set_report",
+    "leave_one_person_out",
     "open_set_threshold",
     "pairs_from_labels",
+    "threshold_for_fpir",
+    "with_open_set_threshold",
 ]
 
 OUTCOMES = ("same_image", "known_person", "stranger")
@@ -113,11 +116,12 @@ class Gallery:
     2
     """
 
-    X: np.ndarray
-    person_ids: np.ndarray
-    names: np.ndarray = field(default=None)  # type: ignore[assignment]
-    face_ids: np.ndarray = field(default=None)  # type: ignore[assignment]
-    content_hashes: np.ndarray | None = None
+    # Any: arrays after __post_init__, array-likes before.
+    X: Any
+    person_ids: Any
+    names: Any = None
+    face_ids: Any = None
+    content_hashes: Any = None
 
     def __post_init__(self) -> None:
         X = _as_matrix(self.X, "X")
@@ -398,7 +402,7 @@ def identify(
         has_person = p1[i] >= 0
         sim = float(s1[i]) if has_person else -1.0
         runner = int(p2[i]) if p2[i] >= 0 else None
-        common = dict(
+        common: dict[str, Any] = dict(
             nearest_person_id=int(p1[i]) if has_person else None,
             nearest_name=name(int(p1[i])),
             runner_up_person_id=runner,
@@ -458,6 +462,10 @@ class Calibration:
         Reasons to distrust the threshold (too few pairs for the target FMR).
     stored : bool
         Whether it was saved in a catalog.
+    target_fpir, fpir : float or None
+        Set when the threshold was chosen for open-set search instead (see
+        :func:`with_open_set_threshold`): the false-identification rate asked for and
+        the one measured, each stranger searched against everybody else.
     """
 
     threshold: float
@@ -477,6 +485,8 @@ class Calibration:
     source: str = "labelled pairs"
     warnings: list[str] = field(default_factory=list)
     stored: bool = False
+    target_fpir: float | None = None
+    fpir: float | None = None
 
     def summary(self) -> dict[str, Any]:
         """Everything but the ROC arrays, as plain numbers (what the catalog stores)."""
@@ -484,6 +494,11 @@ class Calibration:
         return {k: (float(v) if isinstance(v, np.floating) else v) for k, v in d.items()}
 
     def line(self) -> str:
+        if self.target_fpir is not None:
+            return (f"threshold {self.threshold:.4f} (cosine similarity) for open-set FPIR <= "
+                    f"{self.target_fpir:g}: measured FPIR {self.fpir:.4g} (leave one person "
+                    f"out); per pair FMR {self.fmr:.4g}, TMR {self.tmr:.4f} on {self.n_same} "
+                    f"same / {self.n_different} different pairs; AUC {self.auc:.4f}")
         return (f"threshold {self.threshold:.4f} (cosine similarity) for FMR <= "
                 f"{self.target_fmr:g}: measured FMR {self.fmr:.4g}, TMR {self.tmr:.4f} on "
                 f"{self.n_same} same / {self.n_different} different pairs; AUC {self.auc:.4f}, "
@@ -529,6 +544,44 @@ def calibrate_threshold(similarities: Any, same_flags: Any, target_fmr: float = 
         slope=float(lr.coef_[0, 0]), intercept=float(lr.intercept_[0]),
         n_same=int(y.sum()), n_different=int((~y).sum()),
         roc_fmr=fmr_c, roc_tmr=tmr_c, roc_thresholds=thr_c, source=source)
+
+
+def with_open_set_threshold(cal: Calibration, X: Any, labels: Any, similarities: Any,
+                            same_flags: Any, target_fpir: float = 0.01) -> Calibration:
+    """Move a calibration's threshold to where at most ``target_fpir`` of strangers get a name.
+
+    Each person of ``X`` plays the stranger against all the others
+    (:func:`leave_one_person_out`); FMR and TMR are then re-measured on the pairs at the new
+    threshold.
+
+    Parameters
+    ----------
+    cal : Calibration
+    X : array-like of shape (n_faces, d)
+    labels : array-like of shape (n_faces,)
+    similarities, same_flags : array-like of shape (n_pairs,)
+        The pairs ``cal`` was made from.
+    target_fpir : float in (0, 1), default=0.01
+
+    Returns
+    -------
+    Calibration
+        ``cal``, changed in place.
+    """
+    best = leave_one_person_out(X, labels)
+    t = threshold_for_fpir(best, target_fpir)
+    s = np.asarray(similarities, dtype=np.float64).ravel()
+    y = np.asarray(same_flags).ravel().astype(bool)
+    cal.threshold = t
+    cal.target_fpir = float(target_fpir)
+    cal.fpir = float(np.mean(best >= t))
+    cal.fmr = float(np.mean(s[~y] >= t))
+    cal.tmr = float(np.mean(s[y] >= t))
+    if len(best) * float(target_fpir) < 1:
+        cal.warnings.append(
+            f"only {len(best)} faces played the stranger: an FPIR of {target_fpir:g} needs at "
+            f"least {int(np.ceil(1 / float(target_fpir)))} to be measured")
+    return cal
 
 
 def pairs_from_labels(X: Any, labels: Any, *, max_pairs: int = 2_000_000,
@@ -599,19 +652,66 @@ def open_set_threshold(X_strangers: Any, gallery: Gallery, target_fpir: float = 
     float
         The threshold: strangers whose best similarity is >= it are named.
     """
-    if isinstance(target_fpir, bool) or not isinstance(target_fpir, numbers.Real) or not (
-            0 < float(target_fpir) < 1):
-        raise InputError(f"target_fpir must be a rate in (0, 1), got {target_fpir!r}")
     Qn = _as_matrix(X_strangers, "X_strangers", gallery.dim)
     if not len(Qn):
         raise InputError("X_strangers must hold at least one face")
     _, best, _, _, _ = _per_person_top2(Qn, gallery)
-    best = np.sort(best.astype(np.float64))[::-1]
+    return threshold_for_fpir(best, target_fpir)
+
+
+def threshold_for_fpir(best_similarities: Any, target_fpir: float = 0.01) -> float:
+    """Lowest threshold naming at most ``target_fpir`` of strangers, from their best scores.
+
+    Parameters
+    ----------
+    best_similarities : array-like of float of shape (n_strangers,)
+        Each stranger's similarity to its nearest enrolled person.
+    target_fpir : float in (0, 1), default=0.01
+
+    Returns
+    -------
+    float
+    """
+    if isinstance(target_fpir, bool) or not isinstance(target_fpir, numbers.Real) or not (
+            0 < float(target_fpir) < 1):
+        raise InputError(f"target_fpir must be a rate in (0, 1), got {target_fpir!r}")
+    best = np.sort(np.asarray(best_similarities, dtype=np.float64).ravel())[::-1]
+    if not best.size:
+        raise InputError("best_similarities must hold at least one stranger")
     allowed = int(np.floor(float(target_fpir) * len(best)))
     # Just above the (allowed + 1)-th highest stranger score: that one and all below it are
-    # rejected, at most `allowed` above are accepted.
-    return float(np.nextafter(best[allowed], np.inf)) if allowed < len(best) else float(
-        best[-1])
+    # rejected, at most `allowed` above are accepted. The step is a float32 one, because
+    # similarities are float32 and a float64 step would round back onto the score.
+    if allowed >= len(best):
+        return float(best[-1])
+    return float(np.nextafter(np.float32(best[allowed]), np.float32(np.inf)))
+
+
+def leave_one_person_out(X: Any, labels: Any) -> np.ndarray:
+    """Each face's best similarity to a face of any *other* person.
+
+    Every person in turn plays the stranger against everybody else: the scores an
+    open-set threshold must reject (see :func:`threshold_for_fpir`).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_faces, d)
+    labels : array-like of shape (n_faces,)
+
+    Returns
+    -------
+    ndarray of float32 of shape (n_faces,)
+    """
+    Xn = _as_matrix(X, "X")
+    y = np.asarray(labels)
+    if y.shape != (len(Xn),):
+        raise InputError(f"labels must have one entry per face ({len(Xn)}), got {y.shape}")
+    out = np.full(len(Xn), -np.inf, np.float32)
+    for start in range(0, len(Xn), _CHUNK):
+        S = Xn[start:start + _CHUNK] @ Xn.T
+        S[y[start:start + _CHUNK, None] == y[None, :]] = -np.inf
+        out[start:start + _CHUNK] = S.max(axis=1)
+    return out
 
 
 def open_set_report(Q: Any, probe_labels: Any, gallery: Gallery, threshold: float

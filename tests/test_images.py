@@ -108,3 +108,15 @@ def test_media_kind():
     assert media_kind("a/B.JPG") == "image"
     assert media_kind("clip.mp4") == "video"
     assert media_kind("notes.txt") is None
+
+
+def test_permission_denied_is_reported_even_as_root(tmp_path, rgb, monkeypatch):
+    # Tests run as root in CI, where chmod 000 does not stop reads: simulate the OS refusal.
+    path = _save(tmp_path / "locked.jpg", rgb)
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(Image, "open", refuse)
+    with pytest.raises(ImageError, match="locked.jpg: permission denied"):
+        load_image(path)

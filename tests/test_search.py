@@ -211,6 +211,16 @@ def test_build_index_and_friendly_search(data, exact):
         build_index(X, kind="lsh")
 
 
+def test_build_index_auto_switches_at_threshold(monkeypatch, data):
+    import faceatlas.search as search_module
+
+    X, _ = data
+    monkeypatch.setattr(search_module, "EXACT_MAX_SIZE", 1000)
+    index = build_index(X, target_recall=0.9, tune_sample=100)
+    assert index.kind == search_module.AUTO_APPROXIMATE_KIND
+    assert isinstance(build_index(X[:999]), ExactIndex)
+
+
 def test_validation(data):
     X, Q = data
     index = ExactIndex().add(X)

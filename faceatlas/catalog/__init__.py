@@ -7,8 +7,9 @@ in the order listed here, and every applied name is recorded in ``schema_migrati
 
 from __future__ import annotations
 
-from faceatlas.catalog import _people, _photos, _settings
+from faceatlas.catalog import _labels, _people, _photos, _settings
 from faceatlas.catalog._base import CatalogBase
+from faceatlas.catalog._labels import LabelsMixin
 from faceatlas.catalog._people import Correction, PeopleMixin
 from faceatlas.catalog._photos import FaceRecord, FileState, PhotoRecord, PhotosMixin
 from faceatlas.catalog._settings import SettingsMixin
@@ -16,7 +17,7 @@ from faceatlas.catalog._settings import SettingsMixin
 __all__ = ["Catalog", "Correction", "FaceRecord", "FileState", "PhotoRecord"]
 
 
-class Catalog(PeopleMixin, PhotosMixin, SettingsMixin, CatalogBase):
+class Catalog(PeopleMixin, LabelsMixin, PhotosMixin, SettingsMixin, CatalogBase):
     """A faceatlas catalog file.
 
     Examples
@@ -26,7 +27,8 @@ class Catalog(PeopleMixin, PhotosMixin, SettingsMixin, CatalogBase):
     0
     """
 
-    migrations = [*_photos.MIGRATIONS, *_people.MIGRATIONS, *_settings.MIGRATIONS]
+    migrations = [*_photos.MIGRATIONS, *_people.MIGRATIONS, *_labels.MIGRATIONS,
+                  *_settings.MIGRATIONS]
 
     def __enter__(self) -> Catalog:
         return self

@@ -1,0 +1,129 @@
+"""Pictures for the report and the gallery: photo thumbnails with a box, contact sheets.
+
+Pure functions of files and bytes (no catalog), so the report can run them in worker
+processes and the web app can call them per request.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageOps
+
+from faceatlas.images import load_image, read_video_frame
+
+__all__ = ["chip_sheet", "photo_thumbnail"]
+
+#: Box colour on thumbnails: a saturated orange that stays visible on skin, sky and grey.
+BOX_RGB = (255, 120, 0)
+
+
+def photo_thumbnail(path: str | Path, frame_index: int = -1,
+                    box: Sequence[float] | None = None, max_side: int = 320,
+                    *, max_pixels: int = 100_000_000) -> Image.Image:
+    """The photo (or video frame) shrunk to ``max_side``, with ``box`` drawn on it.
+
+    Parameters
+    ----------
+    path : str or Path
+    frame_index : int, default -1
+        -1 for a still image, else the video frame the face was found in.
+    box : sequence of 4 float, optional
+        ``x1, y1, x2, y2`` in the pixels of the full-size photo (EXIF orientation applied,
+        as the scan saw it).
+    max_side : int, default 320
+    max_pixels : int, default 100_000_000
+        Larger images are refused before decoding (see :func:`faceatlas.images.load_image`).
+
+    Returns
+    -------
+    PIL.Image.Image
+        RGB.
+    """
+    if frame_index is not None and frame_index >= 0:
+        img = Image.fromarray(read_video_frame(path, frame_index))
+        full = img.size
+    elif Path(path).suffix.lower() in {".jpg", ".jpeg"}:
+        with Image.open(path) as im:
+            w, h = im.size
+            if w * h > max_pixels:
+                load_image(path, max_pixels=max_pixels)  # raises ImageTooLargeError
+            # JPEG draft mode decodes at 1/2, 1/4 or 1/8 scale: several times faster than
+            # a full decode followed by a resize, for the same thumbnail.
+            full = (h, w) if _rotated(im) else (w, h)
+            im.draft("RGB", (max_side, max_side))
+            im.load()
+            img = (ImageOps.exif_transpose(im) or im).convert("RGB")
+    else:
+        img = Image.fromarray(load_image(path, max_pixels=max_pixels))
+        full = img.size
+    scale = min(1.0, max_side / max(img.size))
+    if scale < 1.0:
+        img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))),
+                         Image.Resampling.BILINEAR)
+    if box is not None:
+        sx, sy = img.width / full[0], img.height / full[1]
+        x1, y1, x2, y2 = (float(v) for v in box)
+        width = max(2, round(max(img.size) / 120))
+        ImageDraw.Draw(img).rectangle(
+            [x1 * sx, y1 * sy, x2 * sx, y2 * sy], outline=BOX_RGB, width=width)
+    return img
+
+
+def _rotated(im: Image.Image) -> bool:
+    """Whether the EXIF orientation swaps width and height."""
+    try:
+        return im.getexif().get(0x0112, 1) in (5, 6, 7, 8)
+    except Exception:  # noqa: BLE001 - unreadable EXIF: treat as not rotated, as the scan did
+        return False
+
+
+def save_jpeg(img: Image.Image, path: str | Path, quality: int = 82) -> None:
+    """Write atomically (a temporary name, then rename), so a killed run leaves no half file."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".part")
+    img.save(tmp, "JPEG", quality=quality, optimize=False)
+    tmp.replace(path)
+
+
+def chip_sheet(chips: Sequence[bytes | None], *, tile: int = 64, columns: int = 8,
+               ) -> Image.Image:
+    """Face chips (JPEG bytes) tiled into one image, ``columns`` per row.
+
+    A missing chip (``None``, or bytes that do not decode) becomes a grey tile.
+    """
+    n = max(1, len(chips))
+    cols = min(columns, n)
+    rows = -(-n // cols)
+    sheet = Image.new("RGB", (cols * tile, rows * tile), (230, 230, 230))
+    for i, data in enumerate(chips):
+        if not data:
+            continue
+        try:
+            with Image.open(io.BytesIO(data)) as im:
+                im.draft("RGB", (tile, tile))
+                face = im.convert("RGB").resize((tile, tile), Image.Resampling.BILINEAR)
+        except OSError:
+            continue
+        sheet.paste(face, ((i % cols) * tile, (i // cols) * tile))
+    return sheet
+
+
+def decode_chips(chips: Sequence[bytes | None], size: int = 112) -> np.ndarray:
+    """JPEG chips as a uint8 RGB array ``(n, size, size, 3)``; undecodable ones are grey."""
+    out = np.full((len(chips), size, size, 3), 128, np.uint8)
+    for i, data in enumerate(chips):
+        if not data:
+            continue
+        try:
+            with Image.open(io.BytesIO(data)) as im:
+                rgb = im.convert("RGB")
+                if rgb.size != (size, size):
+                    rgb = rgb.resize((size, size), Image.Resampling.BILINEAR)
+                out[i] = np.asarray(rgb)
+        except OSError:
+            continue
+    return out

@@ -1,0 +1,242 @@
+// faceatlas gallery: corrections as buttons, drag-and-drop and keys; lazy-loaded grid.
+// Every change is a POST to /api/<action> with the page's CSRF token; nothing leaves
+// this machine.
+"use strict";
+(function () {
+  const token = document.querySelector('meta[name="csrf-token"]').content;
+
+  function toast(text, bad) {
+    const t = document.getElementById("toast");
+    t.textContent = text;
+    t.className = "show" + (bad ? " bad" : "");
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(() => { t.className = ""; }, 2500);
+  }
+
+  async function act(action, body, after) {
+    const r = await fetch("/api/" + action, {
+      method: "POST", credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRF-Token": token},
+      body: JSON.stringify(body || {}),
+    });
+    let data = {};
+    try { data = await r.json(); } catch (e) { /* not JSON */ }
+    if (!r.ok) { toast(data.error || ("error " + r.status), true); return null; }
+    document.body.dataset.lastAction = action;
+    if (after) { after(data.result); } else { location.reload(); }
+    return data.result;
+  }
+  window.faceatlas = {act: act};
+
+  // -- undo (button and key u) --
+  function undo() {
+    act("undo", {}, (res) => {
+      if (!res.undone) { toast("nothing to undo"); return; }
+      toast("undone: " + res.undone.kind);
+      setTimeout(() => location.reload(), 300);
+    });
+  }
+  document.getElementById("undo").addEventListener("click", undo);
+
+  // -- drag and drop: a person card onto a person (merge), a face onto a target --
+  let dragged = null;
+  document.addEventListener("dragstart", (e) => {
+    const el = e.target.closest && e.target.closest("[data-face], .card[data-person]");
+    if (!el) return;
+    dragged = el;
+    el.classList.add("dragging");
+    e.dataTransfer.effectAllowed = "move";
+    e.dataTransfer.setData("text/plain", el.dataset.face ? "face:" + el.dataset.face
+                                                            : "person:" + el.dataset.person);
+  });
+  document.addEventListener("dragend", () => {
+    if (dragged) dragged.classList.remove("dragging");
+    document.querySelectorAll(".over").forEach((x) => x.classList.remove("over"));
+    dragged = null;
+  });
+  function targetOf(e) {
+    return e.target.closest && e.target.closest(".person-target, .reject-target");
+  }
+  document.addEventListener("dragover", (e) => {
+    const t = targetOf(e);
+    if (!t || !dragged || t === dragged) return;
+    e.preventDefault();
+    t.classList.add("over");
+  });
+  document.addEventListener("dragleave", (e) => {
+    const t = targetOf(e);
+    if (t) t.classList.remove("over");
+  });
+  document.addEventListener("drop", (e) => {
+    const t = targetOf(e);
+    if (!t) return;
+    e.preventDefault();
+    t.classList.remove("over");
+    const what = e.dataTransfer.getData("text/plain");
+    if (what.startsWith("face:")) {
+      const faces = selectedFaces(what.slice(5));
+      if (t.classList.contains("reject-target")) { rejectFaces(faces); }
+      else { moveFaces(faces, t.dataset.person || null); }
+    } else if (what.startsWith("person:")) {
+      const other = what.slice(7);
+      if (!t.dataset.person || t.dataset.person === other) return;
+      act("merge", {person: Number(t.dataset.person), other: Number(other)}, (res) => {
+        toast("merged into " + (res.name || "person " + res.id));
+        setTimeout(() => location.reload(), 300);
+      });
+    }
+  });
+
+  // -- selecting faces (click, Enter/space) --
+  document.addEventListener("click", (e) => {
+    const f = e.target.closest && e.target.closest(".face[data-face]");
+    if (f) f.classList.toggle("selected");
+  });
+  document.addEventListener("keydown", (e) => {
+    const f = e.target.closest && e.target.closest(".face[data-face]");
+    if (f && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); f.classList.toggle("selected"); }
+  });
+  function selectedFaces(extra) {
+    const ids = [...document.querySelectorAll(".face.selected")].map((x) => x.dataset.face);
+    if (extra && !ids.includes(extra)) ids.push(extra);
+    return ids.map(Number);
+  }
+  async function moveFaces(faces, person) {
+    if (!faces.length) { toast("select faces first", true); return; }
+    let target = person === null || person === "" ? null : Number(person);
+    for (const face of faces) {
+      // the first face into "new person" creates it; the others follow it there
+      const res = await act("move", {face: face, person: target}, (r) => r);
+      if (!res) return;
+      target = res.person;
+    }
+    toast("moved " + faces.length + " face(s) to person " + target);
+    setTimeout(() => location.reload(), 300);
+  }
+  async function rejectFaces(faces) {
+    const head = document.querySelector(".person-head");
+    if (!head || !faces.length) { toast("select faces first", true); return; }
+    for (const face of faces) {
+      if (!await act("reject", {face: face, person: Number(head.dataset.person)}, (r) => r)) return;
+    }
+    toast("removed " + faces.length + " face(s)");
+    setTimeout(() => location.reload(), 300);
+  }
+
+  // -- person page buttons --
+  const head = document.querySelector(".person-head");
+  if (head) {
+    const pid = Number(head.dataset.person);
+    document.getElementById("rename").addEventListener("submit", (e) => {
+      e.preventDefault();
+      act("name", {person: pid, name: document.getElementById("name-input").value}, (res) => {
+        document.getElementById("person-name").textContent = res.name || ("Person " + res.id);
+        toast("renamed");
+      });
+    });
+    document.getElementById("hide").addEventListener("click", (e) => {
+      act("hide", {person: pid, hidden: e.target.dataset.hidden});
+    });
+    document.getElementById("split").addEventListener("click", () => {
+      act("split", {person: pid}, (res) => {
+        toast("split into " + res.parts.join(" + ") + " faces");
+        setTimeout(() => location.reload(), 300);
+      });
+    });
+    document.getElementById("merge").addEventListener("submit", (e) => {
+      e.preventDefault();
+      const other = document.getElementById("merge-input").value.trim();
+      if (!/^\d+$/.test(other)) { toast("give the other person's id", true); return; }
+      act("merge", {person: pid, other: Number(other)});
+    });
+    document.getElementById("reject-selected").addEventListener("click", () => rejectFaces(selectedFaces()));
+  }
+  const move = document.getElementById("move");
+  if (move) {
+    move.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const to = document.getElementById("move-input").value.trim();
+      if (!/^\d+$/.test(to)) { toast("give the person id to move to", true); return; }
+      moveFaces(selectedFaces(), to);
+    });
+    document.getElementById("to-new").addEventListener("click", () => moveFaces(selectedFaces(), null));
+  }
+
+  // -- people grid: load the next page when the end comes into view --
+  const grid = document.getElementById("grid");
+  if (grid) {
+    let loading = false;
+    async function more() {
+      if (loading || !grid.dataset.next) return;
+      loading = true;
+      const q = new URLSearchParams({offset: grid.dataset.next, limit: grid.dataset.limit});
+      if (grid.dataset.hidden) q.set("hidden", "1");
+      const r = await fetch("/people.json?" + q.toString());
+      const data = await r.json();
+      for (const p of data.people) {
+        const a = document.createElement("a");
+        a.className = "card person-target"; a.draggable = true; a.href = p.url;
+        a.dataset.person = p.id;
+        if (p.chip_url) {
+          const img = document.createElement("img");
+          img.loading = "lazy"; img.src = p.chip_url; img.alt = ""; img.width = 112; img.height = 112;
+          a.appendChild(img);
+        }
+        const label = document.createElement("span"); label.className = "label"; label.textContent = p.label;
+        const count = document.createElement("span"); count.className = "count";
+        count.textContent = p.n_faces + (p.n_faces === 1 ? " face" : " faces") + (p.hidden ? " · hidden" : "");
+        a.append(label, count);
+        grid.appendChild(a);
+      }
+      grid.dataset.next = data.next === null ? "" : data.next;
+      const btn = document.getElementById("more");
+      if (btn && !grid.dataset.next) btn.remove();
+      loading = false;
+    }
+    const btn = document.getElementById("more");
+    if (btn) btn.addEventListener("click", more);
+    if ("IntersectionObserver" in window) {
+      new IntersectionObserver((entries) => { if (entries[0].isIntersecting) more(); },
+                               {rootMargin: "600px"}).observe(document.getElementById("sentinel"));
+    }
+  }
+
+  // -- review queue: buttons and keys y / n / j / k / u --
+  const queue = document.getElementById("queue");
+  if (queue) {
+    const items = () => [...queue.querySelectorAll(".suggestion:not(.done)")];
+    const current = () => queue.querySelector(".suggestion.current") || items()[0];
+    function focus(el) {
+      queue.querySelectorAll(".current").forEach((x) => x.classList.remove("current"));
+      if (el) { el.classList.add("current"); el.scrollIntoView({block: "nearest"}); }
+    }
+    function step(d) {
+      const all = items(); const i = all.indexOf(current());
+      focus(all[Math.max(0, Math.min(all.length - 1, i + d))]);
+    }
+    function decide(el, action) {
+      if (!el) return;
+      act(action, {person_a: Number(el.dataset.a), person_b: Number(el.dataset.b)}, () => {
+        el.classList.add("done");
+        toast(action === "confirm" ? "merged" : "kept apart");
+        const next = items()[0];
+        focus(next);
+        if (!next) { queue.insertAdjacentHTML("afterend", '<p id="no-suggestions">All reviewed.</p>'); }
+      });
+    }
+    queue.addEventListener("click", (e) => {
+      const el = e.target.closest(".suggestion");
+      if (e.target.classList.contains("confirm")) decide(el, "confirm");
+      else if (e.target.classList.contains("dismiss")) decide(el, "dismiss");
+      else if (el && !e.target.closest("a")) focus(el);
+    });
+    document.addEventListener("keydown", (e) => {
+      if (e.target.matches("input, textarea")) return;
+      if (e.key === "y") decide(current(), "confirm");
+      else if (e.key === "n") decide(current(), "dismiss");
+      else if (e.key === "j" || e.key === "ArrowDown") step(1);
+      else if (e.key === "k" || e.key === "ArrowUp") step(-1);
+      else if (e.key === "u") undo();
+    });
+  }
+})();
