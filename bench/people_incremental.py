@@ -4,7 +4,7 @@
 
 Builds a temporary catalog of synthetic identity-clustered 128-d vectors (one face per
 "photo", written as frames of a few large files so building is fast), 20 faces per
-identity, same-person cosine ~0.6 and impostors ~0 (SFace-like; threshold 0.363), plus
+identity, same-person pairs at cosine ~0.55 and impostors ~0 (SFace-like; threshold 0.363), plus
 5 % strangers. Times ``faceatlas.people.cluster_people`` on all faces, then, ``--repeats``
 times on fresh copies, adding ``--new`` faces (90 % of known identities, 10 % strangers)
 and running the default incremental ``cluster``; prints medians and how many new faces
@@ -34,8 +34,8 @@ EMBEDDER = "synthetic"  # unknown to get_embedder: SFace's published 0.363 is us
 
 
 def make_vectors(rng: np.random.Generator, centres: np.ndarray, who: np.ndarray) -> np.ndarray:
-    # noise norm ~1.2 against a unit centre: same-person cosine ~0.6 after normalising
-    v = centres[who] + rng.normal(scale=1.2 / np.sqrt(DIM), size=(who.size, DIM))
+    # noise norm ~0.9 against a unit centre: same-person pairs at cosine ~0.55
+    v = centres[who] + rng.normal(scale=0.9 / np.sqrt(DIM), size=(who.size, DIM))
     strangers = who < 0
     v[strangers] = rng.normal(size=(int(strangers.sum()), DIM))
     return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)

@@ -15,7 +15,8 @@ The page opens with the machine (CPU, cores, memory), the versions of Python and
 library that shapes a number, and the date. A script that fails, times out or does not
 exist keeps the section of the previous page under its title, marked as not
 regenerated. Sections of the previous page that no script produces (notes written by
-hand) are kept, after the generated ones.
+hand) are kept, after the generated ones, and so is the end of any section from the line
+``<!-- notes below are kept by bench/run_all.py -->`` on: write interpretation there.
 
     python bench/run_all.py                 # everything -> docs/benchmarks.md
     python bench/run_all.py --quick         # small inputs, fast scripts only -> a temp file
@@ -56,20 +57,27 @@ class Script:
     quick_args: tuple[str, ...] | None = ("--quick",)
 
 
-#: The order of the page. Titles must match the "## " heading a script prints.
+#: The order of the page. Titles must match the "## " heading a script prints (or the
+#: hand-written section it replaces).
 SCRIPTS: tuple[Script, ...] = (
-    Script("scan_throughput", "Scan throughput", (),
-           ("--n", "40", "--repeats", "1")),
+    Script("scan_throughput", "Scan throughput", (), ("--n", "40", "--repeats", "1")),
     Script("embedders", "Embedders", (), ("--quick", "--embedders", "sface", "pixels")),
     Script("eval_pairs", "LFW verification (eval-pairs)", (),
            ("--quick", "--embedders", "sface")),
-    Script("cluster_quality", "Clustering quality (LFW)"),
-    Script("cluster_scale", "Clustering scale"),
+    Script("cluster_quality", "Clustering quality (LFW)", (),
+           ("--repeats", "1", "--methods", "adaptive-linkage,chinese-whispers")),
+    Script("cluster_scale", "Clustering scale", (), ("--sizes", "20000", "--repeats", "1")),
+    Script("people_incremental", "People: incremental clustering", (),
+           ("--faces", "5000", "--new", "200", "--repeats", "1")),
     Script("search", "Search", ("--sizes", "100000", "1000000"),
            ("--sizes", "20000", "--runs", "1", "--queries", "200", "--tune-queries", "100",
             "--single", "50")),
-    Script("recognition", "Recognition (open-set identification on LFW)", (), ()),
+    Script("recognition", "Recognition", (), ()),
 )
+
+#: In a section of the page, everything after this line is written by hand and is kept
+#: under the regenerated output (interpretation, published figures to compare with).
+NOTES_MARKER = "<!-- notes below are kept by bench/run_all.py -->"
 
 #: Distributions whose versions appear on the page (those installed).
 VERSIONED = ("faceatlas", "numpy", "scipy", "scikit-learn", "faiss-cpu",
@@ -116,7 +124,27 @@ def section_of(output: str, title: str) -> str:
             # progress lines before the heading are dropped; the heading becomes the
             # listed title, so the page's order and the kept-section lookup agree
             return "\n".join([f"## {title}", *lines[i + 1:]]).rstrip() + "\n"
-    return "\n".join([f"## {title}", "", *lines]).rstrip() + "\n"
+    # plain output: tables stay tables, every other run of lines is shown verbatim
+    out = [f"## {title}", ""]
+    block: list[str] = []
+    for line in [*lines, "|"]:
+        if line.startswith("|"):
+            if block and any(b.strip() for b in block):
+                out += ["```text", *block, "```", ""]
+            block = []
+            if line != "|" or out[-1].startswith("|"):
+                out.append(line)
+        else:
+            if out[-1].startswith("|"):
+                out.append("")
+            block.append(line)
+    return "\n".join(x for x in out if x != "|").rstrip() + "\n"
+
+
+def notes_of(section: str) -> str:
+    """The hand-written part of a section (from :data:`NOTES_MARKER` on), or ``""``."""
+    i = section.find(NOTES_MARKER)
+    return "" if i < 0 else section[i:].rstrip() + "\n"
 
 
 def accepts(script: Path, flag: str) -> bool:
@@ -197,6 +225,8 @@ def main() -> None:
             head, _, rest = old[script.title].partition("\n")
             section = f"{head}\n\n_Not regenerated in this run ({status}); from the " \
                       f"previous page._\n{rest}"
+        elif section is not None and script.title in old and notes_of(old[script.title]):
+            section = section.rstrip() + "\n\n" + notes_of(old[script.title])
         if section is not None:
             sections.append(section)
     titles = {s.title for s in SCRIPTS}

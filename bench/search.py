@@ -13,7 +13,7 @@ For each index: build time (add, then tune to ``--target`` recall@10 on separate
 queries; build uses all cores), recall@1 and recall@10 of the evaluation queries against
 exact search, ms per query one at a time and batched (both on ONE thread:
 faiss.omp_set_num_threads(1) and BLAS limited to 1), and memory (the index serialised).
-Timings are medians over ``--runs`` runs.
+Timings are medians over ``--runs`` runs (one at a time: the median query of each run).
 
     python bench/search.py --sizes 100000 1000000 --write
 """
@@ -147,8 +147,11 @@ def run_dataset(name, X, Q, Qtune, args, results):
             if kind not in ("exact", "pca-kmeans")
             else max(20, args.single // 10 if len(X) >= 500_000 else args.single // 2),
         )
-        single, p95 = time_single(index, Q[:n_single], 10, args.runs)
-        batched = time_batched(index, Q, 10, args.runs)
+        if kind == "exact" and args.exact_untimed:
+            single = p95 = batched = float("nan")
+        else:
+            single, p95 = time_single(index, Q[:n_single], 10, args.runs)
+            batched = time_batched(index, Q, 10, args.runs)
         mem = index.memory_bytes() / 2**20
         row = {
             "data": name,
@@ -174,8 +177,8 @@ def run_dataset(name, X, Q, Qtune, args, results):
             flush=True,
         )
         del index
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1))
+        if args.json:  # after every row: a long run that is stopped keeps what it measured
+            Path(args.json).write_text(json.dumps(results, indent=1))
 
 
 def machine() -> str:
@@ -226,8 +229,11 @@ def write_section(results, args, command: str) -> None:
         "",
         "Recall is of the evaluation queries against exact search (faiss IndexFlatIP); "
         f"approximate indexes were first tuned to recall@10 >= {args.target} on separate "
-        "tuning queries (`index.tune`). Query times use one thread (faiss and BLAS), "
-        f"median of {args.runs} runs; build (add + tune) uses both cores. Memory is the "
+        "tuning queries (`index.tune`). Query times use one thread (faiss and BLAS): "
+        "one query at a time, the median over queries (p95 beside it), and batched, the "
+        f"mean per query of one call; each the median of {args.runs} runs. Build (add + "
+        "tune) uses both cores. `nan`: exact search run only as the recall reference. "
+        "Memory is the "
         "serialised index. Synthetic: identity centres uniform on the 128-d sphere, "
         f"{args.per_identity} faces per identity, noise {args.noise} (same-identity cosine "
         "about 0.6), queries are fresh faces of random identities.",
@@ -266,7 +272,14 @@ def main() -> None:
     p.add_argument("--kinds", nargs="*", default=list(KINDS), choices=list(KINDS))
     p.add_argument("--lfw", type=Path, default=Path("/tmp/faceatlas_lfw/lfw_sface.npz"))
     p.add_argument("--json", help="also write the rows to this JSON file")
-    p.add_argument("--from-json", help="skip measuring; write these rows (with --write)")
+    p.add_argument(
+        "--exact-untimed",
+        action="store_true",
+        help="run exact search only as the recall reference, without timing it",
+    )
+    p.add_argument(
+        "--from-json", help="skip measuring; write the rows of these comma-separated JSON files"
+    )
     p.add_argument("--notes", help="a Markdown file appended under the table")
     p.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     args = p.parse_args()
@@ -274,7 +287,8 @@ def main() -> None:
 
     results: list[dict] = []
     if args.from_json:
-        results = json.loads(Path(args.from_json).read_text())
+        for part in args.from_json.split(","):
+            results += json.loads(Path(part).read_text())
     else:
         print(machine())
         for n in args.sizes:

@@ -161,8 +161,8 @@ def nearest(
     person = dict(zip(known.face_ids.tolist(), known.names.tolist(), strict=True))
     fids = sp.face_ids.tolist()
     gallery = Gallery(sp.G, person_ids=np.arange(len(fids)), face_ids=sp.face_ids,
-                      names=[os.path.basename(rows[f]["path"]) for f in fids],
-                      content_hashes=[hash_of.get(f) for f in fids])
+                      names=np.array([os.path.basename(rows[f]["path"]) for f in fids], object),
+                      content_hashes=np.array([hash_of.get(f) for f in fids], object))
     det = get_detector(detector or _catalog_detector(catalog))
     files = []
     for photo in photos:

@@ -72,7 +72,6 @@ PATH_COLUMNS = ("path", "file name", "filename", "file_name", "file", "image", "
 IDENTITY_COLUMNS = ("identity", "person", "name", "id", "label", "subject")
 #: Separator of several people in one photo's label (``alice;bob``).
 MULTI_SEPARATOR = ";"
-MULTI_FACE_MODES = ("skip", "largest")
 
 
 # --------------------------------------------------------------------------- filters
@@ -184,7 +183,7 @@ def read_label_folders(root: str | Path) -> LabelRows:
                 n_loose += 1
                 continue
             rows.append(((rel_dir / name).as_posix(), rel_dir.parts[0]))
-    return LabelRows(rows, str(root.resolve()), f"folders under {root}",
+    return LabelRows(rows, os.path.abspath(root), f"folders under {root}",
                      n_rows=len(rows) + n_loose, n_blank=n_loose)
 
 
@@ -209,7 +208,7 @@ def _table_cells(path: Path, sheet: str | None) -> tuple[list[list[Any]], str]:
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         try:
-            import openpyxl
+            import openpyxl  # type: ignore[import-untyped]
         except ImportError:  # pragma: no cover - a core dependency
             raise InputError("reading .xlsx needs openpyxl: pip install openpyxl") from None
         try:
@@ -291,7 +290,8 @@ def read_label_table(
     pi = _find_column(header, path_column, PATH_COLUMNS, "path", desc)
     ii = _find_column(header, identity_column, IDENTITY_COLUMNS, "identity", desc)
     fi = [(_find_column(header, f.column, (), "filter", desc), f) for f in filters]
-    out = LabelRows([], str(path.resolve().parent), "", n_rows=0)
+    # absolute without resolving symlinks: the form the catalog stores paths in
+    out = LabelRows([], os.path.abspath(path.parent), "", n_rows=0)
     for raw in cells[1:]:
         if all(_cell_text(c) == "" for c in raw):
             continue

@@ -149,15 +149,17 @@ def _load_state(catalog: Catalog, embedder: str) -> _State:
         raise InputError(f"the catalog has no faces embedded with {embedder!r} (embedders "
                          f"present: {known}); run `faceatlas scan` first or pass --embedder")
     row_of = {int(f): i for i, f in enumerate(ids)}
-    meta = {f["id"]: f for f in catalog.faces(ids.tolist())}
-    photo = np.array([meta[int(f)]["photo_id"] for f in ids], np.int64)
-    quality = np.array([meta[int(f)]["quality"] for f in ids], np.float64)
+    # whole-table reads aligned by searchsorted: both are sorted by face id
+    fid, photo_all, quality_all = catalog.face_photo_quality()
+    at = np.searchsorted(fid, ids)
+    photo, quality = photo_all[at], quality_all[at]
     person = np.full(ids.size, -1, np.int64)
     pinned = np.zeros(ids.size, bool)
-    for f, asg in catalog.assignments(ids.tolist()).items():
-        i = row_of[f]
-        person[i] = asg["person_id"]
-        pinned[i] = asg["confirmed"]
+    afid, apid, aconf = catalog.assignment_arrays()
+    pos = np.searchsorted(ids, afid)
+    ok = (pos < ids.size) & (ids[np.minimum(pos, ids.size - 1)] == afid)
+    person[pos[ok]] = apid[ok]
+    pinned[pos[ok]] = aconf[ok]
     not_person: dict[int, set[int]] = defaultdict(set)
     ml: list[tuple[int, int]] = []
     cl: list[tuple[int, int]] = []
@@ -250,7 +252,6 @@ def _match(groups: np.ndarray, old: np.ndarray, pinned: np.ndarray) -> dict[int,
     A pinned face weighs more than all unpinned faces together, so a group holding a
     person's pins always inherits that person.
     """
-    from scipy.optimize import linear_sum_assignment
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
@@ -275,6 +276,9 @@ def _match(groups: np.ndarray, old: np.ndarray, pinned: np.ndarray) -> dict[int,
         if ps.size == 0:
             continue
         block = W[gs][:, ps].toarray()
+        if block.shape == (1, 1):  # the common case: no assignment problem to solve
+            out[int(g_ids[gs[0]])] = int(p_ids[ps[0]])
+            continue
         if block.size > 25_000_000:  # a degenerate block (k-means, tiny k): greedy is enough
             order = np.dstack(np.unravel_index(np.argsort(-block, axis=None), block.shape))[0]
             used_g, used_p = set(), set()
@@ -286,6 +290,8 @@ def _match(groups: np.ndarray, old: np.ndarray, pinned: np.ndarray) -> dict[int,
                     used_p.add(pi)
                     out[int(g_ids[gs[gi]])] = int(p_ids[ps[pi]])
             continue
+        from scipy.optimize import linear_sum_assignment  # slow import: only when needed
+
         r, col = linear_sum_assignment(block, maximize=True)
         for gi, pi in zip(r, col, strict=True):
             if block[gi, pi] > 0:
@@ -342,7 +348,8 @@ class ClusterSummary:
     mode: str  # "incremental" or "all"
     n_faces: int
     n_clustered: int  # faces handed to the clustering method
-    n_matched_existing: int  # pool faces that joined an existing person
+    n_new_faces: int  # faces added since the last run of this embedder
+    n_matched_existing: int  # new faces that joined an existing person
     n_people: int
     n_unsorted_groups: int
     n_unassigned: int
@@ -356,6 +363,7 @@ class ClusterSummary:
     assign_threshold: float
     assign_threshold_source: str
     seconds: float
+    max_face_id: int  # the newest face this run saw: later faces are "new"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -363,7 +371,8 @@ class ClusterSummary:
     def line(self) -> str:
         return (f"{self.n_people} people, {self.n_unsorted_groups} unsorted groups, "
                 f"{self.n_unassigned} unassigned faces of {self.n_faces} ({self.mode}, "
-                f"{self.method}; {self.n_matched_existing} faces joined existing people, "
+                f"{self.method}; {self.n_new_faces} new faces, {self.n_matched_existing} "
+                f"joined existing people, "
                 f"{self.n_clustered} re-clustered, {self.n_new_people} new people) in "
                 f"{self.seconds:.2f} s")
 
@@ -392,9 +401,10 @@ def cluster_people(
         (``"kmeans"`` when ``k`` is given).
     all : bool, default False
         Re-cluster every face. By default only faces without a person (and faces of
-        small unconfirmed groups) are touched: each is first given to an existing person
-        whose faces it matches (mean similarity >= the assignment threshold), the rest
-        are clustered among themselves, so the cost grows with the new faces.
+        small unconfirmed groups) are touched: each face added since the last run is
+        first given to an existing person whose faces it matches (mean similarity >= the
+        assignment threshold), the rest are clustered among themselves, so the cost
+        grows with the new (and still unassigned) faces, not with the people.
     k : int or "auto", optional
         Number of people for k-means.
     min_faces : int, optional
@@ -410,7 +420,7 @@ def cluster_people(
     -------
     ClusterSummary
     """
-    from faceatlas.cluster import DEFAULT_METHOD, METHODS, cluster_faces
+    from faceatlas.cluster import DEFAULT_METHOD, METHODS
 
     t0 = time.perf_counter()
     if method is None:
@@ -425,6 +435,20 @@ def cluster_people(
         if k != "auto" and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
             raise InputError(f"k must be an int >= 1 or 'auto', got {k!r}")
         params["n_clusters"] = k
+    # The scan lock: a scan deleting or adding faces half-way through would make the
+    # assignments written at the end refer to faces that are gone.
+    catalog.acquire_scan_lock()
+    try:
+        return _cluster_people(catalog, embedder, method, all, min_faces, threshold,
+                               random_state, params, t0)
+    finally:
+        catalog.release_scan_lock()
+
+
+def _cluster_people(catalog: Catalog, embedder: str, method: str, all: bool,  # noqa: A002
+                    min_faces: int | None, threshold: float | None, random_state: int,
+                    params: dict[str, Any], t0: float) -> ClusterSummary:
+    k = params.get("n_clusters")
     st = _load_state(catalog, embedder)
     n = st.ids.size
     if min_faces is None:
@@ -440,7 +464,26 @@ def cluster_people(
     settings = {"embedder": embedder, "method": method, "all": bool(all), "k": k,
                 "min_faces": min_faces, "threshold": threshold, **{
                     key: v for key, v in params.items() if key != "n_clusters"}}
+    last_max_id = _last_max_face_id(catalog, embedder)
     run_id = catalog.start_run("cluster", settings)
+    try:
+        summary = _cluster_run(catalog, st, run_id, embedder, method, all, min_faces,
+                               threshold, t_source, a_threshold, a_source, last_max_id,
+                               random_state, params, t0)
+    except BaseException as exc:
+        catalog.finish_run(run_id, {"error": str(exc)}, status="error")
+        raise
+    catalog.finish_run(run_id, summary.to_dict())
+    return summary
+
+
+def _cluster_run(catalog: Catalog, st: _State, run_id: int, embedder: str, method: str,
+                 all: bool, min_faces: int, threshold: float, t_source: str,  # noqa: A002
+                 a_threshold: float, a_source: str, last_max_id: int, random_state: int,
+                 params: dict[str, Any], t0: float) -> ClusterSummary:
+    from faceatlas.cluster import cluster_faces
+
+    n = st.ids.size
 
     protected = {pid for pid, p in st.persons.items()
                  if p["name"] or p["hidden"] or p["n_confirmed"] > 0}
@@ -452,16 +495,27 @@ def cluster_people(
         pool = np.arange(n)
     else:
         soft = np.isin(st.person, list(set(st.persons) - established)) & ~st.pinned
-        pool_mask = (st.person < 0) | soft
-        final[soft] = -1
-        # 1. new faces join existing people they match
-        cand = np.flatnonzero(pool_mask)
+        new = (st.person < 0) & (st.ids > last_max_id)
+        # 1. new faces (added since the last run) join existing people they match. Faces
+        # an earlier run left out are not offered again: they wait in the pool for faces
+        # like them, so a run's result does not depend on how often cluster was called.
+        cand = np.flatnonzero(new)
         est = sorted(established)
         if cand.size and est:
             joined = _join_existing(st, cand, est, a_threshold)
             final[cand] = np.where(joined >= 0, joined, final[cand])
             n_matched = int((joined >= 0).sum())
-            pool_mask[cand[joined >= 0]] = False
+        leftover = new.copy()
+        leftover[cand[final[cand] >= 0]] = False
+        # 2. the new faces left over are clustered with the old unassigned faces and
+        # small groups near them; the rest of that pool had no partner last time and
+        # still has none, so leaving it alone keeps the cost with the new faces.
+        pool_mask = leftover | _near_new(st, np.flatnonzero(leftover),
+                                         np.flatnonzero(((st.person < 0) | soft) & ~new),
+                                         threshold)
+        soft_hit = np.unique(st.person[pool_mask & soft])
+        pool_mask |= soft & np.isin(st.person, soft_hit)  # a small group moves as a whole
+        final[pool_mask & soft] = -1
         pool = np.flatnonzero(pool_mask)
 
     n_ml = n_cl = 0
@@ -481,8 +535,9 @@ def cluster_people(
             # 0.517 and on the face_recognition examples 0.565, well under the cap (0.68).
             clparams["pair_threshold"] = min(
                 pair_threshold(st.X, threshold, random_state=random_state,
-                               # a small catalog has few distinct pairs to sample
-                               n_samples=int(min(200_000, max(10_000, n * (n - 1))))),
+                               # 50,000 pairs pin the median and MAD to ~0.5 %; a
+                               # small catalog has few distinct pairs to sample
+                               n_samples=int(min(50_000, max(10_000, n * (n - 1))))),
                 threshold + (1.0 - threshold) / 2)
         if pool.size == 1:
             labels = np.full(1, -1, np.int64)
@@ -512,14 +567,29 @@ def cluster_people(
     summary = ClusterSummary(
         run_id=run_id, embedder=embedder, method=method, mode="all" if all else "incremental",
         n_faces=n, n_clustered=int(pool.size), n_matched_existing=n_matched,
+        n_new_faces=int((st.ids > last_max_id).sum()),
         n_people=n_people, n_unsorted_groups=len(people) - n_people,
         n_unassigned=n - sum(p["n_faces"] for p in people), n_new_people=len(new_people),
         n_changed=int(changed.size), n_cannot_link=n_cl, n_must_link=n_ml,
         min_faces=min_faces, threshold=float(threshold), threshold_source=t_source,
         assign_threshold=float(a_threshold), assign_threshold_source=a_source,
-        seconds=round(time.perf_counter() - t0, 3))
-    catalog.finish_run(run_id, summary.to_dict())
+        seconds=round(time.perf_counter() - t0, 3), max_face_id=int(st.ids.max()))
     return summary
+
+
+def _near_new(st: _State, new: np.ndarray, old: np.ndarray, threshold: float) -> np.ndarray:
+    """Mask of the ``old`` rows within ``threshold`` of at least one ``new`` row."""
+    out = np.zeros(st.ids.size, bool)
+    if new.size == 0 or old.size == 0:
+        return out
+    if new.size * old.size > 50_000_000:  # mostly new (a first run): take them all
+        out[old] = True
+        return out
+    Xn = st.X[new]
+    for start in range(0, old.size, 8192):
+        rows = old[start:start + 8192]
+        out[rows] = (st.X[rows] @ Xn.T).max(axis=1) >= threshold
+    return out
 
 
 def _join_existing(st: _State, cand: np.ndarray, persons: Sequence[int], threshold: float
@@ -532,22 +602,26 @@ def _join_existing(st: _State, cand: np.ndarray, persons: Sequence[int], thresho
     user said the face is not that person. Two candidates of one photo never join the
     same person: the better match wins.
     """
-    pid_arr = np.array(persons, np.int64)
+    from scipy import sparse
+
+    pid_arr = np.unique(np.asarray(persons, np.int64))
     col = {int(p): j for j, p in enumerate(pid_arr)}
     member = np.flatnonzero(np.isin(st.person, pid_arr))
     member = member[~np.isin(member, cand)]
     if member.size == 0:
         return np.full(cand.size, -1, np.int64)
-    S = np.zeros((pid_arr.size, st.X.shape[1]), np.float64)
-    cols = np.array([col[int(p)] for p in st.person[member]], np.int64)
-    np.add.at(S, cols, st.X[member].astype(np.float64))
+    cols = np.searchsorted(pid_arr, st.person[member])
+    # per-person sums as one sparse product (float32 throughout: no n x d float64 copy)
+    onehot = sparse.csr_matrix((np.ones(member.size, np.float32), (cols, np.arange(member.size))),
+                               shape=(pid_arr.size, member.size))
+    S = np.asarray(onehot @ st.X[member])
     size = np.bincount(cols, minlength=pid_arr.size)
     C = (S / np.maximum(size, 1)[:, None]).astype(np.float32)
     scores = st.X[cand] @ C.T  # (n_cand, n_persons): mean similarity to each person
     scores[:, size == 0] = -np.inf
     # forbidden: persons holding a face of the same photo, and rejected persons
     photo_persons: dict[int, set[int]] = defaultdict(set)
-    for r in member:
+    for r in member[np.isin(st.photo[member], st.photo[cand])]:
         photo_persons[int(st.photo[r])].add(int(st.person[r]))
     for i, r in enumerate(cand):
         for pid in photo_persons.get(int(st.photo[r]), ()):
@@ -570,6 +644,16 @@ def _join_existing(st: _State, cand: np.ndarray, persons: Sequence[int], thresho
         else:
             taken.add(key)
     return out.astype(np.int64)
+
+
+def _last_max_face_id(catalog: Catalog, embedder: str) -> int:
+    """Newest face id seen by the last finished cluster run of ``embedder`` (-1: none)."""
+    for run in catalog.runs(limit=1000):
+        if (run["command"] == "cluster" and run["status"] == "done"
+                and run["settings"].get("embedder") == embedder
+                and "max_face_id" in run["summary"]):
+            return int(run["summary"]["max_face_id"])
+    return -1
 
 
 # -- looking at people ------------------------------------------------------------------------

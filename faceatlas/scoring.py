@@ -27,6 +27,7 @@ labels it is scored on, so the numbers are optimistic for small label sets; the 
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -160,7 +161,7 @@ class Comparison:
 
 
 def _cannot_link(catalog: Catalog, ids: np.ndarray) -> np.ndarray:
-    photo = catalog.photo_ids_of_faces(ids)
+    photo = catalog.photo_ids_of_faces(ids.tolist())
     order = np.argsort(photo, kind="stable")
     pairs = []
     start = 0
@@ -250,7 +251,7 @@ def compare_configurations(
     vectors: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     for name, method, grid, t0 in plans:
         if name not in vectors:
-            f_ids, X = catalog.embeddings(name, ids)
+            f_ids, X = catalog.embeddings(name, ids.tolist())
             keep = np.isin(ids, f_ids)
             vectors[name] = (X, who[keep], _cannot_link(catalog, ids[keep]))
         X, y, cl = vectors[name]
@@ -272,7 +273,7 @@ def compare_configurations(
                 continue
             seconds = time.perf_counter() - start
             rep = clustering_report(y, labels)
-            point = {"embedder": name, "method": method,
+            point: dict[str, Any] = {"embedder": name, "method": method,
                      "threshold": None if method == "kmeans" else t,
                      **{k: float(rep[k]) for k in METRIC_COLUMNS},
                      "n_clusters": int(rep["n_clusters"]),
@@ -343,7 +344,7 @@ def save_comparison_chart(comparison: Comparison, path: str | Path) -> Path:
     names = [f"{r['embedder']} + {r['method']}"
              + ("" if r["threshold"] is None else f" @ {r['threshold']:g}") for r in rows]
     y = np.arange(len(rows))
-    fig, ax = plt.subplots(figsize=(8, 0.35 * len(rows) + 1.5))
+    fig, ax = plt.subplots(figsize=(8, 0.35 * len(rows) + 2.0))
     ax.barh(y - 0.2, [r["bcubed_f"] for r in rows], 0.4, label="BCubed F")
     ax.barh(y + 0.2, [r["pairwise_f"] for r in rows], 0.4, label="pairwise F")
     ax.set_yticks(y, names, fontsize=8)
@@ -353,7 +354,7 @@ def save_comparison_chart(comparison: Comparison, path: str | Path) -> Path:
     ax.set_title(f"{comparison.faces['labelled']} labelled faces, "
                  f"{comparison.faces['people']} people; recommended: "
                  f"{comparison.recommendation['text']}", fontsize=9)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=2, fontsize=8)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=110)
@@ -503,15 +504,16 @@ def evaluate_pairs(
     same = np.array([s for _, _, s in pairs], bool)
     folds = pair_folds(pairs_file, same, n_folds)
     config = ScanConfig(detector=detector, embedder=embedder, jobs=jobs)
-    abs_of = {p: str(Path(p).resolve()) if Path(p).exists() else str(Path(p).absolute())
-              for a, b, _ in pairs for p in (a, b)}
+    # the catalog's own path form (absolute, symlinks not resolved), so a catalog that
+    # scanned these images before is reused
+    abs_of = {p: os.path.abspath(p) for a, b, _ in pairs for p in (a, b)}
     wanted = set(abs_of.values())
     absent = sorted(p for p in wanted if not Path(p).is_file())
     if len(absent) > len(wanted) // 2:
         raise InputError(f"{len(absent)} of {len(wanted)} images of {pairs_file} are not "
                          f"under {image_root}, e.g. {absent[0]}")
     own = catalog is None
-    cat = Catalog(":memory:") if own else catalog
+    cat: Catalog = Catalog(":memory:") if catalog is None else catalog
     try:
         # Only files the catalog lacks (for this detector) or that lack this embedder's
         # vectors are scanned: a second run on the same catalog embeds nothing.
@@ -537,12 +539,13 @@ def evaluate_pairs(
         else:
             sims[i] = float(np.dot(va, vb))
     kf = kfold_verification_accuracy(sims, same, folds=folds)
-    fold_rows, aucs = [], []
+    fold_rows: list[dict[str, float]] = []
+    aucs: list[float] = []
     for f, acc, thr in zip(np.unique(folds), kf["accuracies"], kf["thresholds"], strict=True):
         test = folds == f
-        a = roc_auc(sims[test], same[test])
-        aucs.append(a)
-        fold_rows.append({"fold": int(f), "accuracy": acc, "threshold": thr, "auc": a,
+        fold_auc = roc_auc(sims[test], same[test])
+        aucs.append(fold_auc)
+        fold_rows.append({"fold": int(f), "accuracy": acc, "threshold": thr, "auc": fold_auc,
                           "n_pairs": int(test.sum())})
     thrs = np.array(kf["thresholds"])
     eer, _ = equal_error_rate(sims, same)

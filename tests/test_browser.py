@@ -103,6 +103,8 @@ def world(tmp_path_factory: pytest.TempPathFactory, samples: Path) -> Iterator[d
         page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
         page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
                 if m.type == "error" else None)
+        page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}")
+                if r.status >= 400 else None)
         yield {"db": db, "root": root, "base": f"http://127.0.0.1:{port}", "page": page,
                "person_of": person_of, "subject_of": subject_of, "held_out": held_out,
                "problems": problems, "browser": browser}
@@ -118,6 +120,10 @@ def _catalog(world: dict):  # noqa: ANN202 - a Catalog
 
 
 def test_gallery_corrections_in_the_browser(world: dict) -> None:
+    # The page's CSP forbids eval, so waits are Playwright's expect() or Python polling,
+    # never page.wait_for_function with a string.
+    from playwright.sync_api import expect
+
     page, base, person_of = world["page"], world["base"], world["person_of"]
     s1, s2, s3, s4 = (person_of[s] for s in SUBJECTS)
 
@@ -130,7 +136,7 @@ def test_gallery_corrections_in_the_browser(world: dict) -> None:
     page.goto(f"{base}/person/{s1}")
     page.fill("#name-input", "Alice")
     page.click("#rename button[type=submit]")
-    page.wait_for_function("document.getElementById('person-name').textContent === 'Alice'")
+    expect(page.locator("#person-name")).to_have_text("Alice")
     with _catalog(world) as cat:
         assert cat.person(s1)["name"] == "Alice"
     page.screenshot(path=str(ARTIFACTS / "gallery-person.png"), full_page=True)
@@ -147,7 +153,8 @@ def test_gallery_corrections_in_the_browser(world: dict) -> None:
     with _catalog(world) as cat:
         faces_s3 = cat.faces_of_person(s3)
     page.goto(base + "/people")
-    page.drag_and_drop(f".card[data-person='{s3}']", f".card[data-person='{s2}']")
+    with page.expect_navigation():  # the page reloads after a correction
+        page.drag_and_drop(f".card[data-person='{s3}']", f".card[data-person='{s2}']")
     with _catalog(world) as cat:
         _wait_for(lambda: set(faces_s3) <= set(cat.faces_of_person(s2)), "the merge")
         assert cat.faces_of_person(s3) == []
@@ -156,7 +163,8 @@ def test_gallery_corrections_in_the_browser(world: dict) -> None:
     with _catalog(world) as cat:
         face = cat.faces_of_person(s4)[0]
     page.goto(f"{base}/person/{s4}")
-    page.drag_and_drop(f".face[data-face='{face}']", "#to-new")
+    with page.expect_navigation():
+        page.drag_and_drop(f".face[data-face='{face}']", "#to-new")
     with _catalog(world) as cat:
         _wait_for(lambda: cat.assignments([face]).get(face, {}).get("person_id")
                   not in (None, s4), "the move")
@@ -180,7 +188,8 @@ def test_gallery_corrections_in_the_browser(world: dict) -> None:
         assert cat.person(s1)["name"] == "Alice"
 
     # undo the confirmation: the split is back
-    page.click("#undo")
+    with page.expect_navigation():
+        page.click("#undo")
     with _catalog(world) as cat:
         _wait_for(lambda: cat.faces_of_person(s1) == alice_faces, "the undo")
 
@@ -191,7 +200,8 @@ def test_gallery_corrections_in_the_browser(world: dict) -> None:
 
 def _check_images(page) -> None:  # noqa: ANN001 - a Playwright page
     page.evaluate("document.querySelectorAll('img').forEach(i => i.loading = 'eager')")
-    page.wait_for_function("[...document.images].every(i => i.complete)")
+    _wait_for(lambda: page.evaluate("[...document.images].every(i => i.complete)"),
+              f"the images of {page.url}")
     broken = page.evaluate(
         "[...document.images].filter(i => !i.naturalWidth).map(i => i.getAttribute('src'))")
     assert not broken, f"{page.url}: broken images {broken}"

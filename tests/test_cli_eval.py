@@ -131,3 +131,73 @@ def test_eval_pairs_on_real_lfw(small_pairs, tmp_path):
     assert again["accuracy_mean"] == r["accuracy_mean"] and again["embed_seconds"] < 1.0
     text = cli("eval-pairs", str(pairs), str(images), "--jobs", "1").output
     assert "accuracy" in text and "2 folds" in text
+
+
+# -- the scoring helpers on synthetic data (no models) ---------------------------------------
+def test_pair_folds_follow_the_file(tmp_path):
+    import numpy as np
+
+    from faceatlas.scoring import pair_folds
+
+    declared = tmp_path / "p.txt"
+    declared.write_text("2\t3\n" + "x 1 2\n" * 12)
+    same = np.array([1, 1, 1, 0, 0, 0] * 2, bool)
+    assert pair_folds(declared, same).tolist() == [0] * 6 + [1] * 6
+    # no header (pairsDevTrain.txt: all same pairs, then all different): both kinds per fold
+    plain = tmp_path / "q.txt"
+    plain.write_text("x 1 2\n" * 8)
+    same = np.array([1] * 4 + [0] * 4, bool)
+    folds = pair_folds(plain, same, n_folds=2)
+    assert folds.tolist() == [0, 0, 1, 1, 0, 0, 1, 1]
+    from faceatlas.exceptions import InputError
+
+    with pytest.raises(InputError, match="at least 5 same"):
+        pair_folds(plain, same, n_folds=5)
+
+
+def test_threshold_grid_scales_the_distance():
+    from faceatlas.scoring import threshold_grid
+
+    assert threshold_grid(0.363) == [0.172, 0.236, 0.299, 0.363, 0.427, 0.49, 0.554]
+    grid = threshold_grid(0.93)
+    assert len(grid) == 7 and max(grid) < 1 and 0.93 in grid
+
+
+def test_compare_on_a_synthetic_catalog():
+    import numpy as np
+
+    from faceatlas.catalog import FaceRecord, PhotoRecord
+    from faceatlas.exceptions import InputError
+    from faceatlas.scoring import compare_configurations, evaluate_people, recommended_settings
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(4, 32))
+    cat = Catalog(":memory:")
+    labels = {}
+    for person in range(4):
+        for k in range(6):
+            v = centres[person] + 0.2 * rng.normal(size=32)
+            v = (v / np.linalg.norm(v)).astype(np.float32)
+            face = FaceRecord(np.array([0, 0, 10, 10], np.float32), np.zeros((5, 2)), 0.9,
+                              0.9, 1.0, None, v)
+            path = f"/p/{person}/{k}.jpg"
+            cat.replace_file(path, None, None, None, "fake", [PhotoRecord(path, faces=[face])],
+                             "fake", "1")
+            labels[path] = f"person{person}"
+    with pytest.raises(InputError, match="no labels"):
+        evaluate_people(cat)
+    cat.set_labels(labels, source="test")
+    rep = evaluate_people(cat)  # nobody clustered yet: every face is its own singleton
+    assert rep["n_clusters"] == 0 and rep["n_unassigned"] == 24 and rep["pairwise_recall"] == 0
+    with pytest.raises(InputError, match="compare"):
+        recommended_settings(cat)
+    result = compare_configurations(cat, methods=["chinese-whispers", "agglomerative"],
+                                    thresholds=[0.5, 0.7])
+    assert len(result.rows) == 2 and len(result.sweep) == 4
+    assert all(r["bcubed_f"] == pytest.approx(1.0) for r in result.rows)
+    rec = recommended_settings(cat)
+    assert rec["embedder"] == "fake" and rec["method"] in ("chinese-whispers", "agglomerative")
+    with pytest.raises(InputError, match="no vectors of sface"):
+        compare_configurations(cat, embedders=["sface"])
+    with pytest.raises(InputError, match="methods must be among"):
+        compare_configurations(cat, methods=["nope"])

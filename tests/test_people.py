@@ -359,6 +359,21 @@ def test_enrolment_pins_and_is_undoable():
     assert P.undo(cat)["kind"] == "enroll" and not cat.person_exists(pid)
 
 
+def test_enrolment_keeps_one_face_per_photo():
+    cat, world = make_catalog(3, 20, seed=16)
+    P.cluster_people(cat, "fake")
+    f0, f1 = world.photo(cat, [0, 1])
+    P.cluster_people(cat, "fake")
+    p0 = person_of(cat)[f0]
+    pid = cat.enroll_faces([f1], p0)  # the user says face f1 is person p0 after all
+    assert pid == p0 and f0 not in person_of(cat)
+    assert_invariants(cat)
+    with pytest.raises(InputError, match="same photo"):
+        cat.enroll_faces([f0], p0)
+    with pytest.raises(InputError, match="same photo"):
+        cat.enroll_faces([f0, f1], name="Both")
+
+
 def test_a_rescanned_file_takes_its_constraints_with_it():
     cat, world, ids = clustered(3, seed=12)
     face = cat.faces_of_person(ids[0])[0]

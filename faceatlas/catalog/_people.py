@@ -18,6 +18,8 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from faceatlas.catalog._base import CatalogBase, Migration, now
 from faceatlas.exceptions import InputError, NotFoundError
 
@@ -241,6 +243,22 @@ class PeopleMixin(CatalogBase):
                                "confirmed": bool(r["confirmed"]), "run_id": r["run_id"]}
                 for r in rows}
 
+    def assignment_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every assignment as arrays ``(face_ids, person_ids, confirmed)``, by face id.
+
+        One query, no per-row dicts: what clustering reads on a large catalog.
+        """
+        rows = self.db.execute("SELECT face_id, person_id, confirmed FROM face_person "
+                               "ORDER BY face_id").fetchall()
+        a = np.array(rows, np.int64).reshape(-1, 3)
+        return a[:, 0], a[:, 1], a[:, 2].astype(bool)
+
+    def face_photo_quality(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(face_ids, photo_ids, quality)`` of every face, by face id, in one query."""
+        rows = self.db.execute("SELECT id, photo_id, quality FROM faces ORDER BY id").fetchall()
+        a = np.array(rows, np.float64).reshape(-1, 3)
+        return a[:, 0].astype(np.int64), a[:, 1].astype(np.int64), a[:, 2]
+
     def faces_of_person(self, person_id: int) -> list[int]:
         return [r[0] for r in self.query(
             "SELECT face_id FROM face_person WHERE person_id = ? ORDER BY face_id",
@@ -307,18 +325,53 @@ class PeopleMixin(CatalogBase):
                      name: str | None = None) -> int:
         """Pin faces to a person (created when ``person_id`` is None) as an enrolment.
 
-        Logged as a correction, so ``undo`` reverts it; returns the person id.
+        Logged as a correction, so ``undo`` reverts it; returns the person id. A person
+        appears once per photo: faces of the person that share a photo with an enrolled
+        face lose their person; two confirmed faces of one photo raise InputError.
         """
-        with self.correction("enroll", {"faces": [int(f) for f in face_ids],
-                                        "person": person_id, "name": name}) as c:
+        face_ids = [int(f) for f in face_ids]
+        photo_of = self._photo_of(face_ids)
+        missing = sorted(set(face_ids) - set(photo_of))
+        if missing:
+            raise NotFoundError(f"face {missing[0]} is not in the catalog")
+        held_ids = self.faces_of_person(person_id) if person_id is not None else []
+        held = [{"id": f, "photo_id": ph} for f, ph in self._photo_of(held_ids).items()]
+        pinned = {f for f, a in self.assignments(held_ids).items() if a["confirmed"]}
+        by_photo: dict[int, int] = {}
+        for f in face_ids:
+            if photo_of[f] in by_photo and by_photo[photo_of[f]] != f:
+                raise InputError(f"faces {by_photo[photo_of[f]]} and {f} are in the same photo "
+                                 "and cannot both be one person")
+            by_photo[photo_of[f]] = f
+        displaced = []
+        for r in held:
+            other = by_photo.get(r["photo_id"])
+            if other is None or other == r["id"]:
+                continue
+            if r["id"] in pinned:
+                raise InputError(f"person {person_id} already holds face {r['id']} of the same "
+                                 f"photo as face {other} (confirmed); move or reject it first")
+            displaced.append(r["id"])
+        with self.correction("enroll", {"faces": face_ids, "person": person_id, "name": name,
+                                        "displaced": displaced}) as c:
             if person_id is None:
                 person_id = c.create_person(name)
             elif not self.person_exists(person_id):
                 raise NotFoundError(f"person {person_id} is not in the catalog")
             elif name is not None:
                 c.update_person(person_id, name=name)
+            if displaced:
+                c.unassign(displaced)
             c.assign(face_ids, person_id, source="enroll", confirmed=True)
         return int(person_id)
+
+    def _photo_of(self, face_ids: Sequence[int]) -> dict[int, int]:
+        out: dict[int, int] = {}
+        for chunk in _chunks(face_ids):
+            out.update((r[0], r[1]) for r in self.query(
+                f"SELECT id, photo_id FROM faces WHERE id IN ({','.join('?' * len(chunk))})",
+                chunk))
+        return out
 
     # -- constraints -------------------------------------------------------------------
     def constraints(self, kind: str | None = None) -> list[dict[str, Any]]:

@@ -85,18 +85,18 @@ class PixelsEmbedder:
 
     Notes
     -----
-    ``threshold`` (cosine 0.93 between raw pixel vectors) is the equal-error threshold on
-    ORL whole images; raw pixels barely separate people, so treat it as a rough guide.
+    ``threshold`` (cosine 0.94 between raw pixel vectors) is the equal-error threshold over
+    all pairs of ORL's 400 whole images (EER 16 %; on LFW's pairs it is 0.88, EER 38 %):
+    raw pixels barely separate people, so treat it as a rough guide.
     """
 
     size: int = 56
     name: str = field(default="pixels", init=False)
     version: str = field(default="", init=False)
     dim: int = field(default=0, init=False)
-    threshold: float = field(default=0.93, init=False)
+    threshold: float = field(default=0.94, init=False)
     threshold_source: str = field(
-        default="equal-error cosine of raw 56x56 pixel vectors on ORL (measured here)",
-        init=False)
+        default="equal-error cosine of raw 56x56 pixel vectors over all ORL pairs", init=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.size, bool) or not isinstance(self.size, numbers.Integral) \

@@ -45,6 +45,11 @@ Progress = Callable[[int, int], None]
 #: look the same as of 13,000 (the leading components are stable), and k-means over a
 #: range of k costs seconds here instead of minutes.
 METHODS_SAMPLE = 2000
+#: Faces and largest k of the k-means curve. k-means at k = 500-1,000 costs 15-20 s each
+#: on this machine class; the curve's shape (where inertia stops falling fast) shows
+#: well below 150 clusters of 1,000 faces.
+ELBOW_SAMPLE = 1000
+ELBOW_MAX_K = 150
 
 
 @dataclass
@@ -66,6 +71,7 @@ class ReportSummary:
     methods: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -244,6 +250,7 @@ def write_report(
         recs.sort(key=lambda r: (-r["quality"], r["id"]))
     shown_faces = [r for recs in faces_of.values() for r in recs] + unassigned
 
+    timings = {"catalog": time.perf_counter() - t0}
     # chips: straight from the catalog (the main process owns the connection)
     for r in shown_faces:
         dest = out / r["chip"]
@@ -256,6 +263,7 @@ def write_report(
             else:
                 r["chip"] = None
 
+    timings["chips"] = time.perf_counter() - t0
     # thumbnails and contact sheets: worker processes, only what is missing
     todo = [(r["path"], r["frame_index"], r["box"], str(out / r["thumb"]), thumb_size)
             for r in shown_faces if not (out / r["thumb"]).exists()]
@@ -279,6 +287,7 @@ def write_report(
             sheet_todo.append(([str(out / r["chip"]) for r in first], str(out / rel)))
     _run_batches(_sheet_batch, sheet_todo, n_jobs, None, batch=32)
 
+    timings["thumbs_sheets"] = time.perf_counter() - t0
     # methods page figures
     skipped: dict[str, str] = {}
     figures: dict[str, str] = {}
@@ -295,6 +304,7 @@ def write_report(
     else:
         skipped["methods"] = "the catalog has no embeddings"
 
+    timings["methods"] = time.perf_counter() - t0
     # pages
     env = _environment()
     people = [{**p, "label": _person_label(p)} for p in listing["people"]]
@@ -313,6 +323,7 @@ def write_report(
         _write_page(env, out / "people" / f"{pid}.html", "person.html", root="../",
                     person={**p, "label": _person_label(p)}, faces=faces_of[pid], **common)
 
+    timings["pages"] = time.perf_counter() - t0
     # forget pictures nobody links to any more (deleted faces, changed photos)
     wanted = {r["chip"] for r in shown_faces if r["chip"]} | \
         {r["thumb"] for r in shown_faces if r["thumb"]} | \
@@ -332,7 +343,8 @@ def write_report(
         thumbs_reused=len(shown_faces) - len(todo), thumbs_failed=len(failed),
         sheets_made=len(sheet_todo), sheets_reused=n_sheets_reused,
         methods=sorted(figures), skipped=skipped,
-        seconds=round(time.perf_counter() - t0, 2))
+        seconds=round(time.perf_counter() - t0, 2),
+        timings={k: round(v, 2) for k, v in timings.items()})
     (out / "report.json").write_text(json.dumps(
         {**summary.to_dict(), "metrics": metrics}, indent=2, default=str))
     return summary
@@ -404,10 +416,12 @@ def _methods_figures(catalog: Catalog, plots: Path, embedder: str,
         from faceatlas.cluster import kmeans_curve
         from faceatlas.people import save_elbow_plot
 
-        hi = max(3, sample.size // 2)
+        few = np.sort(rng.choice(sample, ELBOW_SAMPLE, replace=False)) \
+            if sample.size > ELBOW_SAMPLE else sample
+        hi = max(3, min(few.size // 2, ELBOW_MAX_K))
         ks = np.unique(np.geomspace(2, hi, num=10).round().astype(int)).tolist()
-        curve = kmeans_curve(X[sample], ks, random_state=0)
-        save_elbow_plot({**curve, "embedder": embedder, "n_faces": int(sample.size)},
+        curve = kmeans_curve(X[few], ks, random_state=0)
+        save_elbow_plot({**curve, "embedder": embedder, "n_faces": int(few.size)},
                         plots / "elbow.png")
         figures["elbow"] = "plots/elbow.png"
     else:
