@@ -44,9 +44,9 @@ LFW = SHARED_DATA / "lfw"
 
 # name shown, method, parameters
 CONFIGS: list[tuple[str, str, dict]] = [
-    ("adaptive-linkage (default)", "adaptive-linkage", {}),
-    ("agglomerative 0.363", "agglomerative", {}),
-    ("chinese-whispers, edges >= pair_threshold", "chinese-whispers", {}),
+    ("chinese-whispers, edges >= pair_threshold (default)", "chinese-whispers", {}),
+    ("adaptive-linkage", "adaptive-linkage", {}),
+    ("agglomerative 0.363 (reference)", "agglomerative", {}),
     ("chinese-whispers, edges >= 0.363", "chinese-whispers", {"edge_threshold": 0.363}),
     ("core-point, edges >= pair_threshold, min_samples 2", "core-point", {}),
     ("dbscan eps 1 - pair_threshold, min 3", "dbscan", {}),
@@ -74,7 +74,8 @@ def _init_models() -> None:
     _det = cv2.FaceDetectorYN.create(
         str(models / "face_detection_yunet_2023mar_int8bq.onnx"), "", (320, 320), 0.5, 0.3, 5000
     )
-    _rec = cv2.FaceRecognizerSF.create(str(models / "face_recognition_sface_2021dec_int8bq.onnx"), "")
+    sface = models / "face_recognition_sface_2021dec_int8bq.onnx"
+    _rec = cv2.FaceRecognizerSF.create(str(sface), "")
 
 
 def _embed_one(path: str):
@@ -179,7 +180,8 @@ def main(argv: list[str] | None = None) -> None:
     print("| method | groups found | unsorted faces | accuracy (Hungarian) | weighted F1 |")
     print("|---|---|---|---|---|")
     for name, method, params in [
-        ("adaptive-linkage (default)", DEFAULT_METHOD, {}),
+        (f"{DEFAULT_METHOD} (default)", DEFAULT_METHOD, {}),
+        ("adaptive-linkage", "adaptive-linkage", {}),
         ("kmeans k=4", "kmeans", {"n_clusters": 4}),
         ("hdbscan", "hdbscan", {}),
     ]:

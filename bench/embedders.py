@@ -128,9 +128,13 @@ def detect_all(paths: list[str], root: Path, cropped: bool, tag: str):  # noqa: 
     return detect_all(paths, root, cropped, tag)
 
 
-def embed_all(name: str, paths: list[str], root: Path, dets: list, tag: str
-              ) -> tuple[np.ndarray, float]:
-    """Vectors of every image (cached) and the median ms per face of chips + embed."""
+def embed_all(name: str, paths: list[str], root: Path, dets: list, tag: str,
+              compute: bool = True) -> tuple[np.ndarray, float]:
+    """Vectors of the images (cached) and the median ms per face of chips + embed.
+
+    Progress is saved every 250 images and resumed. With ``compute=False`` nothing new is
+    computed: the vectors of the first images done so far are returned (possibly fewer).
+    """
     from faceatlas.embed import get_embedder
     from faceatlas.images import load_image
 
@@ -139,21 +143,33 @@ def embed_all(name: str, paths: list[str], root: Path, dets: list, tag: str
         z = np.load(f, allow_pickle=False)
         if list(z["paths"]) == list(paths):
             return z["X"], float(z["ms"])
+    part = CACHE / f"{tag}_{name}.partial.npz"
+    out: list[np.ndarray] = []
+    times: list[float] = []
+    if part.is_file():
+        z = np.load(part, allow_pickle=False)
+        if list(z["paths"]) == list(paths):
+            out, times = list(z["X"]), list(z["times"])
+    if not compute:
+        ms = float(np.median(times[1:]) * 1000) if len(times) > 1 else float("nan")
+        return np.array(out, np.float32).reshape(len(out), -1), ms
     emb = get_embedder(name)
-    out, times = [], []
     t_start = time.perf_counter()
-    for i, (p, d) in enumerate(zip(paths, dets, strict=True)):
-        img = load_image(root / p)
+    for i in range(len(out), len(paths)):
+        img = load_image(root / paths[i])
         t0 = time.perf_counter()
-        x = emb.embed(emb.chips(img, d))
+        x = emb.embed(emb.chips(img, dets[i]))
         times.append(time.perf_counter() - t0)
         out.append(x[0])
+        if (i + 1) % 250 == 0:
+            np.savez(part, paths=np.array(paths), X=np.stack(out), times=np.array(times))
         if (i + 1) % 1000 == 0:
             print(f"  {tag} {name}: {i + 1}/{len(paths)} "
                   f"({time.perf_counter() - t_start:.0f} s)", flush=True)
     X = np.stack(out).astype(np.float32)
     ms = float(np.median(times[1:] if len(times) > 1 else times) * 1000)
     np.savez(f, paths=np.array(paths), X=X, ms=ms)
+    part.unlink(missing_ok=True)
     return X, ms
 
 
@@ -193,8 +209,27 @@ def pca_variant(name: str, X_fit: np.ndarray, *Xs: np.ndarray) -> list[np.ndarra
 
 
 def _pairs(X: np.ndarray, index: dict[str, int], pairs, same) -> dict:  # noqa: ANN001
-    acc, thr = pairs_accuracy(X, index, pairs, same)
-    return {"lfw_pairs": acc, "eer_threshold": thr}
+    """Pairs accuracy; when some images are missing (a partial run), on the whole folds
+    whose images are all done."""
+    fold = np.arange(len(pairs)) * 10 // len(pairs)
+    have = np.array([p in index and q in index for p, q in pairs])
+    complete = [f for f in range(10) if have[fold == f].all()]
+    if len(complete) == 10:
+        acc, thr = pairs_accuracy(X, index, pairs, same)
+        return {"lfw_pairs": acc, "eer_threshold": thr, "pairs_n": len(pairs), "folds": 10}
+    if len(complete) < 2:
+        return {"lfw_pairs": float("nan"), "eer_threshold": float("nan"), "pairs_n": 0,
+                "folds": len(complete)}
+    from faceatlas.evaluate import equal_error_rate, kfold_verification_accuracy
+
+    keep = np.isin(fold, complete)
+    sub = [pq for pq, k in zip(pairs, keep, strict=True) if k]
+    a = np.array([index[p] for p, _ in sub])
+    b = np.array([index[q] for _, q in sub])
+    sims = np.einsum("ij,ij->i", X[a], X[b])
+    return {"lfw_pairs": kfold_verification_accuracy(sims, same[keep], folds=fold[keep])["mean"],
+            "eer_threshold": equal_error_rate(sims, same[keep])[1], "pairs_n": len(sub),
+            "folds": len(complete)}
 
 
 # -- the run -------------------------------------------------------------------------------
@@ -206,7 +241,7 @@ def reused_sface(path: Path, use: list[str]) -> np.ndarray:
 
 
 def run(embedders: list[str], quick: bool, lfw_images: dict[str, str] | None = None,
-        sface_npz: Path | None = None) -> list[dict]:
+        sface_npz: Path | None = None, partial: bool = False) -> list[dict]:
     CACHE.mkdir(parents=True, exist_ok=True)
     import cv2
 
@@ -241,8 +276,12 @@ def run(embedders: list[str], quick: bool, lfw_images: dict[str, str] | None = N
         # "pairs": only the images of pairs.txt (plus the PCA fitting set), for slow
         # embedders; rank-1 then uses the photos of the >= 10 people among them.
         mode = lfw_images.get(name, "all")
-        use = sorted(pair_images | (set(singles) if pca else set())
-                     | (set(ge_paths) if mode == "all" else set()))
+        if mode == "all":
+            use = sorted(pair_images | (set(singles) if pca else set()) | set(ge_paths))
+        else:
+            # In the order of pairs.txt, so that an unfinished run covers whole folds.
+            use = list(dict.fromkeys([p for pq in pairs for p in pq]
+                                     + (list(singles) if pca else [])))
         tag = f"lfw{suffix}" if use == lfw_all else f"lfw{suffix}_{mode}"
         Xo, _ = embed_all(name, orl_rel, DATA / "orl", orl_dets, "orl")
         if name == "sface" and sface_npz is not None:
@@ -250,8 +289,9 @@ def run(embedders: list[str], quick: bool, lfw_images: dict[str, str] | None = N
             _, ms_l = embed_all(name, use[:300], DATA / "lfw", [all_dets[p] for p in use[:300]],
                                 f"lfw{suffix}_timing")
         else:
-            Xl, ms_l = embed_all(name, use, DATA / "lfw", [all_dets[p] for p in use], tag)
-        index = {p: i for i, p in enumerate(use)}
+            Xl, ms_l = embed_all(name, use, DATA / "lfw", [all_dets[p] for p in use], tag,
+                                 compute=not partial)
+        index = {p: i for i, p in enumerate(use[:len(Xl)])}
         ge_keep = np.array([p in index for p in ge_paths])
         ge_idx = np.array([index[p] for p, k in zip(ge_paths, ge_keep, strict=True) if k])
         ge_lab = ge_labels[ge_keep]
@@ -267,9 +307,13 @@ def run(embedders: list[str], quick: bool, lfw_images: dict[str, str] | None = N
                      "lfw_rank1": loo_rank1(Xl[ge_idx], ge_lab),
                      **_pairs(Xl, index, pairs, same)})
         if pca:
-            single_idx = np.array([index[p] for p in singles])
+            single_idx = np.array([index[p] for p in singles if p in index])
+            # An unfinished run may lack the fitting set: fit on the faces at hand then
+            # (still without labels).
+            fit = Xl[single_idx] if len(single_idx) == len(singles) else Xl
+            base = {**base, "pca_fit": "singles" if fit is not Xl else "pairs"}
             (Po,) = pca_variant(name, Xo[orl_train], Xo)
-            (Pl,) = pca_variant(name, Xl[single_idx], Xl)
+            (Pl,) = pca_variant(name, fit, Xl)
             rows.append({"embedder": "eigenfaces" if name == "pixels" else "cnn-pca100",
                          "dim": Pl.shape[1], **base, "orl_rank1": orl_rank1(Po),
                          "lfw_rank1": loo_rank1(Pl[ge_idx], ge_lab),
@@ -308,6 +352,8 @@ def table(rows: list[dict], quick: bool, argv: list[str]) -> str:
     for r in rows:
         n = "" if r["lfw_rank1_n"] == 4324 else f" (n = {r['lfw_rank1_n']})"
         star = " *" if r["sface_npz"] else ""
+        if r["folds"] < 10:
+            star += f" ({r['folds']} of 10 folds, {r['pairs_n']} pairs)"
         lines.append(f"| {r['embedder']} | {r['dim']} | {r['ms_per_face']:.1f} | "
                      f"{100 * r['orl_rank1']:.1f} % | {100 * r['lfw_rank1']:.1f} %{n} | "
                      f"{100 * r['lfw_pairs']:.2f} %{star} | {r['eer_threshold']:.3f} |")
@@ -354,11 +400,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sface-npz", type=Path, default=None,
                     help="Take LFW SFace vectors from this file (X, paths) instead of "
                          "recomputing; time per face is still measured on 300 faces.")
+    ap.add_argument("--partial", action="store_true",
+                    help="Compute nothing new; report unfinished embedders on what is done.")
     ap.add_argument("--write-docs", action="store_true",
                     help="Replace the '## Embedders' section of docs/benchmarks.md.")
     args = ap.parse_args(argv)
     rows = run(args.embedders, args.quick, {e: "pairs" for e in args.pairs_only},
-               args.sface_npz)
+               args.sface_npz, args.partial)
     text = table(rows, args.quick, argv)
     print()
     print(text)

@@ -14,6 +14,7 @@ pairs, about 1,100 images) instead of all 6,000 (7,701 images).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -27,6 +28,7 @@ from faceatlas.catalog import Catalog  # noqa: E402
 from faceatlas.scoring import evaluate_pairs  # noqa: E402
 
 LFW = SHARED_DATA / "lfw"
+REPO = Path(__file__).resolve().parents[1]
 PUBLISHED = {"sface": "99.40 % (OpenCV)", "dlib": "99.13 % (dlib, no jitter)"}
 
 
@@ -72,8 +74,9 @@ def main() -> None:
     if args.quick:
         print("**Quick run: 600 of the 6,000 pairs (30 + 30 per fold).**")
         print()
-    print(f"Command: `{cmd}`; per embedder the same as "
-          f"`faceatlas --db {args.db} eval-pairs {args.pairs} {args.images} --embedder NAME`.")
+    pairs_arg, images_arg = (os.path.relpath(p, REPO) for p in (args.pairs, args.images))
+    print(f"Command: `{cmd}`; per embedder the same as `faceatlas --db {args.db} eval-pairs "
+          f"{pairs_arg} {images_arg} --embedder NAME`.")
     print(f"Machine: {machine()}.")
     print()
     print("| embedder | pairs | accuracy (10-fold) | AUC | threshold | EER | TMR @ FMR 0.001 "

@@ -26,8 +26,15 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-component-update", "--disable-sync"]
 
 
+ROWS: list[tuple[str, str, str]] = []
+
+
 def _median(xs: list[float]) -> str:
-    return f"{statistics.median(xs):.2f} s (runs: {', '.join(f'{x:.2f}' for x in xs)})"
+    return f"{statistics.median(xs):.2f} s"
+
+
+def _runs(xs: list[float]) -> str:
+    return ", ".join(f"{x:.2f}" for x in xs)
 
 
 def bench_report(db: str, out: Path, runs: int) -> None:
@@ -44,16 +51,24 @@ def bench_report(db: str, out: Path, runs: int) -> None:
             t = time.perf_counter()
             write_report(cat, out)
             warm.append(time.perf_counter() - t)
-    print(f"report: {s.n_faces} faces, {s.n_people} people, {s.n_unsorted_groups} unsorted "
-          f"groups, {s.n_unassigned} unassigned, {s.n_pages} pages, methods {s.methods}")
-    print(f"report from scratch: {_median(cold)}")
-    print(f"report re-run (pictures cached): {_median(warm)}")
+    what = (f"{s.n_faces} faces: {s.n_people} people, {s.n_unsorted_groups} unsorted groups, "
+            f"{s.n_unassigned} unassigned; {s.n_pages} pages")
+    ROWS.append(("`faceatlas report` from scratch (every thumbnail made)", _median(cold),
+                 _runs(cold)))
+    ROWS.append(("`faceatlas report` again (pictures cached)", _median(warm), _runs(warm)))
+    ROWS.append(("(what the report holds)", what, ""))
+    print(f"# last timings: {s.timings}", file=sys.stderr)
 
 
 def bench_grid(db: str, runs: int) -> None:
+    import warnings
+
     import uvicorn
     from playwright.sync_api import sync_playwright
-    from starlette.testclient import TestClient
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # TestClient: httpx -> httpx2
+        from starlette.testclient import TestClient
 
     from faceatlas.web import create_app
 
@@ -65,8 +80,8 @@ def bench_grid(db: str, runs: int) -> None:
         r = client.get("/people.json")
         api.append(time.perf_counter() - t)
         assert r.status_code == 200
-    print(f"/people.json (first page of {len(r.json()['people'])} of {r.json()['total']} "
-          f"people): {_median(api)}")
+    ROWS.append((f"`/people.json` (first page: {len(r.json()['people'])} of "
+                 f"{r.json()['total']} people)", _median(api), _runs(api)))
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -90,7 +105,8 @@ def bench_grid(db: str, runs: int) -> None:
         browser.close()
     server.should_exit = True
     thread.join(timeout=10)
-    print(f"people grid in Chromium (goto to load event, {n} cards): {_median(loads)}")
+    ROWS.append((f"people grid in Chromium, navigation to load event ({n} cards)",
+                 _median(loads), _runs(loads)))
 
 
 def main() -> None:
@@ -100,12 +116,22 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--skip-report", action="store_true")
     args = ap.parse_args()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{sys.version.split()[0]}, {platform.platform()}")
-    print(f"date: {time.strftime('%Y-%m-%d %H:%M')}")
+    load = os.getloadavg()[0]
     if not args.skip_report:
         bench_report(args.db, args.out, args.runs)
     bench_grid(args.db, args.runs)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _common import machine
+
+    print("## Report and gallery\n")
+    print(f"Command: `python bench/report_gallery.py --db {args.db} --out {args.out} "
+          f"--runs {args.runs}`\n")
+    print(f"{time.strftime('%Y-%m-%d %H:%M')}; {machine()}; {platform.platform()}; load "
+          f"average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end\n")
+    print("| what | median | runs |")
+    print("|---|---|---|")
+    for row in ROWS:
+        print("| " + " | ".join(row) + " |")
 
 
 if __name__ == "__main__":

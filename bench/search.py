@@ -281,9 +281,10 @@ def main() -> None:
         "--from-json", help="skip measuring; write the rows of these comma-separated JSON files"
     )
     p.add_argument("--notes", help="a Markdown file appended under the table")
+    p.add_argument("--command", help="with --from-json: the measuring commands to quote")
     p.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     args = p.parse_args()
-    command = "python bench/search.py " + " ".join(sys.argv[1:])
+    command = args.command or "python bench/search.py " + " ".join(sys.argv[1:])
 
     results: list[dict] = []
     if args.from_json:

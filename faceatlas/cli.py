@@ -225,7 +225,7 @@ def _person_label(pid: Any, name: str | None) -> str:
               help="adaptive-linkage (default), chinese-whispers, hdbscan, agglomerative, "
                    "core-point, dbscan or kmeans.")
 @click.option("--k", "k", default=None, metavar="N|auto",
-              help="Number of people for k-means (implies --method kmeans).")
+              help="Number of people for k-means (implies --method kmeans and --all).")
 @click.option("--all", "all_faces", is_flag=True,
               help="Re-cluster every face, not only the new ones (corrections still hold).")
 @click.option("--embedder", default="sface", show_default=True)

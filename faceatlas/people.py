@@ -406,7 +406,7 @@ def cluster_people(
         assignment threshold), the rest are clustered among themselves, so the cost
         grows with the new (and still unassigned) faces, not with the people.
     k : int or "auto", optional
-        Number of people for k-means.
+        Number of people for k-means (which always re-clusters every face).
     min_faces : int, optional
         Fewest faces of a listed person; default :func:`default_min_faces`.
     threshold : float, optional
@@ -435,6 +435,9 @@ def cluster_people(
         if k != "auto" and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
             raise InputError(f"k must be an int >= 1 or 'auto', got {k!r}")
         params["n_clusters"] = k
+    if method == "kmeans":
+        # k-means partitions the whole catalog into k people: k means nothing for a pool
+        all = True  # noqa: A001
     # The scan lock: a scan deleting or adding faces half-way through would make the
     # assignments written at the end refer to faces that are gone.
     catalog.acquire_scan_lock()

@@ -193,7 +193,20 @@ def test_gallery_corrections_in_the_browser(world: dict) -> None:
     with _catalog(world) as cat:
         _wait_for(lambda: cat.faces_of_person(s1) == alice_faces, "the undo")
 
+    # reject a face with the buttons: select it, "Not this person"
+    with _catalog(world) as cat:
+        face = cat.faces_of_person(s2)[-1]
+    page.goto(f"{base}/person/{s2}")
+    page.click(f".face[data-face='{face}']")
+    with page.expect_navigation():
+        page.click("#reject-selected")
+    with _catalog(world) as cat:
+        assert face not in cat.face_people()
+        assert any(c["face_a"] == face and c["person_id"] == s2
+                   for c in cat.constraints("not_person"))
+
     page.goto(base + "/unsorted")
+    assert page.locator(f".face[data-face='{face}']").count() == 1
     page.screenshot(path=str(ARTIFACTS / "gallery-unsorted.png"), full_page=True)
     assert not world["problems"], world["problems"]
 

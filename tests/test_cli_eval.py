@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from faceatlas.catalog import Catalog
 from faceatlas.cli import main
+from faceatlas.cluster import DEFAULT_METHOD
 
 pytestmark = pytest.mark.slow
 
@@ -52,7 +53,7 @@ def test_folders_eval_compare_and_recommended(orl_db, samples, tmp_path):
     assert rep["n_faces"] == 100 and rep["n_people"] == 10
     # SFace + the default clustering separate the 10 ORL people (nearly) perfectly
     assert rep["bcubed_f"] > 0.9 and rep["accuracy"] > 0.9
-    assert rep["last_cluster_run"]["method"] == "adaptive-linkage"
+    assert rep["last_cluster_run"]["method"] == DEFAULT_METHOD
 
     chart = tmp_path / "compare.png"
     cmp_ = cli_json("--db", orl_db, "compare", "--methods",

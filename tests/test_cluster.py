@@ -35,7 +35,8 @@ def blobs(n_people=6, per_person=8, n_strangers=0, spread=0.07, seed=0):
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(n_people, D))
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
-    X = np.repeat(centres, per_person, axis=0) + spread * rng.normal(size=(n_people * per_person, D))
+    noise = spread * rng.normal(size=(n_people * per_person, D))
+    X = np.repeat(centres, per_person, axis=0) + noise
     y = np.repeat(np.arange(n_people), per_person)
     if n_strangers:
         X = np.vstack([X, rng.normal(size=(n_strangers, D))])
@@ -198,8 +199,8 @@ def test_knn_graph_exact_and_ivf():
 def test_knn_graph_duplicates_drop_self():
     X, _ = blobs(n_people=2, per_person=3)
     X = np.vstack([X, X])
-    _, I = knn_graph(X, 3)
-    assert not np.any(I == np.arange(len(X))[:, None])
+    _, idx = knn_graph(X, 3)
+    assert not np.any(idx == np.arange(len(X))[:, None])
 
 
 def test_assign_to_clusters_members_and_centroids():

@@ -210,8 +210,9 @@ def test_million_labels_in_seconds():
     rep = clustering_report(t, p)
     elapsed = time.perf_counter() - start
     assert 0.8 < rep["bcubed_f"] < 1.0
-    # generous bound for a shared 2-core machine; typical is ~2 s
-    assert elapsed < 30
+    # guards against an O(n^2) regression (hours), not a speed measurement: ~2 s on an
+    # idle 2-core machine, bench/ scripts quote speed
+    assert elapsed < 60
 
 
 # ------------------------------------------------------------------ verification

@@ -178,3 +178,30 @@ def test_import_and_labelled_faces(tmp_path):
 def test_migration_recorded():
     with Catalog(":memory:") as cat:
         assert "0003_labels" in cat.applied_migrations()
+
+
+def test_cli_label_import_xlsx(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from faceatlas.cli import main
+
+    db = tmp_path / "c.db"
+    with Catalog(db) as cat:
+        for i in range(1, 6):
+            path = f"/data/shots/img_{i:03d}.jpg"
+            cat.replace_file(path, None, None, None, "fake", [PhotoRecord(path, faces=[_face(0)])],
+                             "fake", "1")
+    xlsx = _xlsx(tmp_path / "annotations.xlsx", SHEET)
+    res = CliRunner().invoke(main, ["--db", str(db), "label", "import", str(xlsx), "--sheet",
+                                    "Annotations", "--path-column", "File Name",
+                                    "--identity-column", "ID", "--drop", "Mask=Y", "--drop",
+                                    "ID=0", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert (out["n_rows"], out["n_dropped"], out["n_blank"], out["n_matched"]) == (6, 2, 1, 3)
+    assert out["faces"]["labelled"] == 3 and out["faces"]["unlabelled"] == 2
+    bad = CliRunner().invoke(main, ["--db", str(db), "label", "import", str(xlsx), "--drop",
+                                    "Mask"])
+    assert bad.exit_code == 1 and "COLUMN=VALUE" in bad.output

@@ -13,8 +13,14 @@ import pytest
 pytest.importorskip("starlette")
 pytest.importorskip("httpx")
 
+import warnings  # noqa: E402
+
 from PIL import Image  # noqa: E402
-from starlette.testclient import TestClient  # noqa: E402
+
+with warnings.catch_warnings():
+    # Starlette >= 1.0 warns that its TestClient will move from httpx to httpx2.
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient  # noqa: E402
 
 from faceatlas import Catalog, ScanConfig, scan  # noqa: E402
 from faceatlas.people import cluster_people, list_people, person_detail  # noqa: E402
@@ -279,3 +285,23 @@ def test_search_by_photo_names_the_person(client: TestClient, db: Path, samples:
     html = client.post("/search", files={"photo": ("who.jpg", held_out, "image/jpeg")},
                        data={"csrf_token": TOKEN})
     assert "Subject One" in html.text
+
+
+# -- the CLI verb ---------------------------------------------------------------------------
+def test_cli_serve_binds_localhost_by_default(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+    from click.testing import CliRunner
+
+    from faceatlas.cli import main
+
+    calls: list[dict] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
+    res = CliRunner().invoke(main, ["--db", str(db), "serve"])
+    assert res.exit_code == 0, res.output
+    assert calls[0]["host"] == "127.0.0.1" and calls[0]["port"] == 8765
+    res = CliRunner().invoke(main, ["--db", str(db), "serve", "--host", "0.0.0.0",
+                                    "--port", "9001"])
+    assert res.exit_code == 0 and "warning" in res.output
+    assert calls[1]["host"] == "0.0.0.0" and calls[1]["port"] == 9001
+    missing = CliRunner().invoke(main, ["--db", str(db.parent / "nope.db"), "serve"])
+    assert missing.exit_code == 1 and "does not exist" in missing.output

@@ -30,10 +30,10 @@ def _save(fig: Any, path: str | Path) -> Path:
     return path
 
 
-def explained_variance_figure(ratio: Sequence[float], path: str | Path, *,
+def explained_variance_figure(explained_variance_ratio: Sequence[float], path: str | Path, *,
                               title: str = "PCA of the face embeddings") -> Path:
     """Each component's share of the variance (bars) and the running total (line)."""
-    ratio = np.asarray(ratio, np.float64)
+    ratio = np.asarray(explained_variance_ratio, np.float64)
     k = np.arange(1, ratio.size + 1)
     fig = _figure((6, 3.4))
     ax = fig.add_subplot()
@@ -102,7 +102,7 @@ def people_scatter_figure(Z: np.ndarray, person: np.ndarray, names: Mapping[int,
     return _save(fig, path)
 
 
-def confusion_figure(labels_true: Sequence[str], labels_pred: np.ndarray,
+def confusion_figure(labels_true: Any, labels_pred: Any,
                      names: Mapping[int, str], path: str | Path, *, top: int = 20
                      ) -> tuple[Path, dict[str, Any]]:
     """Confusion matrix of the ``top`` largest labelled identities against people.

@@ -26,10 +26,10 @@ import json
 import os
 import secrets
 import tempfile
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 from faceatlas.catalog import Catalog
 from faceatlas.exceptions import CatalogBusyError, FaceAtlasError, InputError, NotFoundError
@@ -105,7 +105,7 @@ def create_app(db: str | Path, *, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYT
     from starlette.middleware import Middleware
     from starlette.middleware.trustedhost import TrustedHostMiddleware
     from starlette.requests import Request
-    from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+    from starlette.responses import JSONResponse, RedirectResponse, Response
     from starlette.routing import Mount, Route
     from starlette.staticfiles import StaticFiles
     from starlette.templating import Jinja2Templates
@@ -120,6 +120,7 @@ def create_app(db: str | Path, *, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYT
     templates = Jinja2Templates(directory=str(_HERE / "templates"))
     templates.env.globals["csrf_token"] = token
     hosts = list(allowed_hosts) if allowed_hosts is not None else list(LOCAL_HOSTS)
+    search_lock = threading.Lock()
 
     def catalog() -> Catalog:
         return Catalog(db_path)
@@ -275,7 +276,10 @@ def create_app(db: str | Path, *, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYT
             box = [f["x1"], f["y1"], f["x2"], f["y2"]]
         path = safe_photo_path(cat, photo_id)
         buf = io.BytesIO()
-        photo_thumbnail(path, frame, box, size).save(buf, "JPEG", quality=85)
+        try:
+            photo_thumbnail(path, frame, box, size).save(buf, "JPEG", quality=85)
+        except (OSError, ValueError) as exc:
+            raise NotFoundError(f"photo {photo_id} cannot be read now: {exc}") from None
         return buf.getvalue()
 
     async def photo(request: Request) -> Response:
@@ -296,10 +300,11 @@ def create_app(db: str | Path, *, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYT
                         headers={"Cache-Control": "private, max-age=600"})
 
     # -- corrections ----------------------------------------------------------------------
-    def _int(body: dict[str, Any], key: str, *, optional: bool = False) -> int | None:
+    def _opt_int(body: dict[str, Any], key: str) -> int | None:
+        return None if body.get(key) in (None, "") else _int(body, key)
+
+    def _int(body: dict[str, Any], key: str) -> int:
         raw = body.get(key)
-        if raw in (None, "") and optional:
-            return None
         try:
             return int(raw)  # type: ignore[arg-type]
         except (TypeError, ValueError):
@@ -313,11 +318,11 @@ def create_app(db: str | Path, *, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYT
         if action == "merge":
             return P.merge_people(cat, _int(body, "person"), _int(body, "other"))
         if action == "split":
-            parts = _int(body, "parts", optional=True)
+            parts = _opt_int(body, "parts")
             return P.split_person(cat, _int(body, "person"), n_parts=parts,
                                   embedder=_embedder_name(cat, embedder) or "sface")
         if action == "move":
-            return P.move_face(cat, _int(body, "face"), _int(body, "person", optional=True))
+            return P.move_face(cat, _int(body, "face"), _opt_int(body, "person"))
         if action == "reject":
             return P.reject_face(cat, _int(body, "face"), _int(body, "person"))
         if action == "hide":
@@ -362,6 +367,12 @@ def create_app(db: str | Path, *, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYT
         emb = _embedder_name(cat, embedder)
         if emb is None:
             raise InputError("the catalog has no embeddings to search; scan some photos first")
+        # the detector and embedder models are cached per process and are not thread-safe
+        with search_lock:
+            return _search(cat, path, k, emb, who, similar)
+
+    def _search(cat: Catalog, path: str, k: int, emb: str, who: Any, similar: Any
+                ) -> dict[str, Any]:
         found = who(cat, [path], embedder=emb)
         faces = found["files"][0]["faces"] if found["files"] else []
         error = found["files"][0].get("error") if found["files"] else None
@@ -561,7 +572,3 @@ def _jsonable(obj: Any) -> Any:
         return _jsonable(obj.to_dict())
     return obj
 
-
-def page_url(path: str, **params: Any) -> str:
-    """A local URL with query parameters (for templates)."""
-    return path + ("?" + urlencode(params) if params else "")
