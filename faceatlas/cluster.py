@@ -532,7 +532,7 @@ def assign_to_clusters(
 class _FaceClusteringBase:
     """Shared ``fit``: constraints, quality, min_cluster_size, relabelling."""
 
-    #: kNN neighbours the method needs (0 = it does not use the graph)
+    #: whether the method works on the kNN graph (k-means does not)
     _uses_graph = True
 
     def __init__(

@@ -408,7 +408,8 @@ def cluster_people(
     k : int or "auto", optional
         Number of people for k-means (which always re-clusters every face).
     min_faces : int, optional
-        Fewest faces of a listed person; default :func:`default_min_faces`.
+        Fewest faces of a listed person; default the last run's value for an incremental
+        run, else :func:`default_min_faces` of the number of faces.
     threshold : float, optional
         Same-person cosine similarity for clustering; default the embedder's published
         threshold (0.363 for SFace, OpenCV's value on LFW verification pairs).
@@ -455,7 +456,10 @@ def _cluster_people(catalog: Catalog, embedder: str, method: str, all: bool,  # 
     st = _load_state(catalog, embedder)
     n = st.ids.size
     if min_faces is None:
-        min_faces = default_min_faces(n)
+        # An incremental run keeps the last run's value: a few new faces crossing a power
+        # of ten must not turn people of the previous run into "unsorted" groups.
+        last = None if all else _last_min_faces(catalog, default=None)
+        min_faces = default_min_faces(n) if last is None else last
     elif isinstance(min_faces, bool) or not isinstance(min_faces, int) or min_faces < 1:
         raise InputError(f"min_faces must be an int >= 1, got {min_faces!r}")
     if threshold is None:
@@ -660,11 +664,15 @@ def _last_max_face_id(catalog: Catalog, embedder: str) -> int:
 
 
 # -- looking at people ------------------------------------------------------------------------
-def _last_min_faces(catalog: Catalog) -> int:
+_COUNT = object()
+
+
+def _last_min_faces(catalog: Catalog, default: Any = _COUNT) -> Any:
+    """``min_faces`` of the last finished cluster run; else ``default`` (from the data)."""
     for run in catalog.runs(limit=100):
         if run["command"] == "cluster" and "min_faces" in run["summary"]:
             return int(run["summary"]["min_faces"])
-    return default_min_faces(catalog.counts()["faces"])
+    return default_min_faces(catalog.counts()["faces"]) if default is _COUNT else default
 
 
 def list_people(catalog: Catalog, *, include_hidden: bool = False) -> dict[str, Any]:

@@ -224,7 +224,8 @@ class PCA:
 
         The first batch must have at least ``n_components`` rows (for a fraction or None,
         the first batch fixes how many components are tracked: ``min(rows, n_features)``,
-        and the fraction is applied to those). Later batches may be of any size.
+        and the fraction is applied to those). Later batches may be of any size; the
+        first call after :meth:`fit` starts a new incremental fit.
 
         Parameters
         ----------

@@ -258,6 +258,19 @@ def test_upload_limits_and_type_checks(db: Path, samples: Path) -> None:
     r = small.post("/search.json", files={"photo": ("big.jpg", big, "image/jpeg")},
                    data={"csrf_token": TOKEN})
     assert r.status_code == 413
+    assert "upload limit of 4,096 bytes" in r.json()["error"]
+
+    def chunked():  # no Content-Length: the limit must hold while the body arrives
+        yield (b'--B\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
+               + TOKEN.encode() + b'\r\n--B\r\nContent-Disposition: form-data; '
+               b'name="photo"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n')
+        for _ in range(200):
+            yield b"\xff" * 1000
+        yield b"\r\n--B--\r\n"
+
+    r = small.post("/search.json", content=chunked(),
+                   headers={"Content-Type": "multipart/form-data; boundary=B"})
+    assert r.status_code == 413
     r = small.post("/search.json", files={"photo": ("x.jpg", b"not an image at all", "image/jpeg")},
                    data={"csrf_token": TOKEN})
     assert r.status_code == 400 and "not an image" in r.json()["error"]

@@ -387,7 +387,10 @@ def create_app(db: str | Path, *, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYT
                 "threshold_source": found["threshold_source"], "embedder": emb}
 
     async def search(request: Request) -> Response:
-        capped = _capped_request(request, max_upload_bytes + 64 * 1024)
+        # 64 KB on top of the photo for the multipart headers and the token field
+        capped = _capped_request(request, max_upload_bytes + 64 * 1024,
+                                 f"the photo is over the upload limit of "
+                                 f"{max_upload_bytes:,} bytes")
         form = await capped.form(max_files=1, max_fields=10)
         await check_csrf(request, form)
         upload = form.get("photo")
@@ -497,13 +500,18 @@ async def _read_capped(request: Any, limit: int) -> bytes:
     return bytes(body)
 
 
-def _capped_request(request: Any, limit: int) -> Any:
-    """A copy of ``request`` whose body is read lazily, refusing more than ``limit`` bytes."""
+def _capped_request(request: Any, limit: int, refusal: str | None = None) -> Any:
+    """A copy of ``request`` whose body is read lazily, refusing more than ``limit`` bytes.
+
+    The count runs as the body arrives, so a chunked upload without a Content-Length is
+    stopped at the limit too, not read to the end first.
+    """
     from starlette.requests import Request
 
+    refusal = refusal or f"the request is over the limit of {limit:,} bytes"
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _Refused(413, f"the request is over the limit of {limit:,} bytes")
+        raise _Refused(413, refusal)
     seen = 0
 
     async def receive() -> dict[str, Any]:
@@ -512,7 +520,7 @@ def _capped_request(request: Any, limit: int) -> Any:
         if message["type"] == "http.request":
             seen += len(message.get("body", b""))
             if seen > limit:
-                raise _Refused(413, f"the request is over the limit of {limit:,} bytes")
+                raise _Refused(413, refusal)
         return message
 
     return Request(request.scope, receive)
