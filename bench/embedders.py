@@ -101,8 +101,11 @@ def detect_all(paths: list[str], root: Path, cropped: bool, tag: str):  # noqa: 
     if f.is_file():
         z = np.load(f, allow_pickle=False)
         if list(z["paths"]) == list(paths):
-            return [Detections(z["boxes"][i:i + 1], z["landmarks"][i:i + 1],
-                               z["scores"][i:i + 1]) for i in range(len(paths))]
+            # Read each array once, and copy the rows: a view would keep the whole array
+            # alive per image (8 GB for LFW).
+            boxes, marks, scores = z["boxes"], z["landmarks"], z["scores"]
+            return [Detections(boxes[i:i + 1].copy(), marks[i:i + 1].copy(),
+                               scores[i:i + 1].copy()) for i in range(len(paths))]
     det = get_detector("whole-image" if cropped else "yunet")
     boxes, marks, scores, missed = [], [], [], 0
     for p in paths:

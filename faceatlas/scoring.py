@@ -524,7 +524,10 @@ def evaluate_pairs(
                       or p in lacking)
         t_embed = time.perf_counter()
         if todo:
-            scan(todo, cat, config, progress=progress)
+            done = scan(todo, cat, config, progress=progress)
+            if done.interrupted:
+                # scoring now would count every image not yet embedded as "no face"
+                raise KeyboardInterrupt
         embed_seconds = time.perf_counter() - t_embed
         vecs = _central_vectors(cat, embedder, wanted)
     finally:
