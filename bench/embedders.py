@@ -374,6 +374,23 @@ def table(rows: list[dict], quick: bool, argv: list[str]) -> str:
         "dlib 99.13 % (no jitter). EER threshold: the cosine where false matches and "
         "false non-matches are equally frequent over the 6,000 pairs.",
     ]
+    if any(r["sface_npz"] for r in rows):
+        lines.append("")
+        lines.append("\\* SFace's LFW vectors were taken from `--sface-npz` (computed with the "
+                     "same model on YuNet five-point aligned faces, OpenCV's alignCrop); its "
+                     "time per face is measured through `faceatlas.embed` on 300 LFW faces.")
+    if any(r["folds"] < 10 or r["lfw_rank1_n"] != 4324 for r in rows):
+        lines.append("")
+        lines.append("Unfinished rows (the shared machine ran out of time): with "
+                     "`--pairs-only`, an embedder embeds only the images of `pairs.txt`, in "
+                     "its order; `--partial` then reports the pairs accuracy over the folds "
+                     "whose images are all done (10-fold protocol restricted to them) and "
+                     "rank-1 over the photos of the >= 10-photo people among the done "
+                     "images (n). Rerun the same command without `--partial` to finish.")
+    if any(r.get("pca_fit") == "pairs" for r in rows):
+        lines.append("")
+        lines.append("cnn-pca100 of an unfinished run: the PCA is fitted (without labels) on "
+                     "the LFW faces done, as the single-photo fitting set was not reached.")
     if quick:
         lines.insert(4, "**Quick run (subsets): 20 people for LFW rank-1, 600 pairs.**")
     return "\n".join(lines) + "\n"

@@ -84,7 +84,7 @@ def main() -> None:
                 d = votes.setdefault(w, {})
                 d[person_of[f]] = d.get(person_of[f], 0) + 1
         home = {w: max(d, key=d.get) for w, d in votes.items()}
-        times, joined_ok = [], []
+        times, joined_ok, joined_wrong = [], [], []
         for r in range(args.repeats):
             db = Path(tmp) / f"run{r}.db"
             shutil.copy(base, db)
@@ -97,14 +97,19 @@ def main() -> None:
                 times.append(time.perf_counter() - t)
                 person_of = {f: p for f, (p, _) in cat.face_people().items()}
                 new_ids = cat.embeddings(EMBEDDER)[0][-args.new:]
-            ok = sum(1 for f, w in zip(new_ids.tolist(), new_who.tolist(), strict=True)
-                     if w >= 0 and person_of.get(f) == home.get(w))
+            pairs = list(zip(new_ids.tolist(), new_who.tolist(), strict=True))
+            ok = sum(1 for f, w in pairs if w >= 0 and person_of.get(f) == home.get(w))
             joined_ok.append(ok / max(1, int((new_who >= 0).sum())))
+            # wrong: a known face in another identity's person, or a stranger in anyone's
+            wrong = sum(1 for f, w in pairs if f in person_of and (
+                w < 0 or person_of[f] != home.get(w)))
+            joined_wrong.append(wrong / len(pairs))
             print(f"  run {r}: {s.line()}")
         print(f"incremental: +{args.new} faces to {args.faces}: median "
               f"{statistics.median(times):.2f} s over {args.repeats} runs; new faces of known "
               f"identities that joined their identity's person: "
-              f"{statistics.median(joined_ok):.3f}")
+              f"{statistics.median(joined_ok):.3f}; new faces put with the wrong person "
+              f"(or strangers put with anyone): {statistics.median(joined_wrong):.4f}")
 
 
 if __name__ == "__main__":

@@ -530,22 +530,8 @@ def _cluster_run(catalog: Catalog, st: _State, run_id: int, embedder: str, metho
         ml, cl = _constraints_for(st, pool)
         n_ml, n_cl = len(ml), len(cl)
         clparams = {"threshold": threshold, "random_state": random_state, **params}
-        if method == "adaptive-linkage" and "pair_threshold" not in params:
-            # The pair bar models chance matches among all the catalog's faces: estimated
-            # on the small incremental pool alone (a few faces, often of one person) it
-            # would be meaningless.
-            from faceatlas.cluster import pair_threshold
-
-            # Capped half-way between the threshold and 1: the estimate assumes most random
-            # pairs are of different people, which fails in a library of two or three
-            # people (it then reaches 1.0 and nothing would ever be grouped). On LFW it is
-            # 0.517 and on the face_recognition examples 0.565, well under the cap (0.68).
-            clparams["pair_threshold"] = min(
-                pair_threshold(st.X, threshold, random_state=random_state,
-                               # 50,000 pairs pin the median and MAD to ~0.5 %; a
-                               # small catalog has few distinct pairs to sample
-                               n_samples=int(min(50_000, max(10_000, n * (n - 1))))),
-                threshold + (1.0 - threshold) / 2)
+        if pool.size < n:  # on every face the method's own estimate is the same thing
+            clparams.update(_catalog_bars(method, params, st.X, threshold, random_state))
         if pool.size == 1:
             labels = np.full(1, -1, np.int64)
         else:
@@ -582,6 +568,34 @@ def _cluster_run(catalog: Catalog, st: _State, run_id: int, embedder: str, metho
         assign_threshold=float(a_threshold), assign_threshold_source=a_source,
         seconds=round(time.perf_counter() - t0, 3), max_face_id=int(st.ids.max()))
     return summary
+
+
+def _catalog_bars(method: str, params: dict[str, Any], X: np.ndarray, threshold: float,
+                  random_state: int) -> dict[str, float]:
+    """The data-derived bars of a method (``pair_threshold``, ``edge_threshold``), from all
+    the catalog's faces, for those the caller left on "auto".
+
+    The bar models chance matches among all the catalog's faces: estimated by the method
+    on an incremental pool or one person's faces (a few faces, often of one person) it
+    would be meaningless.
+    """
+    from faceatlas.cluster import make_clusterer, pair_threshold
+
+    names = [k for k in ("pair_threshold", "edge_threshold")
+             if k in make_clusterer(method).get_params() and params.get(k, "auto") == "auto"]
+    if not names:
+        return {}
+    n = X.shape[0]
+    bar = pair_threshold(X, threshold, random_state=random_state,
+                         # 50,000 pairs pin the median and MAD to ~0.5 %; a small
+                         # catalog has few distinct pairs to sample
+                         n_samples=int(min(50_000, max(10_000, n * (n - 1)))))
+    # Capped half-way between the threshold and 1: the estimate assumes most random pairs
+    # are of different people, which fails in a library of two or three people (it then
+    # reaches 1.0 and nothing would ever be grouped). On LFW it is 0.515 and on the
+    # face_recognition examples 0.565, under the cap (0.68 for SFace).
+    bar = min(bar, threshold + (1.0 - threshold) / 2)
+    return dict.fromkeys(names, float(bar))
 
 
 def _near_new(st: _State, new: np.ndarray, old: np.ndarray, threshold: float) -> np.ndarray:
@@ -861,8 +875,10 @@ def split_person(catalog: Catalog, person_id: int, *, n_parts: int | None = None
         threshold, _ = _embedder_threshold(embedder)
     labels = None
     if n_parts is None:
-        labels = cluster_faces(X, method or DEFAULT_METHOD, threshold=threshold,
-                               min_cluster_size=1)
+        method = method or DEFAULT_METHOD
+        _, X_all = catalog.embeddings(embedder)
+        labels = cluster_faces(X, method, threshold=threshold, min_cluster_size=1,
+                               **_catalog_bars(method, {}, X_all, threshold, 0))
         if np.unique(labels[labels >= 0]).size < 2:
             labels = None
     if labels is None:
@@ -1052,7 +1068,8 @@ def save_elbow_plot(curve: dict[str, Any], path: str | Path) -> Path:
     ax.axvline(curve["best_k"], color="tab:green", ls="-.", label=f"chosen k={curve['best_k']}")
     ax.set_title(f"k-means on {curve.get('n_faces', '?')} faces "
                  f"({curve.get('embedder', '')})")
-    ax.legend(loc="upper right", fontsize=8)
+    handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
+    ax.legend(handles=handles, loc="upper right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -152,3 +152,19 @@ def test_cli_report(small_catalog: Path, tmp_path: Path) -> None:
     data = json.loads(res.output)
     assert data["index"] == str(out / "index.html")
     assert (out / "index.html").is_file()
+
+
+def test_small_jpegs_are_copied_not_reencoded(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from faceatlas.report._images import copy_if_small_jpeg
+
+    small, big, png = tmp_path / "small.jpg", tmp_path / "big.jpg", tmp_path / "p.png"
+    Image.new("RGB", (250, 250), (200, 30, 30)).save(small)
+    Image.new("RGB", (1000, 600), (200, 30, 30)).save(big)
+    Image.new("RGB", (100, 100)).save(png)
+    assert copy_if_small_jpeg(small, tmp_path / "a.jpg", 320)
+    assert (tmp_path / "a.jpg").read_bytes() == small.read_bytes()
+    assert not copy_if_small_jpeg(big, tmp_path / "b.jpg", 320)
+    assert not copy_if_small_jpeg(png, tmp_path / "c.jpg", 320)
+    assert not (tmp_path / "b.jpg").exists() and not (tmp_path / "c.jpg").exists()

@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw, ImageOps
 
 from faceatlas.images import load_image, read_video_frame
 
-__all__ = ["chip_sheet", "photo_thumbnail"]
+__all__ = ["chip_sheet", "copy_if_small_jpeg", "photo_thumbnail"]
 
 #: Box colour on thumbnails: a saturated orange that stays visible on skin, sky and grey.
 BOX_RGB = (255, 120, 0)
@@ -71,6 +71,33 @@ def photo_thumbnail(path: str | Path, frame_index: int = -1,
         ImageDraw.Draw(img).rectangle(
             [x1 * sx, y1 * sy, x2 * sx, y2 * sy], outline=BOX_RGB, width=width)
     return img
+
+
+def copy_if_small_jpeg(path: str | Path, dest: str | Path, max_side: int) -> bool:
+    """Copy a JPEG that is already thumbnail-sized and upright; False if it is not one.
+
+    Decoding and re-encoding such a file only loses quality and costs two milliseconds,
+    which is most of a report's time on 13,000 LFW photos.
+    """
+    import shutil
+
+    if Path(path).suffix.lower() not in {".jpg", ".jpeg"}:
+        return False
+    with Image.open(path) as im:  # reads the header only
+        if im.format != "JPEG" or max(im.size) > max_side or im.mode not in ("RGB", "L") \
+                or _orientation(im) != 1:
+            return False
+    tmp = Path(dest).with_name(Path(dest).name + ".part")
+    shutil.copyfile(path, tmp)
+    tmp.replace(dest)
+    return True
+
+
+def _orientation(im: Image.Image) -> int:
+    try:
+        return int(im.getexif().get(0x0112, 1))
+    except Exception:  # noqa: BLE001 - unreadable EXIF: upright, as the scan read it
+        return 1
 
 
 def _rotated(im: Image.Image) -> bool:
