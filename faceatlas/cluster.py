@@ -462,7 +462,10 @@ def assign_to_clusters(
         With ``labels``: the member faces of the existing people.
     threshold : float, optional
         A new face is assigned only when its similarity to the chosen person is
-        >= threshold; default ``DEFAULT_THRESHOLD`` (SFace's published 0.363).
+        >= threshold; default ``DEFAULT_THRESHOLD`` (SFace's published 0.363). With
+        ``how="max"`` over many members, a stranger's best chance similarity grows with
+        their number (random 128-d faces: about 0.39 among 100,000), so pass
+        ``pair_threshold(members)`` there, as the clustering does.
     labels : ndarray of int of shape (n_rows,), optional
         Person of each member row; rows labelled -1 are ignored.
     how : {"max", "mean"}, default="max"
