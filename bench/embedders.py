@@ -381,12 +381,12 @@ def table(rows: list[dict], quick: bool, argv: list[str]) -> str:
                      "time per face is measured through `faceatlas.embed` on 300 LFW faces.")
     if any(r["folds"] < 10 or r["lfw_rank1_n"] != 4324 for r in rows):
         lines.append("")
-        lines.append("Unfinished rows (the shared machine ran out of time): with "
-                     "`--pairs-only`, an embedder embeds only the images of `pairs.txt`, in "
-                     "its order; `--partial` then reports the pairs accuracy over the folds "
-                     "whose images are all done (10-fold protocol restricted to them) and "
-                     "rank-1 over the photos of the >= 10-photo people among the done "
-                     "images (n). Rerun the same command without `--partial` to finish.")
+        lines.append("Rows with n: to fit the time of the shared machine, `--pairs-only` "
+                     "embedders embed only the images of `pairs.txt` (in its order), so "
+                     "their rank-1 is over the photos of the >= 10-photo people among them "
+                     "(n); with `--partial` an unfinished embedder is reported over the "
+                     "folds whose images are all done (10-fold protocol restricted to "
+                     "them). Rerun without `--partial` / `--pairs-only` for the full set.")
     if any(r.get("pca_fit") == "pairs" for r in rows):
         lines.append("")
         lines.append("cnn-pca100 of an unfinished run: the PCA is fitted (without labels) on "
