@@ -67,7 +67,7 @@ SCRIPTS: tuple[Script, ...] = (
     Script("cluster_quality", "Clustering quality (LFW)", (),
            ("--repeats", "1", "--methods", "adaptive-linkage,chinese-whispers")),
     Script("cluster_scale", "Clustering scale", (), ("--sizes", "20000", "--repeats", "1")),
-    Script("people_incremental", "People: incremental clustering", (),
+    Script("people_incremental", "People on a catalog: incremental clustering", (),
            ("--faces", "5000", "--new", "200", "--repeats", "1")),
     Script("search", "Search", ("--sizes", "100000", "1000000"),
            ("--sizes", "20000", "--runs", "1", "--queries", "200", "--tune-queries", "100",
