@@ -93,13 +93,17 @@ def main() -> None:
                  lambda d=d, e=e, p=p: per_core(paths, d, e, p)) for d, e, p in PAIRS]
         runs.append(("face_recognition (hog x1 + resnet)",
                      lambda: face_recognition_per_core(paths)))
-        for name, fn in runs:
-            times, faces = [], 0
-            for _ in range(args.repeats):
-                t, faces = fn()
-                times.append(t)
-            t = median(times)
-            rows.append((name, len(paths) / t, faces / t, faces))
+        # Round-robin over the pipelines, so a change in the machine's load during the
+        # run hits every pipeline alike and the ratios stay fair.
+        times: dict[str, list[float]] = {name: [] for name, _ in runs}
+        faces_of: dict[str, int] = {}
+        for _ in range(args.repeats):
+            for name, fn in runs:
+                t, faces_of[name] = fn()
+                times[name].append(t)
+        for name, _ in runs:
+            t = median(times[name])
+            rows.append((name, len(paths) / t, faces_of[name] / t, faces_of[name]))
         print("| pipeline (1 core) | photos/s | faces/s | faces | ms/face |")
         print("|---|---:|---:|---:|---:|")
         for name, ps, fs, faces in rows:
@@ -107,11 +111,11 @@ def main() -> None:
         base = rows[-1][2]
         print(f"\ndefault (yunet + sface openvino) / face_recognition faces/s ratio, one core: "
               f"{rows[0][2] / base:.2f}x")
-    times, faces = [], 0
+    all_times, faces = [], 0
     for _ in range(1 if args.only_all_cores else args.repeats):
         t, faces = all_cores(paths, args.jobs)
-        times.append(t)
-    t = median(times)
+        all_times.append(t)
+    t = median(all_times)
     print(f"\nall cores ({args.jobs} jobs), `faceatlas scan` default pipeline: "
           f"{len(paths) / t:.1f} photos/s, {faces / t:.1f} faces/s, {t:.1f} s for {len(paths)} "
           f"photos ({faces} faces)")

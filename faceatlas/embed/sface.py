@@ -140,7 +140,9 @@ class SFaceEmbedder:
                 dequantize_onnx(models.sface_path(), fp32)
             # One thread: faceatlas parallelises over photos with one process per core.
             compiled = ov.Core().compile_model(
-                str(fp32), "CPU", {"INFERENCE_NUM_THREADS": 1, "PERFORMANCE_HINT": "LATENCY"})
+                str(fp32), "CPU", {"INFERENCE_NUM_THREADS": 1, "PERFORMANCE_HINT": "LATENCY",
+                 # Pinning puts every worker process on the same core: no parallelism.
+                 "ENABLE_CPU_PINNING": False})
             request = compiled.create_infer_request()
 
             def run(chips: np.ndarray) -> np.ndarray:
