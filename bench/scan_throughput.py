@@ -120,7 +120,8 @@ def main() -> None:
           f"{len(paths) / t:.1f} photos/s, {faces / t:.1f} faces/s, {t:.1f} s for {len(paths)} "
           f"photos ({faces} faces)")
     if rows:
-        print(f"all-core default / one-core face_recognition faces/s: {faces / t / rows[-1][2]:.2f}x"
+        ratio = faces / t / rows[-1][2]
+        print(f"all-core default / one-core face_recognition faces/s: {ratio:.2f}x"
               f"; same cores (face_recognition x{args.jobs} ideal): "
               f"{faces / t / (rows[-1][2] * args.jobs):.2f}x")
 

@@ -246,7 +246,8 @@ class WholeImageDetector:
                 self._yunet = YuNetDetector(score_threshold=0.5)
             found = self._yunet.detect(image)
             if len(found):
-                areas = (found.boxes[:, 2] - found.boxes[:, 0]) * (found.boxes[:, 3] - found.boxes[:, 1])
+                sides = found.boxes[:, 2:] - found.boxes[:, :2]
+                areas = sides[:, 0] * sides[:, 1]
                 marks = found.landmarks[int(np.argmax(areas))]
         return Detections(box[None], marks[None].astype(np.float32), np.ones(1, np.float32))
 
