@@ -6,7 +6,7 @@ A few verbs on arrays::
     found = detect_faces(image)              # boxes (n, 4), landmarks (n, 5, 2), scores
     X = embed_faces(image, found)            # float32 (n, 128), L2-normalised
     labels = cluster_faces(X)                # int (n,), -1 = nobody (stranger)
-    D, I = search(X, X[:1], k=5)             # nearest faces: similarities and indices
+    D, I = faceatlas.search.search(X, X[:1], k=5)   # nearest faces (the module's verb)
 
 ``identify`` names faces against a ``Gallery`` of known people, ``PCA`` reduces any
 matrix, and ``Catalog`` / ``scan`` work on folders.
@@ -34,7 +34,6 @@ from faceatlas.images import load_image
 from faceatlas.pipeline import ScanSummary, scan, scan_folder
 from faceatlas.recognize import Gallery, identify
 from faceatlas.reduce import PCA
-from faceatlas.search import search
 
 __version__ = "0.1.0"
 
@@ -63,5 +62,4 @@ __all__ = [
     "load_image",
     "scan",
     "scan_folder",
-    "search",
 ]
