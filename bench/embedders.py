@@ -104,8 +104,9 @@ def detect_all(paths: list[str], root: Path, cropped: bool, tag: str):  # noqa: 
             # Read each array once, and copy the rows: a view would keep the whole array
             # alive per image (8 GB for LFW).
             boxes, marks, scores = z["boxes"], z["landmarks"], z["scores"]
+            source = "whole-image" if cropped else "yunet"
             return [Detections(boxes[i:i + 1].copy(), marks[i:i + 1].copy(),
-                               scores[i:i + 1].copy()) for i in range(len(paths))]
+                               scores[i:i + 1].copy(), source) for i in range(len(paths))]
     det = get_detector("whole-image" if cropped else "yunet")
     boxes, marks, scores, missed = [], [], [], 0
     for p in paths:

@@ -34,6 +34,7 @@ class Detections:
     boxes: np.ndarray  # float32 (n, 4)
     landmarks: np.ndarray  # float32 (n, 5, 2)
     scores: np.ndarray  # float32 (n,)
+    detector: str = ""  # the name of the detector that drew the boxes
 
     def __len__(self) -> int:
         return int(self.boxes.shape[0])
@@ -124,7 +125,7 @@ class YuNetDetector:
         boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, w)
         boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)
         return Detections(boxes.astype(np.float32), faces[:, 4:14].reshape(-1, 5, 2).copy(),
-                          faces[:, 14].copy())
+                          faces[:, 14].copy(), self.name)
 
 
 def _five_from_68(shape) -> np.ndarray:  # noqa: ANN001 - dlib full_object_detection

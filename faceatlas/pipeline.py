@@ -132,7 +132,8 @@ def embed_existing(path: str, faces: list[dict[str, Any]], config: ScanConfig
                      else read_video_frame(path, frame_index))
             det = Detections(np.stack([g["box"] for g in group]),
                              np.stack([g["landmarks"] for g in group]),
-                             np.array([g["det_score"] for g in group], np.float32))
+                             np.array([g["det_score"] for g in group], np.float32),
+                             group[0]["detector"])
             vecs.append(embedder.embed(embedder.chips(image, det)))
             ids += [g["face_id"] for g in group]
     except Exception as exc:  # noqa: BLE001 - the file changed or vanished since

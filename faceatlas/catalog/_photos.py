@@ -189,7 +189,7 @@ class PhotosMixin(CatalogBase):
         """Faces with no vector of ``embedder``, grouped by file path."""
         rows = self.query(
             "SELECT f.id, f.x1, f.y1, f.x2, f.y2, f.landmarks, f.det_score, p.path, "
-            "p.frame_index FROM faces f JOIN photos p ON p.id = f.photo_id "
+            "p.frame_index, p.detector FROM faces f JOIN photos p ON p.id = f.photo_id "
             "LEFT JOIN embeddings e ON e.face_id = f.id AND e.embedder = ? "
             "WHERE e.face_id IS NULL ORDER BY p.path, p.frame_index, f.face_index",
             (embedder,),
@@ -200,7 +200,7 @@ class PhotosMixin(CatalogBase):
                 "face_id": r["id"], "frame_index": r["frame_index"],
                 "box": np.array([r["x1"], r["y1"], r["x2"], r["y2"]], np.float32),
                 "landmarks": np.frombuffer(r["landmarks"], np.float32).reshape(5, 2),
-                "det_score": r["det_score"],
+                "det_score": r["det_score"], "detector": r["detector"] or "",
             })
         return out
 

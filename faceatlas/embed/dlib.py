@@ -10,6 +10,21 @@ from faceatlas import models
 from faceatlas.detect import Detections
 from faceatlas.embed.base import check_chips, l2_normalize
 
+# dlib's 5-point predictor was trained on its HOG detector's boxes, which sit lower and
+# narrower than YuNet's. Median HOG box relative to the YuNet box (x1, y1, x2, y2 as
+# fractions of YuNet's width and height), measured on 250 LFW images outside pairs.txt.
+# Mapping the box this way raised dlib's accuracy on 600 LFW pairs from 98.33 % to 98.83 %.
+YUNET_TO_DLIB_BOX = np.array([-0.0924, 0.1097, 1.0243, 0.9593], np.float32)
+
+
+def yunet_to_dlib_boxes(boxes: np.ndarray) -> np.ndarray:
+    """Move YuNet boxes to where dlib's HOG detector would have drawn them."""
+    boxes = np.asarray(boxes, np.float32)
+    x1, y1 = boxes[:, 0], boxes[:, 1]
+    w, h = boxes[:, 2] - x1, boxes[:, 3] - y1
+    r = YUNET_TO_DLIB_BOX
+    return np.stack([x1 + r[0] * w, y1 + r[1] * h, x1 + r[2] * w, y1 + r[3] * h], axis=1)
+
 
 @dataclass
 class DlibEmbedder:
@@ -31,7 +46,7 @@ class DlibEmbedder:
 
     num_jitters: int = 0
     name: str = field(default="dlib", init=False)
-    version: str = field(default="resnet-v1", init=False)
+    version: str = field(default="resnet-v1-yunetbox", init=False)
     dim: int = field(default=128, init=False)
     threshold: float = field(default=0.82, init=False)
     threshold_source: str = field(
@@ -51,8 +66,11 @@ class DlibEmbedder:
         if len(detections) == 0:
             return np.zeros((0, 150, 150, 3), np.uint8)
         img = np.ascontiguousarray(image)
+        boxes = detections.boxes
+        if detections.detector == "yunet":
+            boxes = yunet_to_dlib_boxes(boxes)
         out = []
-        for x1, y1, x2, y2 in detections.boxes:
+        for x1, y1, x2, y2 in boxes:
             rect = dlib.rectangle(int(x1), int(y1), int(x2), int(y2))
             shape = self._shape(img, rect)
             out.append(np.asarray(dlib.get_face_chip(img, shape, size=150, padding=0.25)))
