@@ -42,6 +42,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import cpu_model  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".." / "shared" / "data"
 CACHE = Path("/tmp/faceatlas_bench_embedders")
@@ -332,14 +335,7 @@ def run(embedders: list[str], quick: bool, lfw_images: dict[str, str] | None = N
 
 
 def table(rows: list[dict], quick: bool, argv: list[str]) -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     lines = [
         "## Embedders",
         "",
