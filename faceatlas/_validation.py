@@ -33,7 +33,7 @@ def check_int(value: Any, name: str, low: int | None = None, high: int | None = 
             bound = f"<= {high}"
         else:
             bound = ""
-        raise InputError(f"{name} must be an int {bound}, got {value!r}".replace("  ", " "))
+        raise InputError(f"{name} must be an int{' ' + bound if bound else ''}, got {value!r}")
     return int(value)
 
 

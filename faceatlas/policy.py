@@ -91,16 +91,17 @@ def same_person_threshold(catalog: Catalog, embedder: Embedder | str,
                           threshold: float | None = None, *,
                           derived: tuple[float, str] | None = None) -> Threshold:
     """The same-person threshold to use, by the precedence in this module's docstring."""
+    emb: Embedder | None
     if isinstance(embedder, str):
         from faceatlas.embed import get_embedder
 
         try:
-            embedder = get_embedder(embedder)
+            emb = get_embedder(embedder)
         except InputError:
-            value, source = published_threshold(embedder)
-            return Threshold(float(threshold) if threshold is not None else value,
-                             "given" if threshold is not None else source)
-    stored = catalog.get_setting(calibration_key(embedder))
+            emb = None
+    else:
+        emb = embedder
+    stored = catalog.get_setting(calibration_key(emb)) if emb is not None else None
     if threshold is not None:
         return Threshold(float(threshold), "given on the command line", stored)
     if stored is not None:
@@ -112,4 +113,6 @@ def same_person_threshold(catalog: Catalog, embedder: Embedder | str,
                          stored)
     if derived is not None:
         return Threshold(float(derived[0]), derived[1])
-    return Threshold(float(embedder.threshold), str(embedder.threshold_source))
+    if emb is None:
+        return Threshold(PUBLISHED_THRESHOLD, "SFace's published threshold (unknown embedder)")
+    return Threshold(float(emb.threshold), str(emb.threshold_source))
