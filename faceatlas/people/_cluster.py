@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from faceatlas._validation import check_int
 from faceatlas.catalog import Catalog
 from faceatlas.exceptions import InputError
 from faceatlas.people._assign import _finalize, _join_existing, _match, _near_new
@@ -149,8 +150,8 @@ def _cluster_people(catalog: Catalog, embedder: str, method: str, all: bool,  # 
         # of ten must not turn people of the previous run into "unsorted" groups.
         last = None if all else _last_min_faces(catalog, default=None)
         min_faces = default_min_faces(n) if last is None else last
-    elif isinstance(min_faces, bool) or not isinstance(min_faces, int) or min_faces < 1:
-        raise InputError(f"min_faces must be an int >= 1, got {min_faces!r}")
+    else:
+        min_faces = check_int(min_faces, "min_faces", low=1)
     group, join = cluster_thresholds(catalog, embedder, threshold, st.X,
                                      np.where(st.pinned, st.person, -1))
     threshold, t_source = group.value, group.source

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from faceatlas._validation import check_int
 from faceatlas.catalog import Catalog
 from faceatlas.exceptions import InputError
 from faceatlas.people._cluster import _catalog_bars
@@ -123,9 +124,8 @@ def split_person(catalog: Catalog, person_id: int, *, n_parts: int | None = None
     from faceatlas.cluster import DEFAULT_METHOD, cluster_faces
 
     _require_person(catalog, person_id)
-    if n_parts is not None and (isinstance(n_parts, bool) or not isinstance(n_parts, int)
-                                or n_parts < 2):
-        raise InputError(f"n_parts must be an int >= 2, got {n_parts!r}")
+    if n_parts is not None:
+        n_parts = check_int(n_parts, "n_parts", low=2)
     faces = catalog.faces_of_person(person_id)
     ids, X = catalog.embeddings(embedder, faces)
     if ids.size < 2:

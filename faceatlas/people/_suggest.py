@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from faceatlas._validation import check_int
 from faceatlas.catalog import Catalog
 from faceatlas.exceptions import InputError
 from faceatlas.people._corrections import merge_people
@@ -31,8 +32,7 @@ def suggest_merges(catalog: Catalog, embedder: str = DEFAULT_EMBEDDER, *, limit:
         (and the two faces), ``centroid_similarity`` (cosine of the mean vectors), and
         ``score``, their mean, by which the list is sorted.
     """
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise InputError(f"limit must be an int >= 1, got {limit!r}")
+    limit = check_int(limit, "limit", low=1)
     if min_similarity is None:
         min_similarity = same_person_threshold(catalog, embedder).value
     st = _load_state(catalog, embedder)
