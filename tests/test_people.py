@@ -217,6 +217,38 @@ def test_assignment_threshold_is_calibrated_on_enough_confirmed_faces():
     assert 0.5 < s.assign_threshold <= 1.0
 
 
+def test_threshold_precedence_is_policys_explicit_stored_derived_published():
+    """cluster, split and suggest ask faceatlas.policy, as ``who`` does (issue 10)."""
+    from faceatlas.embed import get_embedder
+    from faceatlas.policy import calibration_key
+
+    cat, world = make_catalog(6, 60, seed=6)
+    P.cluster_people(cat, "fake")
+    for p in P.list_people(cat)["people"]:
+        cat.enroll_faces(cat.faces_of_person(p["id"]), p["id"])
+    derived = P.cluster_people(cat, "fake")
+    assert "confirmed faces" in derived.assign_threshold_source
+    # an explicit threshold wins over the one derived from the confirmed faces
+    s = P.cluster_people(cat, "fake", threshold=0.93)
+    assert s.threshold == s.assign_threshold == 0.93
+    # a calibration stored by `faceatlas calibrate` wins over derived and published
+    cat.set_setting(calibration_key(get_embedder("fake")),
+                    {"threshold": 0.91, "source": "test pairs", "target_fmr": 0.001,
+                     "tmr": 0.99, "calibrated_at": "2026-12-01"})
+    s = P.cluster_people(cat, "fake")
+    assert s.threshold == s.assign_threshold == 0.91
+    assert s.threshold_source.startswith("calibrated on test pairs")
+    # suggestions use the same bar: the two halves of a split person are offered at the
+    # stored 0.91 and not once a stored calibration asks for more than they reach
+    a = P.list_people(cat)["people"][0]["id"]
+    b = P.split_person(cat, a, n_parts=2, embedder="fake")["new_people"][0]
+    assert {(x["person_a"], x["person_b"]) for x in P.suggest_merges(cat, "fake")} == {(a, b)}
+    cat.set_setting(calibration_key(get_embedder("fake")),
+                    {"threshold": 0.9999, "source": "test pairs", "target_fmr": 0.001,
+                     "tmr": 0.5, "calibrated_at": "2026-12-01"})
+    assert P.suggest_merges(cat, "fake") == []
+
+
 def test_no_faces_is_a_clear_error():
     with pytest.raises(InputError, match="no faces embedded with 'sface'"):
         P.cluster_people(Catalog(":memory:"))
