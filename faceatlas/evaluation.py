@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from faceatlas.exceptions import InputError
+from faceatlas.policy import DEFAULT_EMBEDDER, published_threshold
 
 if TYPE_CHECKING:
     from faceatlas.catalog import Catalog
@@ -209,7 +210,6 @@ def compare_configurations(
     Comparison
     """
     from faceatlas.cluster import DEFAULT_METHOD, METHODS, cluster_faces
-    from faceatlas.embed import get_embedder
     from faceatlas.evaluate import clustering_report
 
     ids, who, counts = _require_labels(catalog, multi_face)
@@ -234,12 +234,9 @@ def compare_configurations(
 
     plans: list[tuple[str, str, list[float], float]] = []
     for name in embedders:
-        try:
-            t0 = float(get_embedder(name).threshold)
-        except InputError:
-            from faceatlas.cluster import DEFAULT_THRESHOLD
-
-            t0 = DEFAULT_THRESHOLD
+        # the embedder's published threshold, not a calibrated one: the ``default`` column
+        # is the score at a threshold not chosen on these labels
+        t0 = published_threshold(name)[0]
         grid = list(thresholds) if thresholds is not None else threshold_grid(t0)
         for m in methods:
             plans.append((name, m, [t0] if m == "kmeans" else grid, t0))
@@ -450,7 +447,7 @@ def evaluate_pairs(
     pairs_file: str | Path,
     image_root: str | Path,
     *,
-    embedder: str = "sface",
+    embedder: str = DEFAULT_EMBEDDER,
     detector: str = "yunet",
     catalog: Catalog | None = None,
     n_folds: int = 10,
@@ -464,7 +461,7 @@ def evaluate_pairs(
     pairs_file : str or Path
         LFW ``pairs.txt`` layout (``name n1 n2`` / ``name1 n1 name2 n2``, optional
         ``sets per_set`` header), or a CSV ``path_a,path_b,same``
-        (:func:`faceatlas.enroll.read_pairs`).
+        (:func:`faceatlas.known.read_pairs`).
     image_root : str or Path
         Folder holding ``name/name_0001.jpg`` (LFW's ``images``), or the CSV's paths.
     embedder, detector : str
@@ -486,13 +483,13 @@ def evaluate_pairs(
     """
     from faceatlas.catalog import Catalog
     from faceatlas.config import ScanConfig
-    from faceatlas.enroll import read_pairs
     from faceatlas.evaluate import (
         equal_error_rate,
         kfold_verification_accuracy,
         roc_auc,
         tmr_at_fmr,
     )
+    from faceatlas.known import read_pairs
     from faceatlas.pipeline import scan
 
     t_start = time.perf_counter()
