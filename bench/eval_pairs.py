@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import SHARED_DATA, machine  # noqa: E402
 
 from faceatlas.catalog import Catalog  # noqa: E402
-from faceatlas.scoring import evaluate_pairs  # noqa: E402
+from faceatlas.evaluation import evaluate_pairs  # noqa: E402
 
 LFW = SHARED_DATA / "lfw"
 REPO = Path(__file__).resolve().parents[1]

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from faceatlas.enroll import read_pairs
+from faceatlas.known import read_pairs
 from faceatlas.recognize import (
     Gallery,
     calibrate_threshold,

@@ -137,9 +137,10 @@ def nearest(
     """
     from faceatlas.detect import get_detector
     from faceatlas.embed import get_embedder
-    from faceatlas.enroll import catalog_gallery, resolve_threshold
     from faceatlas.images import load_image
+    from faceatlas.known import catalog_gallery
     from faceatlas.pipeline import file_hash
+    from faceatlas.policy import same_person_threshold
     from faceatlas.recognize import Gallery, identify
 
     if not 0 <= same_image_distance < 1:
@@ -150,7 +151,8 @@ def nearest(
         source = "given"
         threshold = float(threshold)
     elif embedder in _PUBLISHED:
-        threshold, source, _ = resolve_threshold(catalog, emb, None)
+        chosen = same_person_threshold(catalog, emb)
+        threshold, source = chosen.value, chosen.source
     else:
         threshold = nearest_neighbour_threshold(sp.G)
         source = (f"median nearest-neighbour similarity of the {len(sp.G)} catalogued faces")

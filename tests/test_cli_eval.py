@@ -138,7 +138,7 @@ def test_eval_pairs_on_real_lfw(small_pairs, tmp_path):
 def test_pair_folds_follow_the_file(tmp_path):
     import numpy as np
 
-    from faceatlas.scoring import pair_folds
+    from faceatlas.evaluation import pair_folds
 
     declared = tmp_path / "p.txt"
     declared.write_text("2\t3\n" + "x 1 2\n" * 12)
@@ -157,7 +157,7 @@ def test_pair_folds_follow_the_file(tmp_path):
 
 
 def test_threshold_grid_scales_the_distance():
-    from faceatlas.scoring import threshold_grid
+    from faceatlas.evaluation import threshold_grid
 
     assert threshold_grid(0.363) == [0.172, 0.236, 0.299, 0.363, 0.427, 0.49, 0.554]
     grid = threshold_grid(0.93)
@@ -168,8 +168,8 @@ def test_compare_on_a_synthetic_catalog():
     import numpy as np
 
     from faceatlas.catalog import FaceRecord, PhotoRecord
+    from faceatlas.evaluation import compare_configurations, evaluate_people, recommended_settings
     from faceatlas.exceptions import InputError
-    from faceatlas.scoring import compare_configurations, evaluate_people, recommended_settings
 
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(4, 32))

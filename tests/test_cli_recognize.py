@@ -220,7 +220,7 @@ def _add_faces(cat: Catalog, X: np.ndarray, start: int) -> None:
 
 def test_catalog_index_recall_against_exact_and_updates(tmp_path):
     from faceatlas import get_embedder
-    from faceatlas.enroll import catalog_index
+    from faceatlas.known import catalog_index
     from faceatlas.search import recall_at_k
 
     sface = get_embedder("sface")
