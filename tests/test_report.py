@@ -157,7 +157,7 @@ def test_cli_report(small_catalog: Path, tmp_path: Path) -> None:
 def test_small_jpegs_are_copied_not_reencoded(tmp_path: Path) -> None:
     from PIL import Image
 
-    from faceatlas.report._images import copy_if_small_jpeg
+    from faceatlas.thumbnails import copy_if_small_jpeg
 
     small, big, png = tmp_path / "small.jpg", tmp_path / "big.jpg", tmp_path / "p.png"
     Image.new("RGB", (250, 250), (200, 30, 30)).save(small)

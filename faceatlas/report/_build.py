@@ -21,6 +21,9 @@ Chips are keyed by face id and the photo's content hash, thumbnails by the conte
 (and frame), so a re-run reuses every picture whose photo did not change, and files no
 longer referenced are deleted. A JPEG photo already no larger than the thumbnail (LFW's
 250x250 images) is copied, not decoded and re-encoded: 13,000 of them take seconds.
+
+An app: what the pages list comes from :mod:`faceatlas.views` (the gallery shows the same
+data), the pictures from :mod:`faceatlas.thumbnails`; this module names files and writes HTML.
 """
 
 from __future__ import annotations
@@ -29,31 +32,20 @@ import hashlib
 import json
 import os
 import time
-from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+from faceatlas.exceptions import InputError, NotFoundError
+from faceatlas.policy import catalog_embedder
 
-from faceatlas.catalog import Catalog
-from faceatlas.exceptions import FaceAtlasError, InputError
+if TYPE_CHECKING:
+    from faceatlas.catalog import Catalog
 
 __all__ = ["ReportSummary", "write_report"]
 
 Progress = Callable[[int, int], None]
-
-#: Faces whose chips feed the eigenfaces, and on which the embeddings' PCA is fitted (then
-#: applied to every face for the scatter). The leading components of 1,500 faces are those
-#: of 13,000, and the fit costs a second instead of ten on a busy 2-core machine.
-METHODS_SAMPLE = 1500
-#: Faces and largest k of the k-means curve. k-means at k = 500-1,000 costs 15-20 s each
-#: on this machine class; the curve's shape (where inertia stops falling fast) shows
-#: well below 150 clusters of 1,000 faces.
-ELBOW_SAMPLE = 1000
-ELBOW_MAX_K = 150
 
 
 @dataclass
@@ -87,70 +79,6 @@ class ReportSummary:
                 f"{self.thumbs_reused} reused) in {self.seconds:.1f} s: {self.index}")
 
 
-# -- pictures, in worker processes ------------------------------------------------------------
-def _thumb_batch(tasks: Sequence[tuple[str, int, str, int]]) -> list[str | None]:
-    """Make thumbnails; one error message (or None) per task. Runs in a worker process."""
-    from faceatlas.report._images import copy_if_small_jpeg, photo_thumbnail, save_jpeg
-
-    out: list[str | None] = []
-    for path, frame, dest, side in tasks:
-        try:
-            if frame >= 0 or not copy_if_small_jpeg(path, dest, side):
-                save_jpeg(photo_thumbnail(path, frame, None, side), dest)
-            out.append(None)
-        except (OSError, FaceAtlasError, ValueError) as exc:
-            out.append(f"{path}: {exc}")
-    return out
-
-
-def _sheet_batch(tasks: Sequence[tuple[list[str], str]]) -> list[None]:
-    from faceatlas.report._images import chip_sheet, save_jpeg
-
-    for chip_files, dest in tasks:
-        chips = []
-        for f in chip_files:
-            try:
-                chips.append(Path(f).read_bytes())
-            except OSError:
-                chips.append(None)  # type: ignore[arg-type]
-        save_jpeg(chip_sheet(chips), dest)
-    return [None] * len(tasks)
-
-
-def _run_batches(fn: Callable[[Any], list[Any]], tasks: list[Any], n_jobs: int,
-                 progress: Progress | None, batch: int = 64) -> list[Any]:
-    batches = [tasks[i:i + batch] for i in range(0, len(tasks), batch)]
-    out: list[Any] = []
-    if not batches:
-        return out
-    if n_jobs <= 1 or len(batches) == 1:
-        for b in batches:
-            out += fn(b)
-            if progress:
-                progress(len(out), len(tasks))
-        return out
-    with ProcessPoolExecutor(max_workers=n_jobs) as pool:
-        for res in pool.map(fn, batches):
-            out += res
-            if progress:
-                progress(len(out), len(tasks))
-    return out
-
-
-# -- labels (from issue 6's table when it exists) --------------------------------------------
-def _catalog_labels(catalog: Catalog) -> dict[int, str]:
-    """``{face_id: identity}`` from the catalog's labels (``faceatlas label import``).
-
-    Faces of labelled photos showing several faces are left out (which one is whom is
-    unknown), as ``faceatlas eval`` does.
-    """
-    labelled = getattr(catalog, "labelled_faces", None)
-    if not callable(labelled):
-        return {}
-    ids, who, _ = labelled()
-    return {int(f): str(w) for f, w in zip(ids, who, strict=True)}
-
-
 # -- the report -------------------------------------------------------------------------------
 def _short(h: str | None) -> str:
     return (h or "nohash")[:12]
@@ -160,17 +88,27 @@ def _person_label(p: Mapping[str, Any]) -> str:
     return p["name"] or f"Person {p['id']}"
 
 
-def _pick_embedder(catalog: Catalog, embedder: str | None) -> str | None:
-    found = [e["embedder"] for e in catalog.embedders()]
-    if embedder is not None:
-        if embedder not in found:
-            held = ", ".join(found) or "none"
-            raise InputError(f"embedder must be one the catalog holds ({held}), got "
-                             f"{embedder!r}")
-        return embedder
-    if "sface" in found:
-        return "sface"
-    return found[0] if found else None
+def _face_files(f: Mapping[str, Any]) -> dict[str, Any]:
+    """A face of :func:`faceatlas.views.report_contents` with its picture files and box."""
+    h = _short(f["content_hash"])
+    frame = f"-f{f['frame_index']}" if f["frame_index"] >= 0 else ""
+    w, ht = max(f["width"] or 1, 1), max(f["height"] or 1, 1)
+    x1, y1, x2, y2 = f["box"]
+    # the box as percentages of the photo, for the style sheet to draw on the thumbnail
+    box_css = (f"left:{100 * x1 / w:.2f}%;top:{100 * y1 / ht:.2f}%;"
+               f"width:{100 * (x2 - x1) / w:.2f}%;height:{100 * (y2 - y1) / ht:.2f}%")
+    return {"id": f["id"], "photo_id": f["photo_id"], "path": f["path"],
+            "frame_index": f["frame_index"], "quality": f["quality"], "box_css": box_css,
+            "chip": f"chips/{f['id']}-{h}.jpg", "thumb": f"thumbs/{h}{frame}.jpg"}
+
+
+def _chip_or_none(catalog: Catalog, face_id: int) -> bytes | None:
+    from faceatlas.views import face_chip
+
+    try:
+        return face_chip(catalog, face_id)
+    except NotFoundError:
+        return None
 
 
 def write_report(
@@ -217,7 +155,9 @@ def write_report(
     -------
     ReportSummary
     """
-    from faceatlas.people import list_people
+    from faceatlas.report._plots import methods_figures
+    from faceatlas.thumbnails import write_chip_sheets, write_thumbnails
+    from faceatlas.views import methods_data, report_contents
 
     for name, value, low in (("limit_per_person", limit_per_person, 1),
                              ("thumb_size", thumb_size, 32)):
@@ -232,32 +172,11 @@ def write_report(
     for sub in ("people", "chips", "thumbs", "sheets", "plots"):
         (out / sub).mkdir(parents=True, exist_ok=True)
 
-    listing = list_people(catalog, include_hidden=include_hidden)
-    hashes = {p["id"]: p["content_hash"] for p in catalog.photos()}
-    face_rows = catalog.faces()
-    owner = catalog.face_people()
-    shown_persons = {p["id"]: p for p in listing["people"] + listing["unsorted"]}
-
-    faces_of: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    unassigned: list[dict[str, Any]] = []
-    for f in face_rows:
-        h = _short(hashes.get(f["photo_id"]))
-        frame = f"-f{f['frame_index']}" if f["frame_index"] >= 0 else ""
-        w, ht = max(f["width"] or 1, 1), max(f["height"] or 1, 1)
-        # the box as percentages of the photo, for the style sheet to draw on the thumbnail
-        box_css = (f"left:{100 * f['x1'] / w:.2f}%;top:{100 * f['y1'] / ht:.2f}%;"
-                   f"width:{100 * (f['x2'] - f['x1']) / w:.2f}%;"
-                   f"height:{100 * (f['y2'] - f['y1']) / ht:.2f}%")
-        rec = {"id": f["id"], "photo_id": f["photo_id"], "path": f["path"],
-               "frame_index": f["frame_index"], "quality": f["quality"], "box_css": box_css,
-               "chip": f"chips/{f['id']}-{h}.jpg", "thumb": f"thumbs/{h}{frame}.jpg"}
-        pid = owner.get(f["id"], (None, None))[0]
-        if pid is None:
-            unassigned.append(rec)
-        elif pid in shown_persons:
-            faces_of[pid].append(rec)
-    for recs in faces_of.values():
-        recs.sort(key=lambda r: (-r["quality"], r["id"]))
+    contents = report_contents(catalog, include_hidden=include_hidden)
+    shown_persons = {p["id"]: dict(p) for p in contents["people"] + contents["unsorted"]}
+    faces_of = {pid: [_face_files(f) for f in recs]
+                for pid, recs in contents["faces_of"].items()}
+    unassigned = [_face_files(f) for f in contents["unassigned"]]
     shown_faces = [r for recs in faces_of.values() for r in recs] + unassigned
 
     timings = {"catalog": time.perf_counter() - t0}
@@ -265,7 +184,7 @@ def write_report(
     for r in shown_faces:
         dest = out / r["chip"]
         if not dest.exists():
-            data = catalog.face_chip(r["id"])
+            data = _chip_or_none(catalog, r["id"])
             if data:
                 tmp = dest.with_name(dest.name + ".part")
                 tmp.write_bytes(data)
@@ -278,7 +197,7 @@ def write_report(
     wanted_thumbs = {r["thumb"]: r for r in shown_faces}
     todo = [(r["path"], r["frame_index"], str(out / rel), thumb_size)
             for rel, r in wanted_thumbs.items() if not (out / rel).exists()]
-    errors = _run_batches(_thumb_batch, todo, n_jobs, progress)
+    errors = write_thumbnails(todo, n_jobs=n_jobs, progress=progress)
     failed = {Path(t[2]).name for t, e in zip(todo, errors, strict=True) if e}
     for r in shown_faces:
         if Path(r["thumb"]).name in failed:
@@ -296,7 +215,7 @@ def write_report(
             n_sheets_reused += 1
         else:
             sheet_todo.append(([str(out / r["chip"]) for r in first], str(out / rel)))
-    _run_batches(_sheet_batch, sheet_todo, n_jobs, None, batch=32)
+    write_chip_sheets(sheet_todo, n_jobs=n_jobs)
 
     timings["thumbs_sheets"] = time.perf_counter() - t0
     # methods page figures
@@ -304,12 +223,12 @@ def write_report(
     figures: dict[str, str] = {}
     metrics: dict[str, Any] | None = None
     confusion: dict[str, Any] | None = None
-    emb = _pick_embedder(catalog, embedder)
+    emb = catalog_embedder(catalog, embedder, must_hold=True)
     names = {pid: _person_label(p) for pid, p in shown_persons.items()}
     if methods and emb is not None:
-        figures, metrics, confusion, skipped = _methods_figures(
-            catalog, out / "plots", emb, owner, names,
-            labels if labels is not None else _catalog_labels(catalog))
+        data = methods_data(catalog, emb, labels)
+        figures, confusion, skipped = methods_figures(data, out / "plots", names)
+        metrics = data["metrics"]
     elif not methods:
         skipped["methods"] = "turned off"
     else:
@@ -318,11 +237,12 @@ def write_report(
     timings["methods"] = time.perf_counter() - t0
     # pages
     env = _environment()
-    people = [{**p, "label": _person_label(p)} for p in listing["people"]]
-    unsorted = [{**p, "label": _person_label(p)} for p in listing["unsorted"]]
-    common = {"n_faces": listing["n_faces"], "n_people": len(people),
+    people = [{**shown_persons[p["id"]], "label": _person_label(p)} for p in contents["people"]]
+    unsorted = [{**shown_persons[p["id"]], "label": _person_label(p)}
+                for p in contents["unsorted"]]
+    common = {"n_faces": contents["n_faces"], "n_people": len(people),
               "n_unsorted": len(unsorted), "n_unassigned": len(unassigned),
-              "generated": time.strftime("%Y-%m-%d %H:%M"), "catalog": catalog.path}
+              "generated": time.strftime("%Y-%m-%d %H:%M"), "catalog": contents["catalog"]}
     _write_page(env, out / "index.html", "index.html", root="", people=people,
                 limit=limit_per_person, **common)
     _write_page(env, out / "unsorted.html", "unsorted.html", root="", groups=unsorted,
@@ -332,7 +252,8 @@ def write_report(
                 **common)
     for pid, p in shown_persons.items():
         _write_page(env, out / "people" / f"{pid}.html", "person.html", root="../",
-                    person={**p, "label": _person_label(p)}, faces=faces_of[pid], **common)
+                    person={**p, "label": _person_label(p)}, faces=faces_of.get(pid, []),
+                    **common)
 
     timings["pages"] = time.perf_counter() - t0
     # forget pictures nobody links to any more (deleted faces, changed photos)
@@ -348,7 +269,7 @@ def write_report(
             page.unlink(missing_ok=True)
 
     summary = ReportSummary(
-        out_dir=str(out), index=str(out / "index.html"), n_faces=listing["n_faces"],
+        out_dir=str(out), index=str(out / "index.html"), n_faces=contents["n_faces"],
         n_people=len(people), n_unsorted_groups=len(unsorted), n_unassigned=len(unassigned),
         n_pages=3 + len(shown_persons), thumbs_made=len(todo) - len(failed),
         thumbs_reused=len(wanted_thumbs) - len(todo), thumbs_failed=len(failed),
@@ -375,82 +296,3 @@ def _write_page(env: Any, path: Path, template: str, **context: Any) -> None:
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(path)
 
-
-def _methods_figures(catalog: Catalog, plots: Path, embedder: str,
-                     owner: Mapping[int, tuple[int, str | None]], names: Mapping[int, str],
-                     labels: Mapping[int, str]
-                     ) -> tuple[dict[str, str], dict[str, Any] | None, dict[str, Any] | None,
-                                dict[str, str]]:
-    """Draw every figure the data allows; returns (figures, metrics, confusion, skipped)."""
-    from faceatlas.reduce import PCA
-    from faceatlas.report._plots import (
-        confusion_figure,
-        explained_variance_figure,
-        people_scatter_figure,
-    )
-
-    figures: dict[str, str] = {}
-    skipped: dict[str, str] = {}
-    ids, X = catalog.embeddings(embedder)
-    person = np.array([owner.get(int(f), (-1, None))[0] for f in ids], np.int64)
-    rng = np.random.default_rng(0)
-    sample = np.sort(rng.choice(ids.size, min(ids.size, METHODS_SAMPLE), replace=False))
-
-    # eigenfaces: the classic PCA of grey chips, from the catalog's own chips
-    if ids.size >= 3:
-        from faceatlas.eigenfaces import eigenface_figures
-        from faceatlas.embed.pixels import PixelsEmbedder
-        from faceatlas.report._images import decode_chips
-
-        chips = decode_chips([catalog.face_chip(int(ids[i])) for i in sample])
-        P = PixelsEmbedder().embed(chips)
-        res = eigenface_figures(P, plots, n_components=min(100, len(P) - 1),
-                                n_eigenfaces=min(16, len(P) - 1),
-                                n_examples=min(4, len(P)))
-        for key, f in res["files"].items():
-            figures[key] = f"plots/{Path(f).name}"
-    else:
-        skipped["eigenfaces"] = f"needs at least 3 faces, the catalog has {ids.size}"
-
-    if ids.size >= 3:
-        pca = PCA(n_components=None, random_state=0).fit(X[sample])
-        explained_variance_figure(pca.explained_variance_ratio_,
-                                  plots / "embedding_variance.png",
-                                  title=f"PCA of the {embedder} embeddings "
-                                        f"({sample.size} of {ids.size} faces)")
-        figures["embedding_variance"] = "plots/embedding_variance.png"
-        Z = pca.transform(X)[:, :2]
-        people_scatter_figure(Z, person, names, plots / "scatter.png")
-        figures["scatter"] = "plots/scatter.png"
-
-    # k-means elbow and silhouette, on the sample
-    if sample.size >= 6:
-        from faceatlas.cluster import kmeans_curve
-        from faceatlas.people import save_elbow_plot
-
-        few = np.sort(rng.choice(sample, ELBOW_SAMPLE, replace=False)) \
-            if sample.size > ELBOW_SAMPLE else sample
-        hi = max(3, min(few.size // 2, ELBOW_MAX_K))
-        ks = np.unique(np.geomspace(2, hi, num=8).round().astype(int)).tolist()
-        curve = kmeans_curve(X[few], ks, random_state=0)
-        save_elbow_plot({**curve, "embedder": embedder, "n_faces": int(few.size)},
-                        plots / "elbow.png")
-        figures["elbow"] = "plots/elbow.png"
-    else:
-        skipped["elbow"] = f"needs at least 6 faces, the catalog has {ids.size}"
-
-    metrics = confusion = None
-    known = np.array([int(f) in labels for f in ids], bool)
-    if known.sum() >= 2:
-        from faceatlas.evaluate import clustering_report
-
-        truth = np.array([labels[int(f)] for f in ids[known]], dtype=object)
-        pred = person[known]
-        metrics = clustering_report(truth.astype(str), pred)
-        metrics["n_unlabelled"] = int((~known).sum())
-        _, confusion = confusion_figure(truth.astype(str), pred, names, plots / "confusion.png")
-        figures["confusion"] = "plots/confusion.png"
-    else:
-        skipped["labels"] = ("no labels in the catalog (import them with `faceatlas label "
-                             "import`) for a confusion matrix and metrics")
-    return figures, metrics, confusion, skipped

@@ -1,7 +1,8 @@
 """The methods page's figures: PCA of the embeddings, the scatter of people, the confusion matrix.
 
-Each function takes arrays and a path, draws with matplotlib's Agg canvas (no display, no
-global pyplot state, so it is safe in a web server thread) and returns the path.
+Each figure function takes arrays and a path, draws with matplotlib's Agg canvas (no
+display, no global pyplot state, so it is safe in a web server thread) and returns the
+path. :func:`methods_figures` draws all of them from :func:`faceatlas.views.methods_data`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,67 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["confusion_figure", "explained_variance_figure", "people_scatter_figure"]
+__all__ = ["confusion_figure", "explained_variance_figure", "methods_figures",
+           "people_scatter_figure"]
+
+
+def methods_figures(data: Mapping[str, Any], plots: Path, names: Mapping[int, str]
+                    ) -> tuple[dict[str, str], dict[str, Any] | None, dict[str, str]]:
+    """Draw every figure ``data`` allows into ``plots``.
+
+    Parameters
+    ----------
+    data : dict
+        :func:`faceatlas.views.methods_data`'s result.
+    plots : Path
+        Folder of the figures (the report's ``plots/``).
+    names : mapping person id -> label
+
+    Returns
+    -------
+    figures : dict
+        Figure name -> path relative to the report's folder.
+    confusion : dict or None
+        The confusion table (see :func:`confusion_figure`), when labels allow one.
+    skipped : dict
+        Figure name -> why it was not drawn.
+    """
+    from faceatlas.eigenfaces import eigenface_figures
+    from faceatlas.people import save_elbow_plot
+
+    figures: dict[str, str] = {}
+    skipped: dict[str, str] = {}
+    n = data["n_faces"]
+    P = data["pixels"]
+    if P is not None:
+        res = eigenface_figures(P, plots, n_components=min(100, len(P) - 1),
+                                n_eigenfaces=min(16, len(P) - 1), n_examples=min(4, len(P)))
+        for key, f in res["files"].items():
+            figures[key] = f"plots/{Path(f).name}"
+    else:
+        skipped["eigenfaces"] = f"needs at least 3 faces, the catalog has {n}"
+    if data["Z"] is not None:
+        explained_variance_figure(data["explained_variance_ratio"],
+                                  plots / "embedding_variance.png",
+                                  title=f"PCA of the {data['embedder']} embeddings "
+                                        f"({data['n_sample']} of {n} faces)")
+        figures["embedding_variance"] = "plots/embedding_variance.png"
+        people_scatter_figure(data["Z"], data["person"], names, plots / "scatter.png")
+        figures["scatter"] = "plots/scatter.png"
+    if data["elbow"] is not None:
+        save_elbow_plot(data["elbow"], plots / "elbow.png")
+        figures["elbow"] = "plots/elbow.png"
+    else:
+        skipped["elbow"] = f"needs at least 6 faces, the catalog has {n}"
+    confusion = None
+    if data["metrics"] is not None:
+        _, confusion = confusion_figure(data["labels_true"], data["labels_pred"], names,
+                                        plots / "confusion.png")
+        figures["confusion"] = "plots/confusion.png"
+    else:
+        skipped["labels"] = ("no labels in the catalog (import them with `faceatlas label "
+                             "import`) for a confusion matrix and metrics")
+    return figures, confusion, skipped
 
 
 def _figure(size: tuple[float, float]) -> Any:

@@ -1,21 +1,36 @@
 """Pictures for the report and the gallery: photo thumbnails with a box, contact sheets.
 
-Pure functions of files and bytes (no catalog), so the report can run them in worker
-processes and the web app can call them per request.
+A stage: pure functions of files and bytes (no catalog), so the report can run them in
+worker processes (:func:`write_thumbnails`, :func:`write_chip_sheets`) and the web app can
+call them per request (:func:`photo_thumbnail`).
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageOps
 
+from faceatlas.exceptions import FaceAtlasError
 from faceatlas.images import load_image, read_video_frame
 
-__all__ = ["chip_sheet", "copy_if_small_jpeg", "photo_thumbnail"]
+__all__ = [
+    "chip_sheet",
+    "copy_if_small_jpeg",
+    "decode_chips",
+    "photo_thumbnail",
+    "save_jpeg",
+    "write_chip_sheets",
+    "write_thumbnails",
+]
+
+#: ``progress(done, total)``, called as batches finish.
+Progress = Callable[[int, int], None]
 
 #: Box colour on thumbnails: a saturated orange that stays visible on skin, sky and grey.
 BOX_RGB = (255, 120, 0)
@@ -153,4 +168,66 @@ def decode_chips(chips: Sequence[bytes | None], size: int = 112) -> np.ndarray:
                 out[i] = np.asarray(rgb)
         except OSError:
             continue
+    return out
+
+
+# -- many pictures, in worker processes --------------------------------------------------------
+def write_thumbnails(tasks: Sequence[tuple[str, int, str, int]], *, n_jobs: int = 1,
+                     progress: Progress | None = None) -> list[str | None]:
+    """Write one thumbnail per task ``(photo path, frame_index, dest, max_side)``.
+
+    Small upright JPEGs are copied (:func:`copy_if_small_jpeg`), the rest decoded, shrunk and
+    saved atomically. Returns one error message (or None) per task, in order: a photo that
+    cannot be read is reported, not raised, so one bad file does not stop a report.
+    """
+    return _run_batches(_thumb_batch, list(tasks), n_jobs, progress)
+
+
+def write_chip_sheets(tasks: Sequence[tuple[Sequence[str], str]], *, n_jobs: int = 1) -> None:
+    """Write one contact sheet per task ``(chip files, dest)``; a missing chip is a grey tile."""
+    _run_batches(_sheet_batch, list(tasks), n_jobs, None, batch=32)
+
+
+def _thumb_batch(tasks: Sequence[tuple[str, int, str, int]]) -> list[str | None]:
+    """Make thumbnails; one error message (or None) per task. Runs in a worker process."""
+    out: list[str | None] = []
+    for path, frame, dest, side in tasks:
+        try:
+            if frame >= 0 or not copy_if_small_jpeg(path, dest, side):
+                save_jpeg(photo_thumbnail(path, frame, None, side), dest)
+            out.append(None)
+        except (OSError, FaceAtlasError, ValueError) as exc:
+            out.append(f"{path}: {exc}")
+    return out
+
+
+def _sheet_batch(tasks: Sequence[tuple[Sequence[str], str]]) -> list[None]:
+    for chip_files, dest in tasks:
+        chips: list[bytes | None] = []
+        for f in chip_files:
+            try:
+                chips.append(Path(f).read_bytes())
+            except OSError:
+                chips.append(None)
+        save_jpeg(chip_sheet(chips), dest)
+    return [None] * len(tasks)
+
+
+def _run_batches(fn: Callable[[Any], list[Any]], tasks: list[Any], n_jobs: int,
+                 progress: Progress | None, batch: int = 64) -> list[Any]:
+    batches = [tasks[i:i + batch] for i in range(0, len(tasks), batch)]
+    out: list[Any] = []
+    if not batches:
+        return out
+    if n_jobs <= 1 or len(batches) == 1:
+        for b in batches:
+            out += fn(b)
+            if progress:
+                progress(len(out), len(tasks))
+        return out
+    with ProcessPoolExecutor(max_workers=n_jobs) as pool:
+        for res in pool.map(fn, batches):
+            out += res
+            if progress:
+                progress(len(out), len(tasks))
     return out
