@@ -1,7 +1,8 @@
 """The local web gallery: ``faceatlas serve`` (Starlette + uvicorn, extra ``web``).
 
 ``create_app(db)`` builds the ASGI app; ``serve(db)`` runs it on 127.0.0.1:8765. See
-:mod:`faceatlas.web._app` for the routes and what keeps the gallery safe by default.
+:mod:`faceatlas.web._routes` for the pages and :mod:`faceatlas.web._security` for what
+keeps the gallery safe by default.
 """
 
 from __future__ import annotations

@@ -1,0 +1,302 @@
+"""The gallery's pages, their JSON twins, pictures and corrections: one handler each.
+
+Every handler parses its input, calls one library function (:mod:`faceatlas.views`,
+:mod:`faceatlas.people`) on a catalog opened for the request, in a worker thread, and
+formats the answer: HTML from a template, or JSON when the path ends in ``.json``. What
+the app was built with (catalog file, embedder, templates, limits, CSRF token) is read from
+``request.app.state`` (see :func:`faceatlas.web._app.create_app`).
+
+Corrections go through the same functions as the CLI, so they are the same catalog
+constraints and survive re-clustering.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from faceatlas.catalog import Catalog
+from faceatlas.exceptions import CatalogBusyError, FaceAtlasError, NotFoundError
+from faceatlas.web._security import (
+    Refused,
+    capped_request,
+    check_csrf,
+    image_suffix,
+    safe_photo_path,
+)
+
+__all__ = [
+    "corrections_page",
+    "face_chip",
+    "face_photo",
+    "home",
+    "jsonable",
+    "on_catalog",
+    "on_error",
+    "people_page",
+    "person_page",
+    "photo",
+    "review_page",
+    "search",
+    "search_form",
+    "unsorted_page",
+]
+
+#: People per page of the grid (and per lazy-loaded batch).
+PAGE_SIZE = 60
+MAX_PAGE_SIZE = 500
+#: Matches shown per face found in an uploaded photo.
+SEARCH_K = 12
+
+
+# -- plumbing -----------------------------------------------------------------------------------
+def wants_json(request: Request) -> bool:
+    return request.url.path.endswith(".json")
+
+
+def page(request: Request, template: str, data: dict[str, Any], **extra: Any) -> Response:
+    """``data`` as JSON for a ``.json`` path, else rendered into ``template``."""
+    if wants_json(request):
+        return JSONResponse(jsonable(data))
+    return request.app.state.templates.TemplateResponse(request, template,
+                                                        {"data": data, **extra})
+
+
+def int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    """Query parameter ``name`` as an int in ``[low, high]``; 400 otherwise."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise Refused(400, f"{name} must be an int, got {raw!r}") from None
+    if not low <= value <= high:
+        raise Refused(400, f"{name} must be in [{low}, {high}], got {value}")
+    return value
+
+
+async def on_catalog(request: Request, fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(catalog, *args)`` in a worker thread, on a catalog opened for this request.
+
+    SQLite's WAL lets a scan write meanwhile; the event loop is never blocked by a query.
+    """
+    def run() -> Any:
+        with Catalog(request.app.state.db) as cat:
+            return fn(cat, *args)
+
+    return await run_in_threadpool(run)
+
+
+def jsonable(obj: Any) -> Any:
+    """``obj`` with numpy values, paths and dataclasses turned into JSON's types."""
+    import numpy as np
+
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "to_dict"):
+        return jsonable(obj.to_dict())
+    return obj
+
+
+def chip_url(face_id: int) -> str:
+    return f"/face/{face_id}.jpg"
+
+
+def person_row(p: dict[str, Any]) -> dict[str, Any]:
+    """A person of :func:`faceatlas.people.list_people` as the grid shows it."""
+    face = p.get("example_face")
+    return {"id": p["id"], "name": p["name"], "label": p["name"] or f"Person {p['id']}",
+            "n_faces": p["n_faces"], "n_confirmed": p["n_confirmed"], "hidden": p["hidden"],
+            "example_face": face, "chip_url": chip_url(face) if face else None,
+            "url": f"/person/{p['id']}"}
+
+
+def window(rows: list[Any], offset: int, limit: int) -> tuple[list[Any], int | None]:
+    """``rows[offset:offset + limit]`` and the offset of the next batch (None at the end)."""
+    return rows[offset:offset + limit], (offset + limit if offset + limit < len(rows) else None)
+
+
+# -- pages ----------------------------------------------------------------------------------
+async def home(request: Request) -> Response:
+    return RedirectResponse("/people", status_code=307)
+
+
+async def people_page(request: Request) -> Response:
+    from faceatlas.people import list_people
+
+    offset = int_param(request, "offset", 0, 0, 10**9)
+    limit = int_param(request, "limit", PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    hidden = request.query_params.get("hidden") in ("1", "true")
+    d = await on_catalog(request, lambda cat: list_people(cat, include_hidden=hidden))
+    chunk, nxt = window(d["people"], offset, limit)
+    data = {"people": [person_row(p) for p in chunk], "total": len(d["people"]),
+            "offset": offset, "limit": limit, "next": nxt, "n_faces": d["n_faces"],
+            "n_unassigned": d["n_unassigned"], "n_unsorted_groups": len(d["unsorted"]),
+            "n_hidden": d["n_hidden"], "min_faces": d["min_faces"]}
+    return page(request, "people.html", data, nav="people", hidden=hidden)
+
+
+async def person_page(request: Request) -> Response:
+    from faceatlas.people import person_detail
+
+    d = await on_catalog(request, person_detail, request.path_params["person_id"])
+    for f in d["faces"]:
+        f["chip_url"] = chip_url(f["face_id"])
+        f["photo_url"] = f"/face/{f['face_id']}/photo.jpg"
+    d["label"] = d["name"] or f"Person {d['id']}"
+    return page(request, "person.html", d, nav="people")
+
+
+async def unsorted_page(request: Request) -> Response:
+    from faceatlas.views import unsorted_faces
+
+    offset = int_param(request, "offset", 0, 0, 10**9)
+    limit = int_param(request, "limit", 200, 1, 2000)
+    d = await on_catalog(request, unsorted_faces)
+    chunk, nxt = window(d["faces"], offset, limit)
+    faces = [{**f, "chip_url": chip_url(f["face_id"]),
+              "photo_url": f"/face/{f['face_id']}/photo.jpg"} for f in chunk]
+    data = {"groups": [person_row(p) for p in d["groups"]], "faces": faces,
+            "n_unassigned": len(d["faces"]), "offset": offset, "limit": limit, "next": nxt}
+    return page(request, "unsorted.html", data, nav="unsorted")
+
+
+async def review_page(request: Request) -> Response:
+    from faceatlas.views import merge_review
+
+    limit = int_param(request, "limit", 50, 1, 500)
+    embedder = request.app.state.embedder
+    data = await on_catalog(request, lambda cat: merge_review(cat, embedder, limit=limit))
+    for s in data["suggestions"]:
+        s["chip_a"] = chip_url(s["closest_faces"][0])
+        s["chip_b"] = chip_url(s["closest_faces"][1])
+        s["label_a"] = s["name_a"] or f"Person {s['person_a']}"
+        s["label_b"] = s["name_b"] or f"Person {s['person_b']}"
+    return page(request, "review.html", data, nav="review")
+
+
+async def corrections_page(request: Request) -> Response:
+    from faceatlas.views import recent_corrections
+
+    return JSONResponse(jsonable(await on_catalog(request, recent_corrections, 50)))
+
+
+async def search_form(request: Request) -> Response:
+    return request.app.state.templates.TemplateResponse(request, "search.html",
+                                                        {"data": None, "nav": "search"})
+
+
+async def search(request: Request) -> Response:
+    from faceatlas.views import photo_search
+
+    state = request.app.state
+    limit = state.max_upload_bytes
+    refusal = f"the photo is over the upload limit of {limit:,} bytes"
+    # 64 KB on top of the photo for the multipart headers and the token field
+    form = await capped_request(request, limit + 64 * 1024, refusal).form(max_files=1,
+                                                                           max_fields=10)
+    await check_csrf(request, form)
+    upload = form.get("photo")
+    if upload is None or isinstance(upload, str):
+        raise Refused(400, "send the photo as the multipart field 'photo'")
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise Refused(413, refusal)
+    suffix = image_suffix(data)
+
+    def run(cat: Catalog, path: str) -> dict[str, Any]:
+        # the detector and embedder models are cached per process and are not thread-safe
+        with state.search_lock:
+            return photo_search(cat, path, k=SEARCH_K, embedder=state.embedder)
+
+    with tempfile.TemporaryDirectory(prefix="faceatlas-upload-") as tmp:
+        path = os.path.join(tmp, "upload" + suffix)
+        with open(path, "wb") as fh:
+            fh.write(data)
+        result = await on_catalog(request, run, path)
+    for f in result["faces"]:
+        for r in f["similar"]:
+            r["chip_url"] = chip_url(r["face_id"])
+    result["upload"] = {"bytes": len(data), "filename": getattr(upload, "filename", None)}
+    return page(request, "search.html", result, nav="search")
+
+
+# -- pictures -------------------------------------------------------------------------------
+async def face_chip(request: Request) -> Response:
+    from faceatlas.views import face_chip as chip_of
+
+    data = await on_catalog(request, chip_of, request.path_params["face_id"])
+    return Response(data, media_type="image/jpeg",
+                    headers={"Cache-Control": "private, max-age=3600"})
+
+
+def _photo_jpeg(cat: Catalog, photo_id: int | None, face_id: int | None, size: int) -> bytes:
+    import io
+
+    from faceatlas.thumbnails import photo_thumbnail
+    from faceatlas.views import picture_source
+
+    src = picture_source(cat, photo_id=photo_id, face_id=face_id)
+    path = safe_photo_path(src["path"], src["photo_id"])
+    buf = io.BytesIO()
+    try:
+        photo_thumbnail(path, src["frame_index"], src["box"], size).save(buf, "JPEG",
+                                                                        quality=85)
+    except (OSError, ValueError) as exc:
+        raise NotFoundError(f"photo {src['photo_id']} cannot be read now: {exc}") from None
+    return buf.getvalue()
+
+
+async def photo(request: Request) -> Response:
+    size = int_param(request, "size", 1024, 32, 2048)
+    data = await on_catalog(request, _photo_jpeg, request.path_params["photo_id"], None, size)
+    return Response(data, media_type="image/jpeg",
+                    headers={"Cache-Control": "private, max-age=600"})
+
+
+async def face_photo(request: Request) -> Response:
+    size = int_param(request, "size", 480, 32, 2048)
+    data = await on_catalog(request, _photo_jpeg, None, request.path_params["face_id"], size)
+    return Response(data, media_type="image/jpeg",
+                    headers={"Cache-Control": "private, max-age=600"})
+
+
+# -- errors ---------------------------------------------------------------------------------
+#: Library errors and their HTTP status, most specific first.
+_STATUS = ((NotFoundError, 404), (CatalogBusyError, 409), (FaceAtlasError, 400))
+
+
+async def on_error(request: Request, exc: Exception) -> Response:
+    """A refusal or library error as JSON (API, POST) or the error page (a browser's GET)."""
+    if isinstance(exc, Refused):
+        status = exc.status
+    elif isinstance(exc, HTTPException):
+        status = exc.status_code
+    else:
+        status = next((s for cls, s in _STATUS if isinstance(exc, cls)), 0)
+    if not status:  # pragma: no cover - a bug; the traceback goes to the server log
+        raise exc
+    msg = str(exc.detail) if isinstance(exc, HTTPException) else str(exc)
+    if wants_json(request) or request.method == "POST" or \
+            "text/html" not in request.headers.get("accept", ""):
+        return JSONResponse({"error": msg, "status": status}, status_code=status)
+    return request.app.state.templates.TemplateResponse(
+        request, "error.html", {"data": {"error": msg, "status": status}, "nav": ""},
+        status_code=status)
