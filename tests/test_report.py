@@ -168,3 +168,31 @@ def test_small_jpegs_are_copied_not_reencoded(tmp_path: Path) -> None:
     assert not copy_if_small_jpeg(big, tmp_path / "b.jpg", 320)
     assert not copy_if_small_jpeg(png, tmp_path / "c.jpg", 320)
     assert not (tmp_path / "b.jpg").exists() and not (tmp_path / "c.jpg").exists()
+
+
+def _faceatlas_imports(package: str) -> set[str]:
+    """Every ``faceatlas...`` module imported anywhere in a package's source files."""
+    import ast
+    import importlib
+
+    folder = Path(importlib.import_module(package).__file__).parent  # type: ignore[arg-type]
+    found: set[str] = set()
+    for py in folder.glob("*.py"):
+        for node in ast.walk(ast.parse(py.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                found.add(node.module)
+            elif isinstance(node, ast.Import):
+                found.update(a.name for a in node.names)
+    return {m for m in found if m.split(".")[0] in ("faceatlas", "sqlite3")}
+
+
+def test_report_reads_the_catalog_only_through_library_functions() -> None:
+    # the apps only format: page data comes from faceatlas.views, never from SQL or from
+    # another package's private modules
+    imports = _faceatlas_imports("faceatlas.report")
+    assert "sqlite3" not in imports
+    foreign_private = {m for m in imports if not m.startswith("faceatlas.report")
+                       and any(part.startswith("_") for part in m.split("."))}
+    assert not foreign_private
+    assert {"faceatlas.views", "faceatlas.thumbnails", "faceatlas.policy"} <= imports
+    assert "faceatlas.report._images" not in imports

@@ -318,3 +318,35 @@ def test_cli_serve_binds_localhost_by_default(db: Path, monkeypatch: pytest.Monk
     assert calls[1]["host"] == "0.0.0.0" and calls[1]["port"] == 9001
     missing = CliRunner().invoke(main, ["--db", str(db.parent / "nope.db"), "serve"])
     assert missing.exit_code == 1 and "does not exist" in missing.output
+
+
+def test_web_reads_the_catalog_only_through_library_functions() -> None:
+    import ast
+
+    import faceatlas.web
+
+    imports: set[str] = set()
+    for py in Path(faceatlas.web.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(py.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imports.add(node.module)
+            elif isinstance(node, ast.Import):
+                imports.update(a.name for a in node.names)
+    assert "sqlite3" not in imports
+    foreign_private = {m for m in imports if m.startswith("faceatlas.")
+                       and not m.startswith("faceatlas.web")
+                       and any(part.startswith("_") for part in m.split("."))}
+    assert not foreign_private  # the gallery once reached into faceatlas.report._images
+    assert {"faceatlas.views", "faceatlas.thumbnails", "faceatlas.policy"} <= imports
+
+
+def test_handlers_are_module_level_functions(db: Path) -> None:
+    # one small handler per page, sharing what the app was built with via app.state
+    import inspect
+
+    app = create_app(db, csrf_token=TOKEN, embedder="sface")
+    assert app.state.embedder == "sface" and app.state.csrf_token == TOKEN
+    for route in app.app.routes:
+        endpoint = getattr(route, "endpoint", None)
+        if inspect.isfunction(endpoint):
+            assert "<locals>" not in endpoint.__qualname__, route.path

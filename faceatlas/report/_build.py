@@ -184,10 +184,10 @@ def write_report(
     for r in shown_faces:
         dest = out / r["chip"]
         if not dest.exists():
-            data = _chip_or_none(catalog, r["id"])
-            if data:
+            chip = _chip_or_none(catalog, r["id"])
+            if chip:
                 tmp = dest.with_name(dest.name + ".part")
-                tmp.write_bytes(data)
+                tmp.write_bytes(chip)
                 tmp.replace(dest)
             else:
                 r["chip"] = None
