@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from faceatlas.exceptions import NotFoundError
+from faceatlas.exceptions import InputError, NotFoundError
 from faceatlas.policy import catalog_embedder
 
 if TYPE_CHECKING:
@@ -151,7 +151,6 @@ def photo_search(catalog: Catalog, path: str | Path, *, k: int = 12,
         ``threshold_source`` and ``embedder``.
     """
     from faceatlas.enroll import similar, who
-    from faceatlas.exceptions import InputError
 
     emb = catalog_embedder(catalog, embedder)
     if emb is None:
