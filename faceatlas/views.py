@@ -139,7 +139,7 @@ def photo_search(catalog: Catalog, path: str | Path, *, k: int = 12,
                  embedder: str | None = None) -> dict[str, Any]:
     """Who is in a photo, and the ``k`` catalogued faces most like each of its faces.
 
-    Runs :func:`faceatlas.enroll.who` then :func:`faceatlas.enroll.similar` on the same
+    Runs :func:`faceatlas.known.who` then :func:`faceatlas.known.similar` on the same
     file. The detector and embedder models are cached per process and are not thread-safe:
     a multi-threaded caller serialises calls.
 
@@ -150,7 +150,7 @@ def photo_search(catalog: Catalog, path: str | Path, *, k: int = 12,
         paths), ``error`` (why the file could not be read, or None), ``threshold``,
         ``threshold_source`` and ``embedder``.
     """
-    from faceatlas.enroll import similar, who
+    from faceatlas.known import similar, who
 
     emb = catalog_embedder(catalog, embedder)
     if emb is None:
@@ -280,13 +280,13 @@ def methods_data(catalog: Catalog, embedder: str, labels: Mapping[int, str] | No
         ks = np.unique(np.geomspace(2, hi, num=8).round().astype(int)).tolist()
         curve = kmeans_curve(X[few], ks, random_state=0)
         out["elbow"] = {**curve, "embedder": embedder, "n_faces": int(few.size)}
-    known = np.array([int(f) in labels for f in ids], bool)
-    if known.sum() >= 2:
+    labelled = np.array([int(f) in labels for f in ids], bool)
+    if labelled.sum() >= 2:
         from faceatlas.evaluate import clustering_report
 
-        truth = np.array([labels[int(f)] for f in ids[known]], dtype=object).astype(str)
-        pred = person[known]
+        truth = np.array([labels[int(f)] for f in ids[labelled]], dtype=object).astype(str)
+        pred = person[labelled]
         metrics = clustering_report(truth, pred)
-        metrics["n_unlabelled"] = int((~known).sum())
+        metrics["n_unlabelled"] = int((~labelled).sum())
         out.update(labels_true=truth, labels_pred=pred, metrics=metrics)
     return out
