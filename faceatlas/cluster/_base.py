@@ -88,7 +88,7 @@ class _FaceClusteringBase:
         if et is None or et == "auto":
             value = pair_threshold(X, self.threshold_, random_state=self.random_state)
         else:
-            value = check_threshold(et)
+            value = check_threshold(et, "edge_threshold")
         self.edge_threshold_ = value
         return value
 

@@ -75,7 +75,7 @@ class AdaptiveLinkage(_FaceClusteringBase):
                 X, t, false_link_rate=self.false_link_rate, random_state=self.random_state
             )
         else:
-            t1 = check_threshold(self.pair_threshold)
+            t1 = check_threshold(self.pair_threshold, "pair_threshold")
             if t1 < t:
                 raise InputError(f"pair_threshold must be >= threshold ({t}), got {t1}")
         self.pair_threshold_ = t1
