@@ -79,6 +79,16 @@ assign_to_clusters(X_new, centroids_or_members, threshold=None, *, labels=None, 
 enforce_cannot_link(X, labels, cannot_link, threshold=None)
     The cannot-link post-processing step on its own.
 
+Where the code lives
+--------------------
+This ``__init__`` holds the method table (``METHODS``, ``DEFAULT_METHOD``,
+``make_clusterer``, ``cluster_faces``); the private modules hold the rest: ``_checks``
+(argument checks, ``DEFAULT_THRESHOLD``), ``_knn`` (faiss kNN graph, edges, the
+``pair_threshold`` bar), ``_constraints`` (must-link groups, cannot-link, ``assign_to_clusters``),
+``_base`` (the shared estimator), ``_whispers``, ``_linkage``, ``_density`` and ``_kmeans``
+(the methods). scipy, scikit-learn and faiss are imported by the code that runs them, so
+``import faceatlas.cluster`` costs numpy only.
+
 Examples
 --------
 >>> import numpy as np

@@ -209,7 +209,7 @@ class _FaceClusteringBase:
             p.name
             for cls in type(self).__mro__
             if "__init__" in cls.__dict__
-            for p in inspect.signature(cls.__init__).parameters.values()
+            for p in inspect.signature(cls.__dict__["__init__"]).parameters.values()
             if p.kind is p.KEYWORD_ONLY
         ]
         return {k: getattr(self, k) for k in dict.fromkeys(names)}

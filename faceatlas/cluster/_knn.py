@@ -73,7 +73,7 @@ def knn_graph(
         # (n x nprobe x n / nlist); both stay far below the exact n^2
         nlist = int(max(1, min(n // 40, 2 * np.sqrt(n))))
         quantizer = faiss.IndexFlatIP(d)
-        idx = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
+        idx: Any = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
         idx.cp.seed = 0 if random_state is None else int(random_state)
         # coarse lists need only rough centroids: 10 rounds on 40 points per list (faiss
         # warns below 39) keep training to seconds even for a million faces
