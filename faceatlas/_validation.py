@@ -37,11 +37,12 @@ def check_int(value: Any, name: str, low: int | None = None, high: int | None = 
     return int(value)
 
 
-def check_number(value: Any, name: str, low: float = -math.inf, high: float = math.inf) -> float:
-    """``value`` as a finite float in ``[low, high]``."""
+def check_number(value: Any, name: str, low: float = -math.inf, high: float = math.inf, *,
+                 what: str = "a number") -> float:
+    """``value`` as a finite float in ``[low, high]``; ``what`` names the kind in the message."""
     if (isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value)
             or not low <= float(value) <= high):
-        raise InputError(f"{name} must be a number in [{low:g}, {high:g}], got {value!r}")
+        raise InputError(f"{name} must be {what} in [{low:g}, {high:g}], got {value!r}")
     return float(value)
 
 
@@ -78,6 +79,14 @@ def check_embeddings(X: Any, name: str = "X", *, d: int | None = None, allow_1d:
     similarity = cosine even for slightly drifted float32 input. ``zero_rows="keep"`` leaves
     an all-zero row at zero (it matches nothing); ``"error"`` refuses it.
     """
+    if not allow_empty and not allow_1d:
+        try:
+            shape = np.shape(X)
+        except ValueError:  # ragged: check_matrix names it
+            shape = (0, 0)
+        if len(shape) != 2:  # one message for every shape that is not a non-empty matrix
+            raise InputError(f"{name} must be a non-empty 2-d array (n_faces, n_features), "
+                             f"got shape {shape}")
     arr = check_matrix(X, name, d=d, allow_1d=allow_1d)
     if not allow_empty and (arr.shape[0] == 0 or arr.shape[1] == 0):
         raise InputError(f"{name} must be a non-empty 2-d array (n_faces, n_features), "

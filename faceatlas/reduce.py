@@ -21,9 +21,8 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-from sklearn.decomposition import PCA as _SkPCA
-from sklearn.decomposition import IncrementalPCA as _SkIncrementalPCA
 
+from faceatlas._validation import check_int, check_matrix
 from faceatlas.exceptions import InputError
 
 __all__ = ["PCA", "eigenfaces"]
@@ -39,25 +38,6 @@ _AUTO_MAX_FRACTION = 0.8
 # With a fraction or None, incremental fitting tracks at most this many components: the
 # incremental SVD costs O(n_components^2 * n_features) per batch.
 _MAX_TRACKED = 1000
-
-
-def _as_matrix(X: Any, name: str = "X") -> np.ndarray:
-    """Return ``X`` as a 2-D float array, or raise InputError saying what was wrong."""
-    try:
-        arr = np.asarray(X)
-    except Exception as exc:  # pragma: no cover - numpy accepts almost anything
-        raise InputError(f"{name} must be array-like, got {type(X).__name__}") from exc
-    if arr.ndim != 2:
-        raise InputError(
-            f"{name} must be a 2-D array (n_samples, n_features), got shape {arr.shape}"
-        )
-    if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
-        raise InputError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-    if arr.dtype not in (np.float32, np.float64):
-        arr = arr.astype(np.float64)
-    if arr.size and not np.all(np.isfinite(arr)):
-        raise InputError(f"{name} contains NaN or infinite values")
-    return arr
 
 
 class PCA:
@@ -184,7 +164,7 @@ class PCA:
         self : PCA
         """
         self._check_params()
-        X = _as_matrix(X)
+        X = check_matrix(X)
         n_samples, n_features = X.shape
         if n_samples < 2:
             raise InputError(f"X must have at least 2 rows to fit a PCA, got {n_samples}")
@@ -203,6 +183,9 @@ class PCA:
                 f'svd_solver="randomized" needs an int n_components, got {nc!r}; '
                 'use svd_solver="full" or "auto"'
             )
+        # scikit-learn is imported by the fit, not by `import faceatlas`
+        from sklearn.decomposition import PCA as _SkPCA
+
         sk = _SkPCA(
             n_components=nc,
             svd_solver=solver,
@@ -237,7 +220,9 @@ class PCA:
         self : PCA
         """
         self._check_params()
-        X = _as_matrix(X)
+        from sklearn.decomposition import IncrementalPCA as _SkIncrementalPCA
+
+        X = check_matrix(X)
         model = getattr(self, "_model", None)
         if not isinstance(model, _SkIncrementalPCA):
             nc = self.n_components
@@ -297,7 +282,7 @@ class PCA:
         n_pending = 0
         started = False
         for batch in batches:
-            B = _as_matrix(batch, "batch")
+            B = check_matrix(batch, "batch")
             if started:
                 if len(B):
                     self.partial_fit(B)
@@ -343,7 +328,7 @@ class PCA:
 
     def _check_X(self, X: Any) -> np.ndarray:
         self._check_fitted()
-        X = _as_matrix(X)
+        X = check_matrix(X)
         if X.shape[1] != self.n_features_in_:
             raise InputError(
                 f"X has {X.shape[1]} features, but the PCA was fitted with {self.n_features_in_}"
@@ -381,7 +366,7 @@ class PCA:
         X : ndarray of shape (n_samples, n_features)
         """
         self._check_fitted()
-        Z = _as_matrix(Z, "Z")
+        Z = check_matrix(Z, "Z")
         if Z.shape[1] != self.n_components_:
             raise InputError(
                 f"Z must have n_components_ = {self.n_components_} columns, got {Z.shape[1]}"
@@ -424,13 +409,7 @@ class PCA:
     def _check_k(self, k: int | None) -> int:
         if k is None:
             return self.n_components_
-        if (
-            isinstance(k, bool)
-            or not isinstance(k, numbers.Integral)
-            or not (0 <= k <= self.n_components_)
-        ):
-            raise InputError(f"k must be an int in [0, {self.n_components_}], got {k!r}")
-        return int(k)
+        return check_int(k, "k", 0, self.n_components_)
 
     def __repr__(self) -> str:
         return (

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -268,3 +273,31 @@ def test_bad_X():
         cluster_faces(np.zeros(5))
     with pytest.raises(InputError, match="all-zero"):
         cluster_faces(np.zeros((3, 4)))
+
+
+def test_all_names_every_public_estimator_and_function():
+    import faceatlas.cluster as package
+
+    for name in package.__all__:
+        assert hasattr(package, name), name
+    for module in ("_base", "_constraints", "_density", "_kmeans", "_knn", "_linkage",
+                   "_whispers"):
+        mod = importlib.import_module(f"faceatlas.cluster.{module}")
+        for name, obj in vars(mod).items():
+            defined_here = getattr(obj, "__module__", None) == mod.__name__
+            if defined_here and not name.startswith("_") and (
+                inspect.isclass(obj) or inspect.isfunction(obj)
+            ):
+                assert name in package.__all__, f"{module}.{name} is not re-exported"
+
+
+def test_import_loads_no_heavy_library():
+    # scikit-learn, scipy's csgraph and faiss cost ~1 s of start-up: only a fit pays it
+    code = (
+        "import sys, faceatlas.cluster\n"
+        "print(sorted(m for m in ('sklearn', 'faiss', 'scipy.sparse.csgraph') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert out.stdout.strip() == "[]"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -193,3 +195,11 @@ def test_eigenfaces_on_orl(shared_data):
     err = [pca.reconstruction_error(X, k).mean() for k in (0, 5, 20, 40)]
     assert err == sorted(err, reverse=True)
     assert err[-1] < 0.5 * err[0]
+
+
+def test_import_does_not_load_scikit_learn():
+    # `import faceatlas` imports PCA; scikit-learn is loaded by the first fit only
+    code = "import sys, faceatlas.reduce; print('sklearn' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert out.stdout.strip() == "False"
