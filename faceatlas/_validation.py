@@ -83,7 +83,8 @@ def check_embeddings(X: Any, name: str = "X", *, d: int | None = None, allow_1d:
     similarity = cosine even for slightly drifted float32 input. ``zero_rows="keep"`` leaves
     an all-zero row at zero (it matches nothing); ``"error"`` refuses it.
     """
-    arr = check_matrix(X, name, d=d, allow_1d=allow_1d, d_like=d_like)
+    # Cast before the finiteness check: a float64 beyond float32's range would become inf.
+    arr = check_matrix(X, name, d=d, allow_1d=allow_1d, dtype=np.float32, d_like=d_like)
     if not allow_empty and (arr.shape[0] == 0 or arr.shape[1] == 0):
         raise InputError(f"{name} must be a non-empty 2-d array (n_faces, n_features), "
                          f"got shape {arr.shape}")
