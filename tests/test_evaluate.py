@@ -166,7 +166,7 @@ def test_sparse_matching_path_equals_dense(monkeypatch):
     p = np.where(rng.random(400) < 0.3, rng.integers(0, 45, 400), t)
     dense = (matched_accuracy(t, p), matched_weighted_f1(t, p))
     # force the component-wise path, then the sparse LAPJVsp path inside components
-    monkeypatch.setattr(ev, "_DENSE_LSA_MAX_CELLS", 1)
+    monkeypatch.setattr(ev._clustering, "_DENSE_LSA_MAX_CELLS", 1)
     assert (matched_accuracy(t, p), matched_weighted_f1(t, p)) == pytest.approx(dense)
 
 
