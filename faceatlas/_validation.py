@@ -47,8 +47,11 @@ def check_number(value: Any, name: str, low: float = -math.inf, high: float = ma
 
 
 def check_matrix(X: Any, name: str = "X", *, d: int | None = None, allow_1d: bool = False,
-                 dtype: Any = None) -> np.ndarray:
-    """``X`` as a finite 2-D array of real numbers (a 1-D row becomes one row if allowed)."""
+                 dtype: Any = None, d_like: str | None = None) -> np.ndarray:
+    """``X`` as a finite 2-D array of real numbers (a 1-D row becomes one row if allowed).
+
+    ``d_like`` names where the expected width ``d`` comes from ("the index"), for the message.
+    """
     try:
         arr = np.asarray(X)
     except Exception as exc:  # numpy accepts almost anything; ragged lists are the exception
@@ -60,7 +63,8 @@ def check_matrix(X: Any, name: str = "X", *, d: int | None = None, allow_1d: boo
     if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
         raise InputError(f"{name} must hold real numbers, got dtype {arr.dtype}")
     if d is not None and arr.shape[0] and arr.shape[1] != d:
-        raise InputError(f"{name} must have {d} columns, got {arr.shape[1]}")
+        like = f" like {d_like}" if d_like else ""
+        raise InputError(f"{name} must have {d} columns{like}, got {arr.shape[1]}")
     if dtype is not None:
         arr = np.asarray(arr, dtype=dtype)
     elif arr.dtype not in (np.float32, np.float64):
@@ -72,7 +76,8 @@ def check_matrix(X: Any, name: str = "X", *, d: int | None = None, allow_1d: boo
 
 def check_embeddings(X: Any, name: str = "X", *, d: int | None = None, allow_1d: bool = False,
                      allow_empty: bool = True,
-                     zero_rows: Literal["error", "keep"] = "keep") -> np.ndarray:
+                     zero_rows: Literal["error", "keep"] = "keep",
+                     d_like: str | None = None) -> np.ndarray:
     """Embeddings as C-contiguous float32 ``(n, d)``, rows L2-normalised.
 
     The data contract says rows are unit length already; renormalising costs little and keeps
@@ -87,7 +92,8 @@ def check_embeddings(X: Any, name: str = "X", *, d: int | None = None, allow_1d:
         if len(shape) != 2:  # one message for every shape that is not a non-empty matrix
             raise InputError(f"{name} must be a non-empty 2-d array (n_faces, n_features), "
                              f"got shape {shape}")
-    arr = check_matrix(X, name, d=d, allow_1d=allow_1d)
+    # Cast before the finiteness check: a float64 beyond float32's range would become inf.
+    arr = check_matrix(X, name, d=d, allow_1d=allow_1d, dtype=np.float32, d_like=d_like)
     if not allow_empty and (arr.shape[0] == 0 or arr.shape[1] == 0):
         raise InputError(f"{name} must be a non-empty 2-d array (n_faces, n_features), "
                          f"got shape {arr.shape}")

@@ -282,3 +282,16 @@ def test_known_people_folder_layouts(shared_data, tmp_path):
         known_people(tmp_path / "empty")
     with pytest.raises(InputError, match="no such folder"):
         known_people(tmp_path / "missing")
+
+
+def test_package_exports_what_the_module_did():
+    """The split into faceatlas/recognize/ keeps every public name of the old module."""
+    import faceatlas.recognize as rec
+
+    old = {"OUTCOMES", "SAME_IMAGE_THRESHOLD", "Calibration", "Gallery", "Identification",
+           "calibrate_threshold", "confidence_of", "identify", "open_set_report",
+           "leave_one_person_out", "open_set_threshold", "pairs_from_labels",
+           "threshold_for_fpir", "with_open_set_threshold"}
+    assert set(rec.__all__) == old | {"DEFAULT_LOGISTIC_SLOPE"}
+    assert rec.__all__ == sorted(rec.__all__, key=lambda name: (not name.isupper(), name))
+    assert all(hasattr(rec, name) for name in rec.__all__)

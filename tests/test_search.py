@@ -240,3 +240,15 @@ def test_validation(data):
         HNSWIndex(M=1).add(X)
     with pytest.raises(InputError, match="n_clusters"):
         PCAKMeansIndex(n_clusters=50).add(X[:10])
+
+
+def test_package_exports_what_the_module_did():
+    """The split into faceatlas/search/ keeps every public name of the old module."""
+    import faceatlas.search as search_module
+
+    old = {"AUTO_APPROXIMATE_KIND", "EXACT_MAX_SIZE", "ExactIndex", "HNSWIndex", "IVFIndex",
+           "PCAKMeansIndex", "build_index", "load_index", "recall_at_k", "search"}
+    assert set(search_module.__all__) == old
+    assert search_module.__all__ == sorted(search_module.__all__)
+    assert all(hasattr(search_module, name) for name in old)
+    assert callable(search_module.search)  # the verb, while faceatlas.search stays the module
