@@ -30,6 +30,7 @@ def test_verbs_on_a_real_photo(shared_data):
     assert X[0] @ X[1] < 0.363  # Obama and Biden are different people
 
 
+@pytest.mark.slow  # three real photos through detection and SFace
 def test_same_person_across_photos(shared_data):
     root = shared_data / "face_recognition_examples/images/examples"
     vecs = []
@@ -39,6 +40,7 @@ def test_same_person_across_photos(shared_data):
     assert vecs[0] @ vecs[1] > 0.363 > vecs[0] @ vecs[2]
 
 
+@pytest.mark.slow  # loads dlib's models
 def test_dlib_pipeline_on_a_real_photo(shared_data):
     pytest.importorskip("dlib")
     import cv2

@@ -218,6 +218,7 @@ def _add_faces(cat: Catalog, X: np.ndarray, start: int) -> None:
                        (fcur.lastrowid, x.tobytes()))
 
 
+@pytest.mark.slow  # ~10 s: builds and updates an index over a large catalog
 def test_catalog_index_recall_against_exact_and_updates(tmp_path):
     from faceatlas import get_embedder
     from faceatlas.known import catalog_index

@@ -35,7 +35,10 @@ def lfw_faces(shared_data):
     return out
 
 
-@pytest.mark.parametrize("name", sorted(DIMS))
+# cnn loads torch and an EfficientNet (~10 s): slow tier.
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n == "cnn" else n for n in sorted(DIMS)]
+)
 def test_embedder_gives_unit_float32_vectors_of_its_dim(name, lfw_faces):
     emb = get_embedder(name)
     X = np.concatenate([emb.embed(emb.chips(img, d)) for img, d in lfw_faces])
@@ -90,6 +93,7 @@ def orl_pixels(shared_data):
     return np.stack(X), labels, train
 
 
+@pytest.mark.slow  # real data: the ORL faces (~4 s)
 def test_eigenfaces_on_orl_5_5_reach_90_percent(orl_pixels):
     # The classic split: images 1-5 of each of the 40 people train, 6-10 test.
     # Published: 89.5 % (Lawrence et al. 1997); measured here 90.5 %.
@@ -146,6 +150,7 @@ def test_cnn_without_its_extra_says_what_to_install(monkeypatch):
         emb.embed(np.zeros((1, 224, 224, 3), np.uint8))
 
 
+@pytest.mark.slow  # torch and an EfficientNet (~7 s)
 def test_cnn_pca_to_100_dims(lfw_faces):
     emb = get_embedder("cnn", n_components=100)
     assert emb.dim == 100

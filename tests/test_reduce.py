@@ -71,6 +71,7 @@ def _low_rank(seed: int, n: int = 3000, d: int = 30, rank: int = 5) -> np.ndarra
     return rng.normal(size=(n, rank)) * scales @ basis + 0.05 * rng.normal(size=(n, d)) + 3.0
 
 
+@pytest.mark.slow  # ~3 s
 def test_incremental_fit_close_to_full_fit():
     X = _low_rank(0)
     full = PCA(n_components=5).fit(X)
@@ -180,6 +181,7 @@ def test_eigenfaces_on_synthetic_images():
     np.testing.assert_allclose(pca.reconstruct(X, 0), np.broadcast_to(pca.mean_, X.shape))
 
 
+@pytest.mark.slow  # real data: the ORL faces
 def test_eigenfaces_on_orl(shared_data):
     from PIL import Image
 

@@ -55,6 +55,7 @@ def _refs(page: Path) -> list[tuple[str, str]]:
     return p.refs
 
 
+@pytest.mark.slow  # ~7 s: renders every page
 def test_report_pages_pictures_and_links(small_catalog: Path, tmp_path: Path) -> None:
     out = tmp_path / "report"
     with Catalog(small_catalog) as cat:
@@ -106,6 +107,7 @@ def test_report_reuses_thumbnails_and_forgets_stale_ones(small_catalog: Path,
     assert not stale.exists()
 
 
+@pytest.mark.slow  # ~6 s: renders every page and the plots
 def test_report_with_labels_has_confusion_matrix_and_metrics(small_catalog: Path,
                                                              tmp_path: Path) -> None:
     copy = tmp_path / "cat.db"

@@ -156,7 +156,7 @@ def test_load_rejects_wrong_files(tmp_path, data):
     "make",
     [
         pytest.param(lambda: IVFIndex(nprobe=1), id="ivf"),
-        pytest.param(lambda: HNSWIndex(ef_search=2), id="hnsw"),
+        pytest.param(lambda: HNSWIndex(ef_search=2), id="hnsw", marks=pytest.mark.slow),  # ~5 s
         pytest.param(lambda: PCAKMeansIndex(n_probe=1), id="pca-kmeans"),
     ],
 )
