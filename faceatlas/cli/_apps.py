@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
-from faceatlas.cli._common import db_path, emit, json_option, open_catalog, progress_bar
+from faceatlas.cli._common import db_path, emit, json_option, open_catalog, progress_bar, warn
+from faceatlas.exceptions import InputError
+from faceatlas.web import DEFAULT_HOST, DEFAULT_PORT
 
 
 # -- report and gallery (faceatlas.report, faceatlas.web) ----------------------------------
@@ -31,10 +33,26 @@ def report(ctx: click.Context, out_dir: str, limit_per_person: int, embedder: st
     emit(summary.to_dict(), as_json, lambda _: summary.line())
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """Bind the address once, as uvicorn will, so a port in use is an error before the URL
+    is announced (the gap until uvicorn binds it again is milliseconds)."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; "
+                             "give another --port") from None
+
+
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True,
+@click.option("--host", default=DEFAULT_HOST, show_default=True,
               help="Address to listen on; anything but 127.0.0.1 exposes the gallery.")
-@click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--port", default=DEFAULT_PORT, show_default=True,
+              type=click.IntRange(1, 65535))
 @click.option("--max-upload-mb", default=20, show_default=True, type=click.IntRange(min=1),
               help="Largest photo accepted by search.")
 @click.pass_context
@@ -42,9 +60,10 @@ def serve(ctx: click.Context, host: str, port: int, max_upload_mb: int) -> None:
     """Browse, correct and search the catalog in a local web gallery."""
     from faceatlas.web import serve as run_server
 
+    open_catalog(ctx).close()  # a missing catalog is an error, not an empty gallery
+    _check_port_free(host, port)
     if host not in ("127.0.0.1", "localhost", "::1"):
-        click.echo(f"warning: listening on {host}: other machines can see and change this "
-                   "catalog", err=True)
+        warn(f"listening on {host}: other machines can see and change this catalog")
     click.echo(f"faceatlas gallery on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
     run_server(db_path(ctx), host=host, port=port,
                max_upload_bytes=max_upload_mb * 1024 * 1024)

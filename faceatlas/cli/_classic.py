@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from faceatlas.cli._common import emit, json_option, open_catalog
+from faceatlas.cli._common import emit, exit_if_files_failed, json_option, open_catalog
 
 
 # -- classic methods (faceatlas.tabular, faceatlas.eigenfaces) -----------------------------
@@ -166,8 +166,8 @@ def _nearest_text(d: dict[str, Any]) -> str:
              f"{d['same_image_distance']:g}"]
     for f in d["files"]:
         if f.get("error"):
-            lines.append(f"{f['file']}: {f['error']}")
-        elif not f["faces"]:
+            continue  # on stderr: exit_if_files_failed
+        if not f["faces"]:
             lines.append(f"{f['file']}: no faces found")
         for face in f["faces"]:
             what = {"same_image": "same image", "known_person": "known person",
@@ -209,5 +209,6 @@ def nearest(ctx: click.Context, photos: tuple[str, ...], embedder: str, detector
                            n_components=n_components, threshold=threshold,
                            same_image_distance=same_image_distance)
     emit(data, as_json, _nearest_text)
+    exit_if_files_failed(ctx, data["files"])
 
 

@@ -53,6 +53,22 @@ def warn(message: str) -> None:
     click.echo(f"warning: {message}", err=True)
 
 
+def exit_if_files_failed(ctx: click.Context, files: list[dict[str, Any]]) -> None:
+    """One ``error:`` line per input file that could not be read, then exit 1.
+
+    The files that could be read have been reported already, so one bad name among many
+    costs no results; the exit code still tells a script that the job was not complete.
+    """
+    import os
+
+    failed = [f for f in files if f.get("error")]
+    for f in failed:
+        where = "" if os.path.abspath(f["file"]) in f["error"] else f"{f['file']}: "
+        click.echo(f"error: {where}{f['error']}", err=True)
+    if failed:
+        ctx.exit(1)
+
+
 @contextmanager
 def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
     """A rich progress bar on stderr, or nothing when stderr is not a terminal."""
@@ -117,28 +133,47 @@ def db_option_after_command() -> click.Option:
 
 # -- options built from the library's constants --------------------------------------------
 class LibraryDefaultOption(click.Option):
-    """An option whose help states a library constant, read only when help is shown.
+    """An option whose default is a library constant, imported only when it is needed.
 
     ``default_from=("faceatlas.cluster", "DEFAULT_METHOD")`` appends
-    ``[default: chinese-whispers]``; the option's value stays ``None`` so the library
-    applies its own default.
+    ``[default: chinese-whispers]`` to the help; a dotted name reads an attribute of a class
+    (``"ScanConfig.max_pixels"``: a dataclass field's default). With ``resolve=False`` the
+    value stays ``None`` when the option is not given, for the library to apply its own
+    default (and rules, such as ``--k`` implying k-means).
     """
 
-    def __init__(self, *args: Any, default_from: tuple[str, str], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, default_from: tuple[str, str], resolve: bool = True,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.default_from = default_from
+        self.resolve = resolve
 
     def library_default(self) -> Any:
-        module, name = self.default_from
-        return getattr(importlib.import_module(module), name)
+        module, dotted = self.default_from
+        value: Any = importlib.import_module(module)
+        for name in dotted.split("."):
+            value = getattr(value, name)
+        return value
+
+    def get_default(self, ctx: click.Context, call: bool = True) -> Any:
+        if self.resolve and self.default is None:
+            return self.library_default()
+        return super().get_default(ctx, call=call)
 
     def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
         record = super().get_help_record(ctx)
         if record is None:
             return None
         value = self.library_default()
-        shown = f"{value:,}" if isinstance(value, int) else str(value)
+        shown = f"{value:,}" if isinstance(value, int) and value >= 10_000 else str(value)
         return record[0], f"{record[1]}  [default: {shown}]".lstrip()
+
+
+def library_option(*decls: str, default_from: tuple[str, str], resolve: bool = True,
+                   **kwargs: Any) -> Callable[..., Any]:
+    """``click.option`` whose default is a library constant (:class:`LibraryDefaultOption`)."""
+    return click.option(*decls, cls=LibraryDefaultOption, default_from=default_from,
+                        resolve=resolve, **kwargs)
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Output JSON.")

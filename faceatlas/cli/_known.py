@@ -2,31 +2,48 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import click
 
-from faceatlas.cli._common import emit, json_option, open_catalog, progress_bar
+from faceatlas.cli._common import (
+    detector_choice,
+    embedder_choice,
+    emit,
+    exit_if_files_failed,
+    json_option,
+    library_option,
+    open_catalog,
+    progress_bar,
+)
+from faceatlas.policy import DEFAULT_EMBEDDER
 
 # -- recognition (faceatlas.enroll, faceatlas.recognize) -----------------------------------
+# faceatlas.enroll.INDEX_KINDS, written out because that module loads the recognition
+# stack; tests/test_cli_conventions.py checks that the two agree
+INDEX_KINDS = ("auto", "exact", "ivf", "hnsw", "pca-kmeans")
 _index_option = click.option(
     "--index", "index_kind", default="auto", show_default=True,
-    type=click.Choice(["auto", "exact", "ivf", "hnsw", "pca-kmeans"]),
+    type=click.Choice(INDEX_KINDS),
     help="Search index: exact below a measured size, else a faiss index tuned to "
          "recall@10 >= 0.98 (saved in <db>.index/).")
-_exact_max_option = click.option(
-    "--exact-max", type=click.IntRange(min=1), default=None,
-    help="Faces from which --index auto leaves exact search [default: the catalog setting "
-         "index/exact_max, else 100000, measured in bench/search.py].")
+_catalog_embedder_option = click.option(
+    "--embedder", default=None,
+    help=f"[default: {DEFAULT_EMBEDDER} if the catalog holds it, else its most used one]")
+_exact_max_option = library_option(
+    "--exact-max", type=click.IntRange(min=1), default=None, resolve=False,
+    default_from=("faceatlas.search", "EXACT_MAX_SIZE"),
+    help="Faces from which --index auto leaves exact search: the catalog setting "
+         "index/exact_max if set, else faceatlas.search.EXACT_MAX_SIZE (measured in "
+         "bench/search.py).")
 
 
 @click.command()
 @click.argument("known_dir", type=click.Path(exists=True, file_okay=False))
-@click.option("--detector", default="yunet", show_default=True,
-              type=click.Choice(["yunet", "dlib-hog", "dlib-cnn", "haar"]))
-@click.option("--embedder", default="sface", show_default=True,
-              type=click.Choice(["sface", "dlib", "pixels", "landmarks", "cnn"]))
+@library_option("--detector", default_from=("faceatlas.config", "ScanConfig.detector"),
+                type=detector_choice())
+@library_option("--embedder", default_from=("faceatlas.config", "ScanConfig.embedder"),
+                type=embedder_choice())
 @click.option("--cropped", is_flag=True, help="Each image is one already-cropped face.")
 @click.option("--jobs", "-j", default=0, type=click.IntRange(min=0),
               help="Worker processes [default: every core].")
@@ -52,8 +69,7 @@ def _who_table(result: dict[str, Any]) -> str:
              f"{result['n_people']} named people; embedder {result['embedder']}"]
     for f in result["files"]:
         if f.get("error"):
-            lines.append(f"{f['file']}: {f['error']}")
-            continue
+            continue  # on stderr: exit_if_files_failed
         if not f["faces"]:
             lines.append(f"{f['file']}: no faces found")
             continue
@@ -82,14 +98,16 @@ def _who_table(result: dict[str, Any]) -> str:
 @click.argument("photos", nargs=-1, required=True, type=click.Path())
 @click.option("--threshold", type=click.FloatRange(-1, 1), default=None,
               help="Same-person cosine similarity [default: calibrated, else the embedder's].")
-@click.option("--same-image-threshold", default=0.995, show_default=True,
-              type=click.FloatRange(-1, 1), help="Similarity from which a face is a copy.")
-@click.option("--embedder", default=None, help="Default: the catalog's (sface).")
-@click.option("--detector", default="yunet", show_default=True,
-              type=click.Choice(["yunet", "dlib-hog", "dlib-cnn", "haar"]))
+@library_option("--same-image-threshold",
+                default_from=("faceatlas.recognize", "SAME_IMAGE_THRESHOLD"),
+                type=click.FloatRange(-1, 1), help="Similarity from which a face is a copy.")
+@_catalog_embedder_option
+@library_option("--detector", default_from=("faceatlas.config", "ScanConfig.detector"),
+                type=detector_choice())
 @click.option("--cropped", is_flag=True, help="Each image is one already-cropped face.")
-@click.option("--video-every", "video_every_s", default=1.0, show_default=True,
-              type=click.FloatRange(min=0.01), help="Seconds between sampled video frames.")
+@library_option("--video-every", "video_every_s",
+                default_from=("faceatlas.config", "ScanConfig.video_every_s"),
+                type=click.FloatRange(min=0.01), help="Seconds between sampled video frames.")
 @_index_option
 @_exact_max_option
 @click.option("--csv", "as_csv", is_flag=True,
@@ -110,14 +128,11 @@ def who(ctx: click.Context, photos: tuple[str, ...], threshold: float | None,
                          video_every_s=video_every_s, index_kind=index_kind,
                          exact_max=exact_max, log=lambda m: click.echo(m, err=True))
     if as_csv:
-        for f in result["files"]:
-            if f.get("error"):
-                where = "" if os.path.abspath(f["file"]) in f["error"] else f"{f['file']}: "
-                click.echo(f"error: {where}{f['error']}", err=True)
         for line in who_csv_lines(result):
             click.echo(line)
-        return
-    emit(result, as_json, _who_table)
+    else:
+        emit(result, as_json, _who_table)
+    exit_if_files_failed(ctx, result["files"])
 
 
 @click.command()
@@ -134,7 +149,7 @@ def who(ctx: click.Context, photos: tuple[str, ...], threshold: float | None,
                    "catalog's named people (open set; measured leaving one person out).")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
               help="Save the ROC curve as an image.")
-@click.option("--embedder", default=None, help="Default: the catalog's (sface).")
+@_catalog_embedder_option
 @click.option("--dry-run", is_flag=True, help="Measure only; do not store the threshold.")
 @click.option("--force", is_flag=True,
               help="Store even with too few pairs to measure the target FMR.")
@@ -168,7 +183,7 @@ def calibrate(ctx: click.Context, pairs_file: str | None, root: str | None, targ
 @click.option("-k", "k", default=10, show_default=True, type=click.IntRange(min=1))
 @click.option("--min-similarity", type=click.FloatRange(-1, 1), default=None,
               help="Drop faces below this cosine similarity.")
-@click.option("--embedder", default=None, help="Default: the catalog's (sface).")
+@_catalog_embedder_option
 @_index_option
 @_exact_max_option
 @json_option

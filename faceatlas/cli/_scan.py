@@ -4,27 +4,38 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from typing import Any
 
 import click
 
-from faceatlas.cli._common import emit, json_option, open_catalog, progress_bar
+from faceatlas.cli._common import (
+    detector_choice,
+    embedder_choice,
+    emit,
+    json_option,
+    library_option,
+    open_catalog,
+    progress_bar,
+)
+from faceatlas.exceptions import InputError
 
 
 # -- scanning (faceatlas.pipeline) ---------------------------------------------------------
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--detector", default="yunet", show_default=True,
-              type=click.Choice(["yunet", "dlib-hog", "dlib-cnn", "haar"]))
-@click.option("--embedder", default="sface", show_default=True,
-              type=click.Choice(["sface", "dlib", "pixels", "landmarks", "cnn"]))
+@library_option("--detector", default_from=("faceatlas.config", "ScanConfig.detector"),
+                type=detector_choice())
+@library_option("--embedder", default_from=("faceatlas.config", "ScanConfig.embedder"),
+                type=embedder_choice())
 @click.option("--cropped", is_flag=True,
               help="Each image is one already-cropped face (no detection).")
-@click.option("--video-every", "video_every_s", default=1.0, show_default=True,
-              type=click.FloatRange(min=0.01), help="Seconds between sampled video frames.")
-@click.option("--max-pixels", default=100_000_000, show_default=True,
-              type=click.IntRange(min=1), help="Larger images are refused (decompression bombs).")
+@library_option("--video-every", "video_every_s",
+                default_from=("faceatlas.config", "ScanConfig.video_every_s"),
+                type=click.FloatRange(min=0.01), help="Seconds between sampled video frames.")
+@library_option("--max-pixels", default_from=("faceatlas.images", "DEFAULT_MAX_PIXELS"),
+                type=click.IntRange(min=1), help="Larger images are refused (decompression bombs).")
 @click.option("--jobs", "-j", default=0, type=click.IntRange(min=0),
               help="Worker processes [default: every core].")
 @json_option
@@ -36,13 +47,17 @@ def scan(ctx: click.Context, paths: tuple[str, ...], detector: str, embedder: st
     from faceatlas.config import ScanConfig
     from faceatlas.pipeline import scan as run_scan
 
+    missing = [p for p in paths if not os.path.lexists(p)]
+    if missing:  # a mistyped folder is a failed job, not a scan of nothing
+        raise InputError(f"no such file or folder: {', '.join(missing)}")
     config = ScanConfig(detector=detector, embedder=embedder, cropped=cropped,
                         video_every_s=video_every_s, max_pixels=max_pixels, jobs=jobs)
     with open_catalog(ctx, create=True) as cat, progress_bar("scanning") as bar:
         summary = run_scan(paths, cat, config, progress=bar)
     if not as_json:
         for err in summary.errors[:20]:
-            click.echo(f"skipped {err['error']}", err=True)
+            where = "" if err["path"] in err["error"] else f"{err['path']}: "
+            click.echo(f"skipped {where}{err['error']}", err=True)
         if len(summary.errors) > 20:
             click.echo(f"... and {len(summary.errors) - 20} more: see `faceatlas photos "
                        "--errors`", err=True)
