@@ -6,7 +6,13 @@ from typing import Any
 
 import click
 
-from faceatlas.cli._common import emit, exit_if_files_failed, json_option, open_catalog
+from faceatlas.cli._common import (
+    detector_choice,
+    emit,
+    exit_if_files_failed,
+    json_option,
+    open_catalog,
+)
 
 
 # -- classic methods (faceatlas.tabular, faceatlas.eigenfaces) -----------------------------
@@ -184,7 +190,7 @@ def _nearest_text(d: dict[str, Any]) -> str:
               type=click.Choice(["pixels", "sface", "dlib", "landmarks", "cnn"]),
               help="pixels compares eigenface projections, as the talk did.")
 @click.option("--detector", default=None,
-              type=click.Choice(["yunet", "dlib-hog", "dlib-cnn", "haar", "whole-image"]),
+              type=detector_choice("whole-image"),
               help="[default: the one the catalog was scanned with]")
 @click.option("--cropped", is_flag=True, help="Each photo is one already-cropped face.")
 @click.option("--components", "n_components", default=100, show_default=True,

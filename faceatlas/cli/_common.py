@@ -143,17 +143,22 @@ class LibraryDefaultOption(click.Option):
     """
 
     def __init__(self, *args: Any, default_from: tuple[str, str], resolve: bool = True,
-                 **kwargs: Any) -> None:
+                 names_from: tuple[str, str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.default_from = default_from
+        self.names_from = names_from
         self.resolve = resolve
 
-    def library_default(self) -> Any:
-        module, dotted = self.default_from
+    @staticmethod
+    def _read(where: tuple[str, str]) -> Any:
+        module, dotted = where
         value: Any = importlib.import_module(module)
         for name in dotted.split("."):
             value = getattr(value, name)
         return value
+
+    def library_default(self) -> Any:
+        return self._read(self.default_from)
 
     def get_default(self, ctx: click.Context, call: bool = True) -> Any:
         if self.resolve and self.default is None:
@@ -164,16 +169,21 @@ class LibraryDefaultOption(click.Option):
         record = super().get_help_record(ctx)
         if record is None:
             return None
+        help_text = record[1]
+        if self.names_from is not None:  # e.g. the method names, listed in help only
+            help_text += f" One of: {', '.join(self._read(self.names_from))}."
         value = self.library_default()
         shown = f"{value:,}" if isinstance(value, int) and value >= 10_000 else str(value)
-        return record[0], f"{record[1]}  [default: {shown}]".lstrip()
+        return record[0], f"{help_text}  [default: {shown}]".lstrip()
 
 
 def library_option(*decls: str, default_from: tuple[str, str], resolve: bool = True,
+                   names_from: tuple[str, str] | None = None,
                    **kwargs: Any) -> Callable[..., Any]:
     """``click.option`` whose default is a library constant (:class:`LibraryDefaultOption`)."""
+    kwargs.setdefault("default", None)  # click >= 8.2 would mark an absent default UNSET
     return click.option(*decls, cls=LibraryDefaultOption, default_from=default_from,
-                        resolve=resolve, **kwargs)
+                        resolve=resolve, names_from=names_from, **kwargs)
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Output JSON.")

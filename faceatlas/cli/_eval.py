@@ -3,11 +3,22 @@ eval-pairs."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import click
 
-from faceatlas.cli._common import db_given, emit, json_option, open_catalog, progress_bar
+from faceatlas.cli._common import (
+    db_given,
+    detector_choice,
+    embedder_option,
+    emit,
+    json_option,
+    library_option,
+    open_catalog,
+    progress_bar,
+)
+from faceatlas.exceptions import InputError
 
 # -- labels and evaluation (faceatlas.labels, faceatlas.scoring) ---------------------------
 _multi_face_option = click.option(
@@ -131,6 +142,30 @@ _COMPARE_COLUMNS = [("pairwise_precision", "pP"), ("pairwise_recall", "pR"),
                     ("default", "bF@def"), ("seconds", "s")]
 
 
+_SKIPPED = re.compile(r"^(?P<config>.+?) at (?P<threshold>[-+0-9.e]+): (?P<reason>.*)$")
+# DBSCAN's radius is derived from the threshold; the library's message names the internal
+# parameter (eps=None) the user never set (faceatlas.cluster, FaceDBSCAN._cluster)
+_INTERNAL_REASONS = {re.compile(r"^eps must be .*got None$"):
+                     "the threshold leaves DBSCAN no neighbourhood radius"}
+
+
+def _skipped_lines(skipped: list[str]) -> list[str]:
+    """One line per configuration and reason: its thresholds together, in user terms."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for entry in skipped:
+        m = _SKIPPED.match(entry)
+        if m is None:
+            groups.setdefault((entry, ""), [])
+            continue
+        reason = m["reason"]
+        for pattern, plain in _INTERNAL_REASONS.items():
+            if pattern.match(reason):
+                reason = plain
+        groups.setdefault((m["config"], reason), []).append(m["threshold"])
+    return [f"skipped: {config}" + (f" at threshold {', '.join(ts)}: {reason}" if ts else "")
+            for (config, reason), ts in groups.items()]
+
+
 def _compare_text(d: dict[str, Any]) -> str:
     f = d["faces"]
     config = [f"{r['embedder']} + {r['method']}" for r in d["rows"]]
@@ -152,7 +187,7 @@ def _compare_text(d: dict[str, Any]) -> str:
               "Hungarian matching; wF1 = weighted F1; bF@def = BCubed F at the embedder's "
               "own threshold; thr = best threshold of the sweep (chosen on these labels, so "
               "optimistic for few labels)"]
-    lines += [f"skipped: {s}" for s in d["skipped"]]
+    lines += _skipped_lines(d["skipped"])
     rec = d["recommendation"]
     lines.append(f"recommended: {rec['text']} (BCubed F {rec['score']:.4f})"
                  + ("; apply it with `faceatlas cluster --all --use-recommended`"
@@ -200,8 +235,9 @@ def compare(ctx: click.Context, embedders: str | None, methods: str | None,
 @click.command("eval-pairs")
 @click.argument("pairs_file", type=click.Path(exists=True, dir_okay=False))
 @click.argument("image_root", type=click.Path(exists=True, file_okay=False))
-@click.option("--embedder", default="sface", show_default=True)
-@click.option("--detector", default="yunet", show_default=True)
+@embedder_option()
+@library_option("--detector", default_from=("faceatlas.config", "ScanConfig.detector"),
+                type=detector_choice())
 @click.option("--folds", "n_folds", default=10, show_default=True, type=click.IntRange(min=2),
               help="Folds when the file declares none (pairs.txt declares 10).")
 @click.option("--jobs", default=0, show_default=True, type=click.IntRange(min=0),
@@ -223,6 +259,12 @@ def eval_pairs(ctx: click.Context, pairs_file: str, image_root: str, embedder: s
             result = evaluate_pairs(pairs_file, image_root, embedder=embedder,
                                     detector=detector, catalog=cat, n_folds=n_folds,
                                     jobs=jobs, progress=bar)
+    except IndexError:
+        # the library indexes an empty training split when every pair is in one fold
+        # (faceatlas.evaluate.kfold_verification_accuracy); say so instead of a traceback
+        raise InputError(f"{pairs_file}: k-fold accuracy needs at least 2 folds; this file "
+                         "declares 1 (its first line: sets, pairs per set). Drop that line "
+                         "to split the pairs into --folds N") from None
     finally:
         if cat is not None:
             cat.close()

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from faceatlas.cli._common import emit, json_option, open_catalog
+from faceatlas.cli._common import embedder_option, emit, json_option, library_option, open_catalog
 
 
 # -- people (faceatlas.people) -------------------------------------------------------------
@@ -27,14 +27,15 @@ def _person_label(pid: Any, name: str | None) -> str:
 
 
 @click.command()
-@click.option("--method", default=None,
-              help="adaptive-linkage (default), chinese-whispers, hdbscan, agglomerative, "
-                   "core-point, dbscan or kmeans.")
+@library_option("--method", default=None, resolve=False,
+                default_from=("faceatlas.cluster", "DEFAULT_METHOD"), metavar="NAME",
+                names_from=("faceatlas.cluster", "METHODS"),
+                help="Clustering method (`faceatlas compare` measures them on your labels).")
 @click.option("--k", "k", default=None, metavar="N|auto",
               help="Number of people for k-means (implies --method kmeans and --all).")
 @click.option("--all", "all_faces", is_flag=True,
               help="Re-cluster every face, not only the new ones (corrections still hold).")
-@click.option("--embedder", default="sface", show_default=True)
+@embedder_option()
 @click.option("--min-faces", type=click.IntRange(min=1), default=None,
               help="Fewest faces of a listed person [default: from the number of faces].")
 @click.option("--threshold", type=click.FloatRange(-1, 1), default=None,
@@ -74,7 +75,7 @@ def cluster(ctx: click.Context, method: str | None, k: str | None, all_faces: bo
 
 @click.command()
 @click.argument("out", type=click.Path(dir_okay=False))
-@click.option("--embedder", default="sface", show_default=True)
+@embedder_option()
 @json_option
 @click.pass_context
 def elbow(ctx: click.Context, out: str, embedder: str, as_json: bool) -> None:
@@ -180,7 +181,7 @@ def merge(ctx: click.Context, person_a: int, person_b: int, as_json: bool) -> No
 @click.argument("person_id", type=int)
 @click.option("--parts", type=click.IntRange(min=2), default=None,
               help="Split into this many parts with k-means [default: what clustering finds].")
-@click.option("--embedder", default="sface", show_default=True)
+@embedder_option()
 @json_option
 @click.pass_context
 def split(ctx: click.Context, person_id: int, parts: int | None, embedder: str,
@@ -271,7 +272,7 @@ def undo(ctx: click.Context, as_json: bool) -> None:
 @click.option("--confirm", nargs=2, type=int, default=None, metavar="A B",
               help="A and B are one person: merge B into A.")
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
-@click.option("--embedder", default="sface", show_default=True)
+@embedder_option()
 @json_option
 @click.pass_context
 def suggest(ctx: click.Context, dismiss: tuple[int, int] | None,
