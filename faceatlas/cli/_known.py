@@ -15,6 +15,7 @@ from faceatlas.cli._common import (
     library_option,
     open_catalog,
     progress_bar,
+    warn,
 )
 from faceatlas.policy import DEFAULT_EMBEDDER
 
@@ -135,6 +136,10 @@ def who(ctx: click.Context, photos: tuple[str, ...], threshold: float | None,
     exit_if_files_failed(ctx, result["files"])
 
 
+_DROPPED_REASON = ("an image of the pair has no detected face or cannot be read (check "
+                   "--root)")
+
+
 @click.command()
 @click.option("--pairs", "pairs_file", type=click.Path(exists=True, dir_okay=False),
               help="Labelled pairs: LFW pairs.txt, or CSV path_a,path_b,same.")
@@ -160,20 +165,32 @@ def calibrate(ctx: click.Context, pairs_file: str | None, root: str | None, targ
               dry_run: bool, force: bool, as_json: bool) -> None:
     """Choose the same-person threshold for a target false-match rate, and store it."""
     from faceatlas.enroll import calibrate as run_calibrate
-    from faceatlas.enroll import plot_roc
+    from faceatlas.enroll import plot_roc, read_pairs
 
     with open_catalog(ctx) as cat, progress_bar("embedding pairs") as bar:
         cal = run_calibrate(cat, pairs_file, root=root, target_fmr=target_fmr,
                             target_fpir=target_fpir, embedder=embedder, store=not dry_run,
                             force=force, progress=bar)
     data = cal.summary()
+    warnings = list(cal.warnings)
+    dropped_line = ""
+    if pairs_file is not None:
+        # the library leaves out pairs with an image it cannot use and reports only the
+        # pairs it kept; count the others here so that no pair disappears silently
+        n_pairs = len(read_pairs(pairs_file, root))
+        used = int(cal.n_same + cal.n_different)
+        data["pairs"] = {"in_file": n_pairs, "used": used, "dropped": n_pairs - used,
+                         "dropped_reason": _DROPPED_REASON if n_pairs > used else None}
+        if n_pairs > used:
+            dropped_line = (f"\nleft out {n_pairs - used} of {n_pairs} pairs: "
+                            f"{_DROPPED_REASON}")
     if plot_path:
         data["plot"] = str(plot_roc(cal, plot_path))
     if not as_json:
-        for w in cal.warnings:
-            click.echo(f"warning: {w}", err=True)
-    emit(data, as_json, lambda d: cal.line() + (f"\nROC curve: {d['plot']}" if "plot" in d
-                                                else "")
+        for w in warnings:
+            warn(w)
+    emit(data, as_json, lambda d: cal.line() + dropped_line
+         + (f"\nROC curve: {d['plot']}" if "plot" in d else "")
          + ("\nstored in the catalog: `faceatlas who` uses it" if cal.stored
             else "\nnot stored"))
 
