@@ -88,9 +88,12 @@ def test_library_error_is_one_line_and_exit_1(empty_db):
     assert "999" in err
 
 
-def test_bad_usage_exits_2(empty_db):
-    assert invoke("--db", str(empty_db), "person", "not-a-number").exit_code == 2
-    assert invoke("no-such-command").exit_code == 2
+@pytest.mark.parametrize("argv", [["person", "not-a-number"], ["no-such-command"],
+                                  ["cluster", "--k", "x"], ["label", "status", "--multi-face",
+                                                            "bad"], ["scan"]])
+def test_bad_usage_is_one_line_and_exit_2(empty_db, argv):
+    err = assert_one_line_error(invoke("--db", str(empty_db), *argv), code=2)
+    assert "--help`" in err
 
 
 def test_serve_on_a_taken_port_fails_before_announcing(empty_db):

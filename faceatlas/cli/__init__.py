@@ -31,16 +31,25 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
+def _one_line_message(exc: click.ClickException) -> str:
+    return " ".join(exc.format_message().split())
+
+
 class FriendlyGroup(click.Group):
     """Turns errors into one line on stderr and an exit code, never a traceback.
 
     ``FaceAtlasError`` and ``OSError`` (a file that cannot be read or written, a full
-    disk) exit 1, Ctrl-C exits 130. Click's own usage errors keep exit 2.
+    disk) exit 1, Ctrl-C exits 130, a usage error of a command exits 2 (click prints errors
+    of the global options itself, with the usage).
     """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:  # a subcommand's usage: one line too, exit 2
+            where = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
+            click.echo(f"error: {_one_line_message(exc)} (see `{where} --help`)", err=True)
+            ctx.exit(2)
         except FaceAtlasError as exc:
             click.echo(f"error: {_one_line(exc)}", err=True)
             ctx.exit(1)

@@ -110,8 +110,8 @@ def open_catalog(ctx: click.Context, *, create: bool = False) -> Catalog:
 
     path = db_path(ctx)
     if not create and path != ":memory:" and not Path(path).exists():
-        raise CatalogError(f"no catalog at {path}; scan first (faceatlas --db {path} scan "
-                           "PHOTOS) or give --db / FACEATLAS_DB")
+        raise CatalogError(f"no catalog at {path}; scan first, or give the right --db "
+                           f"(or ${DB_ENVVAR})")
     return Catalog(path)
 
 
