@@ -97,6 +97,9 @@ def test_eigenfaces_saves_the_figures(yale_db, tmp_path):
 
 
 def test_eigenfaces_without_pixel_vectors_says_how_to_get_them(tmp_path):
+    from faceatlas import Catalog
+
+    Catalog(tmp_path / "empty.db").close()  # a catalog without pixel vectors
     result = CliRunner().invoke(main, ["--db", str(tmp_path / "empty.db"), "eigenfaces",
                                        str(tmp_path / "out")])
     assert result.exit_code == 1

@@ -125,6 +125,8 @@ def test_photos_errors_lists_bad_files(tmp_path, samples):
 
 
 def test_errors_are_one_line_without_traceback(tmp_path):
-    result = CliRunner().invoke(main, ["--db", str(tmp_path / "no" / "x.db"), "status"])
+    # scan creates catalogs (read-only commands refuse a missing one instead)
+    result = CliRunner().invoke(main, ["--db", str(tmp_path / "no" / "x.db"), "scan",
+                                       str(tmp_path)])
     assert result.exit_code == 1
     assert result.output.startswith("error: cannot create catalog")

@@ -317,7 +317,7 @@ def test_cli_serve_binds_localhost_by_default(db: Path, monkeypatch: pytest.Monk
     assert res.exit_code == 0 and "warning" in res.output
     assert calls[1]["host"] == "0.0.0.0" and calls[1]["port"] == 9001
     missing = CliRunner().invoke(main, ["--db", str(db.parent / "nope.db"), "serve"])
-    assert missing.exit_code == 1 and "does not exist" in missing.output
+    assert missing.exit_code == 1 and "no catalog at" in missing.output
 
 
 def test_web_reads_the_catalog_only_through_library_functions() -> None:

@@ -1,0 +1,310 @@
+"""People and corrections: cluster, elbow, people, person, name, merge, split, move,
+reject, hide, undo, suggest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from faceatlas.cli._common import embedder_option, emit, json_option, library_option, open_catalog
+
+
+# -- people (faceatlas.people) -------------------------------------------------------------
+def _short_path(path: str | None) -> str:
+    """A path relative to the working folder when it lies inside it."""
+    if not path:
+        return ""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return path
+
+
+def _person_label(pid: Any, name: str | None) -> str:
+    return f"{pid} ({name})" if name else str(pid)
+
+
+@click.command()
+@library_option("--method", default=None, resolve=False,
+                default_from=("faceatlas.cluster", "DEFAULT_METHOD"), metavar="NAME",
+                names_from=("faceatlas.cluster", "METHODS"),
+                help="Clustering method (`faceatlas compare` measures them on your labels).")
+@click.option("--k", "k", default=None, metavar="N|auto",
+              help="Number of people for k-means (implies --method kmeans and --all).")
+@click.option("--all", "all_faces", is_flag=True,
+              help="Re-cluster every face, not only the new ones (corrections still hold).")
+@embedder_option()
+@click.option("--min-faces", type=click.IntRange(min=1), default=None,
+              help="Fewest faces of a listed person [default: from the number of faces].")
+@click.option("--threshold", type=click.FloatRange(-1, 1), default=None,
+              help="Same-person cosine similarity [default: the embedder's].")
+@click.option("--use-recommended", is_flag=True,
+              help="Embedder, method and threshold recommended by `faceatlas compare` "
+                   "(options given explicitly still win).")
+@json_option
+@click.pass_context
+def cluster(ctx: click.Context, method: str | None, k: str | None, all_faces: bool,
+            embedder: str, min_faces: int | None, threshold: float | None,
+            use_recommended: bool, as_json: bool) -> None:
+    """Group faces into people; new faces join existing people first (see --all)."""
+    from faceatlas.people import cluster_people
+
+    k_value: int | str | None = k
+    if k is not None and k != "auto":
+        try:
+            k_value = int(k)
+        except ValueError:
+            raise click.BadParameter(f"must be an int or 'auto', got {k!r}",
+                                     param_hint="--k") from None
+    with open_catalog(ctx) as cat:
+        if use_recommended:
+            from faceatlas.scoring import recommended_settings
+
+            rec = recommended_settings(cat)
+            if ctx.get_parameter_source("embedder") == click.core.ParameterSource.DEFAULT:
+                embedder = rec["embedder"]
+            if method is None and k is None:
+                method = rec["method"]
+                threshold = rec["threshold"] if threshold is None else threshold
+        summary = cluster_people(cat, embedder, method, all=all_faces, k=k_value,
+                                 min_faces=min_faces, threshold=threshold)
+    emit(summary.to_dict(), as_json, lambda _: summary.line())
+
+
+@click.command()
+@click.argument("out", type=click.Path(dir_okay=False))
+@embedder_option()
+@json_option
+@click.pass_context
+def elbow(ctx: click.Context, out: str, embedder: str, as_json: bool) -> None:
+    """Save the k-means inertia and silhouette curve over k as a plot (PNG)."""
+    from faceatlas.people import elbow_curve, save_elbow_plot
+
+    with open_catalog(ctx) as cat:
+        curve = elbow_curve(cat, embedder)
+    save_elbow_plot(curve, out)
+    emit({**curve, "plot": out}, as_json, lambda c: (
+        f"elbow at k={c['elbow_k']}, best silhouette near it at k={c['best_k']} "
+        f"({c['n_faces']} faces); plot saved to {out}"))
+
+
+@click.command()
+@click.option("--hidden", "include_hidden", is_flag=True, help="Include hidden people.")
+@json_option
+@click.pass_context
+def people(ctx: click.Context, include_hidden: bool, as_json: bool) -> None:
+    """List people (most faces first), then the small unsorted groups."""
+    from faceatlas.people import list_people
+
+    with open_catalog(ctx) as cat:
+        data = list_people(cat, include_hidden=include_hidden)
+
+    def text(d: dict[str, Any]) -> str:
+        lines = [f"{len(d['people'])} people, {len(d['unsorted'])} unsorted groups "
+                 f"(< {d['min_faces']} faces), {d['n_unassigned']} unassigned faces, "
+                 f"{d['n_faces']} faces in all"
+                 + (f"; {d['n_hidden']} hidden" if d["n_hidden"] else "")]
+        for title, rows in (("people", d["people"]), ("unsorted", d["unsorted"])):
+            if not rows:
+                continue
+            lines.append(f"{title}:")
+            lines += [f"  {r['id']:>5}  {(r['name'] or '-')[:24]:<24} {r['n_faces']:>5} faces"
+                      + (f" ({r['n_confirmed']} confirmed)" if r["n_confirmed"] else "")
+                      + (" [hidden]" if r["hidden"] else "")
+                      + f"  e.g. {_short_path(r['example'])}" for r in rows[:50]]
+            if len(rows) > 50:
+                lines.append(f"  ... and {len(rows) - 50} more (see --json)")
+        return "\n".join(lines)
+
+    emit(data, as_json, text)
+
+
+@click.command()
+@click.argument("person_id", type=int)
+@json_option
+@click.pass_context
+def person(ctx: click.Context, person_id: int, as_json: bool) -> None:
+    """One person: name, faces (photo, box, source) and rejected faces."""
+    from faceatlas.people import person_detail
+
+    with open_catalog(ctx) as cat:
+        data = person_detail(cat, person_id)
+
+    def text(d: dict[str, Any]) -> str:
+        head = (f"person {d['id']}: {d['name'] or '(no name)'}, {d['n_faces']} faces, "
+                f"{d['n_confirmed']} confirmed" + (" [hidden]" if d["hidden"] else ""))
+        rows = [f"  face {f['face_id']:>6}  {f['source']:<7}{'*' if f['confirmed'] else ' '} "
+                f"{_short_path(f['path'])}"
+                + (f" [frame {f['frame_index']}]" if f["frame_index"] >= 0 else "")
+                for f in d["faces"]]
+        if d["rejected_faces"]:
+            rows.append(f"  not this person: faces {', '.join(map(str, d['rejected_faces']))}")
+        return "\n".join([head, *rows])
+
+    emit(data, as_json, text)
+
+
+@click.command()
+@click.argument("person_id", type=int)
+@click.argument("name")
+@json_option
+@click.pass_context
+def name(ctx: click.Context, person_id: int, name: str, as_json: bool) -> None:
+    """Name a person ("" clears the name)."""
+    from faceatlas.people import name_person
+
+    with open_catalog(ctx) as cat:
+        data = name_person(cat, person_id, name)
+    emit(data, as_json, lambda d: f"person {d['id']} is now {d['name'] or '(no name)'}")
+
+
+@click.command()
+@click.argument("person_a", type=int)
+@click.argument("person_b", type=int)
+@json_option
+@click.pass_context
+def merge(ctx: click.Context, person_a: int, person_b: int, as_json: bool) -> None:
+    """PERSON_B is PERSON_A: move all of B's faces to A (confirmed)."""
+    from faceatlas.people import merge_people
+
+    with open_catalog(ctx) as cat:
+        data = merge_people(cat, person_a, person_b)
+    emit(data, as_json, lambda d: (
+        f"merged person {d['merged']} into {_person_label(d['id'], d['name'])}: "
+        f"{d['n_faces']} faces" + (f"; unassigned faces {d['dropped']} (same photo as "
+                                   "another face of this person)" if d["dropped"] else "")))
+
+
+@click.command()
+@click.argument("person_id", type=int)
+@click.option("--parts", type=click.IntRange(min=2), default=None,
+              help="Split into this many parts with k-means [default: what clustering finds].")
+@embedder_option()
+@json_option
+@click.pass_context
+def split(ctx: click.Context, person_id: int, parts: int | None, embedder: str,
+          as_json: bool) -> None:
+    """Re-cluster inside one person; each part becomes a person (confirmed)."""
+    from faceatlas.people import split_person
+
+    with open_catalog(ctx) as cat:
+        data = split_person(cat, person_id, n_parts=parts, embedder=embedder)
+    emit(data, as_json, lambda d: (
+        f"split person {d['person']} into parts of {d['parts']} faces; new people: "
+        f"{', '.join(map(str, d['new_people'])) or 'none'}"
+        + (f"; {len(d['unassigned'])} faces unassigned" if d["unassigned"] else "")))
+
+
+@click.command()
+@click.argument("face_id", type=int)
+@click.argument("person_id", metavar="PERSON|new")
+@json_option
+@click.pass_context
+def move(ctx: click.Context, face_id: int, person_id: str, as_json: bool) -> None:
+    """FACE is PERSON (or a new person): move it there, confirmed."""
+    from faceatlas.people import move_face
+
+    if person_id == "new":
+        target = None
+    else:
+        try:
+            target = int(person_id)
+        except ValueError:
+            raise click.BadParameter(f"must be a person id or 'new', got {person_id!r}",
+                                     param_hint="PERSON") from None
+    with open_catalog(ctx) as cat:
+        data = move_face(cat, face_id, target)
+    emit(data, as_json, lambda d: (
+        f"face {d['face']} is now person {d['person']}"
+        + (f" (was {d['from']})" if d["from"] is not None else "")
+        + (f"; unassigned faces {d['displaced']} of the same photo" if d["displaced"]
+           else "")))
+
+
+@click.command()
+@click.argument("face_id", type=int)
+@click.argument("person_id", type=int)
+@json_option
+@click.pass_context
+def reject(ctx: click.Context, face_id: int, person_id: int, as_json: bool) -> None:
+    """FACE is not PERSON: take it out, and never put it back."""
+    from faceatlas.people import reject_face
+
+    with open_catalog(ctx) as cat:
+        data = reject_face(cat, face_id, person_id)
+    emit(data, as_json, lambda d: f"face {d['face']} is not person {d['person']}"
+         + ("; it is now unassigned" if d["was_assigned"] else ""))
+
+
+@click.command()
+@click.argument("person_id", type=int)
+@click.option("--unhide", is_flag=True, help="Show the person again.")
+@json_option
+@click.pass_context
+def hide(ctx: click.Context, person_id: int, unhide: bool, as_json: bool) -> None:
+    """Hide a person from listings (its faces stay with it)."""
+    from faceatlas.people import hide_person
+
+    with open_catalog(ctx) as cat:
+        data = hide_person(cat, person_id, hidden=not unhide)
+    emit(data, as_json, lambda d: f"person {d['id']} is "
+         + ("hidden" if d["hidden"] else "shown"))
+
+
+@click.command()
+@json_option
+@click.pass_context
+def undo(ctx: click.Context, as_json: bool) -> None:
+    """Revert the last correction (name, merge, split, move, reject, hide, dismiss...)."""
+    from faceatlas.people import undo as undo_last
+
+    with open_catalog(ctx) as cat:
+        data = undo_last(cat)
+    emit(data, as_json, lambda d: "nothing to undo" if d is None else
+         f"undid {d['kind']} #{d['id']} of {d['created_at']}")
+
+
+@click.command()
+@click.option("--dismiss", nargs=2, type=int, default=None, metavar="A B",
+              help="A and B are different people: never suggest them again.")
+@click.option("--confirm", nargs=2, type=int, default=None, metavar="A B",
+              help="A and B are one person: merge B into A.")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@embedder_option()
+@json_option
+@click.pass_context
+def suggest(ctx: click.Context, dismiss: tuple[int, int] | None,
+            confirm: tuple[int, int] | None, limit: int, embedder: str,
+            as_json: bool) -> None:
+    """Pairs of people that may be the same person, most likely first."""
+    from faceatlas.people import confirm_suggestion, dismiss_suggestion, suggest_merges
+
+    if dismiss and confirm:
+        raise click.UsageError("give --dismiss or --confirm, not both")
+    with open_catalog(ctx) as cat:
+        if dismiss:
+            data: Any = dismiss_suggestion(cat, *dismiss)
+        elif confirm:
+            data = confirm_suggestion(cat, *confirm, embedder=embedder)
+        else:
+            data = suggest_merges(cat, embedder, limit=limit)
+
+    def text(d: Any) -> str:
+        if dismiss:
+            return f"persons {d['person_a']} and {d['person_b']} will not be suggested again"
+        if confirm:
+            return f"merged person {d['merged']} into {_person_label(d['id'], d['name'])}"
+        if not d:
+            return "no merge suggestions"
+        return "\n".join(
+            f"{_person_label(s['person_a'], s['name_a']):>16} + "
+            f"{_person_label(s['person_b'], s['name_b']):<16}  closest faces "
+            f"{s['closest_similarity']:.3f} (faces {s['closest_faces'][0]}, "
+            f"{s['closest_faces'][1]}), centres {s['centroid_similarity']:.3f}"
+            for s in d) + "\n(faceatlas suggest --confirm A B  |  --dismiss A B)"
+
+    emit(data, as_json, text)
+
+
