@@ -177,7 +177,7 @@ def test_choices_follow_the_library():
     from faceatlas.cli._known import INDEX_KINDS
     from faceatlas.detect import DETECTORS
     from faceatlas.embed import EMBEDDERS
-    from faceatlas.enroll import INDEX_KINDS as LIBRARY_INDEX_KINDS
+    from faceatlas.known import INDEX_KINDS as LIBRARY_INDEX_KINDS
 
     assert INDEX_KINDS == LIBRARY_INDEX_KINDS
     text = help_of("scan")

@@ -1,4 +1,4 @@
-"""Tests of faceatlas.recognize (arrays) and faceatlas.enroll (catalog-level recognition)."""
+"""Tests of faceatlas.recognize (arrays) and faceatlas.known (catalog-level recognition)."""
 
 from __future__ import annotations
 
@@ -212,7 +212,7 @@ def yale_catalog(shared_data, tmp_path_factory):
             folder.mkdir(exist_ok=True)
             # Symlinks, not copies: the data's terms forbid copying it around.
             (folder / r["path"].split("/")[-1]).symlink_to(shared_data / "yale" / r["path"])
-    from faceatlas.enroll import enroll
+    from faceatlas.known import enroll
 
     cat = Catalog(str(tmp_path_factory.mktemp("yale_db") / "yale.db"))
     summary = enroll(cat, known, ScanConfig(jobs=1))
@@ -224,7 +224,7 @@ def yale_catalog(shared_data, tmp_path_factory):
 
 
 def test_yale_three_outcomes(yale_catalog):
-    from faceatlas.enroll import who
+    from faceatlas.known import who
 
     cat, tests = yale_catalog
     order = ["known_image", "known_person", "stranger"]
@@ -243,7 +243,7 @@ def test_yale_three_outcomes(yale_catalog):
 
 def test_yale_calibrate_from_confirmed_people(yale_catalog):
     from faceatlas import get_embedder
-    from faceatlas.enroll import calibrate, resolve_threshold
+    from faceatlas.known import calibrate, resolve_threshold
 
     cat, _ = yale_catalog
     sface = get_embedder("sface")
@@ -267,7 +267,7 @@ def test_yale_calibrate_from_confirmed_people(yale_catalog):
 
 
 def test_known_people_folder_layouts(shared_data, tmp_path):
-    from faceatlas.enroll import known_people
+    from faceatlas.known import known_people
 
     examples = shared_data / "face_recognition_examples" / "images" / "examples"
     (tmp_path / "Barack Obama.jpg").symlink_to(examples / "obama.jpg")

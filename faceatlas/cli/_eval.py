@@ -20,7 +20,7 @@ from faceatlas.cli._common import (
 )
 from faceatlas.exceptions import InputError
 
-# -- labels and evaluation (faceatlas.labels, faceatlas.scoring) ---------------------------
+# -- labels and evaluation (faceatlas.labels, faceatlas.evaluation) ---------------------------
 _multi_face_option = click.option(
     "--multi-face", type=click.Choice(["skip", "largest"]), default="skip", show_default=True,
     help="A labelled photo with several faces: leave its faces out, or give a one-person "
@@ -110,7 +110,7 @@ _REPORT_NAMES = [("pairwise_precision", "pairwise precision"),
 @click.pass_context
 def eval_(ctx: click.Context, multi_face: str, as_json: bool) -> None:
     """Score the catalog's current people against the imported labels."""
-    from faceatlas.scoring import evaluate_people
+    from faceatlas.evaluation import evaluate_people
 
     with open_catalog(ctx) as cat:
         rep = evaluate_people(cat, multi_face=multi_face)
@@ -212,7 +212,7 @@ def compare(ctx: click.Context, embedders: str | None, methods: str | None,
             thresholds: str | None, chart_path: str | None, no_store: bool,
             multi_face: str, as_json: bool) -> None:
     """Every embedder x clustering method on the labelled faces; recommends the best."""
-    from faceatlas.scoring import compare_configurations, save_comparison_chart
+    from faceatlas.evaluation import compare_configurations, save_comparison_chart
 
     try:
         thr = None if thresholds is None else [float(t) for t in _split_list(thresholds) or []]
@@ -251,7 +251,7 @@ def eval_pairs(ctx: click.Context, pairs_file: str, image_root: str, embedder: s
     Embeddings are cached in the catalog when --db (or FACEATLAS_DB) is given, else kept
     in memory for this run only.
     """
-    from faceatlas.scoring import evaluate_pairs
+    from faceatlas.evaluation import evaluate_pairs
 
     cat = open_catalog(ctx, create=True) if db_given(ctx) else None
     try:

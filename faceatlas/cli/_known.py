@@ -19,8 +19,8 @@ from faceatlas.cli._common import (
 )
 from faceatlas.policy import DEFAULT_EMBEDDER
 
-# -- recognition (faceatlas.enroll, faceatlas.recognize) -----------------------------------
-# faceatlas.enroll.INDEX_KINDS, written out because that module loads the recognition
+# -- recognition (faceatlas.known, faceatlas.recognize) -----------------------------------
+# faceatlas.known.INDEX_KINDS, written out because that package loads the recognition
 # stack; tests/test_cli_conventions.py checks that the two agree
 INDEX_KINDS = ("auto", "exact", "ivf", "hnsw", "pca-kmeans")
 _index_option = click.option(
@@ -54,7 +54,7 @@ def enroll(ctx: click.Context, known_dir: str, detector: str, embedder: str, cro
            jobs: int, as_json: bool) -> None:
     """Add the people of KNOWN_DIR (one sub-folder or one image file per person)."""
     from faceatlas.config import ScanConfig
-    from faceatlas.enroll import enroll as run_enroll
+    from faceatlas.known import enroll as run_enroll
 
     config = ScanConfig(detector=detector, embedder=embedder, cropped=cropped, jobs=jobs)
     with open_catalog(ctx, create=True) as cat, progress_bar("enrolling") as bar:
@@ -120,8 +120,8 @@ def who(ctx: click.Context, photos: tuple[str, ...], threshold: float | None,
         video_every_s: float, index_kind: str, exact_max: int | None, as_csv: bool,
         as_json: bool) -> None:
     """Say who is in PHOTOS (or videos): same image, known person, or stranger."""
-    from faceatlas.enroll import who as run_who
-    from faceatlas.enroll import who_csv_lines
+    from faceatlas.known import who as run_who
+    from faceatlas.known import who_csv_lines
 
     with open_catalog(ctx) as cat:
         result = run_who(cat, photos, embedder=embedder, detector=detector, cropped=cropped,
@@ -164,8 +164,8 @@ def calibrate(ctx: click.Context, pairs_file: str | None, root: str | None, targ
               target_fpir: float | None, plot_path: str | None, embedder: str | None,
               dry_run: bool, force: bool, as_json: bool) -> None:
     """Choose the same-person threshold for a target false-match rate, and store it."""
-    from faceatlas.enroll import calibrate as run_calibrate
-    from faceatlas.enroll import plot_roc, read_pairs
+    from faceatlas.known import calibrate as run_calibrate
+    from faceatlas.known import plot_roc, read_pairs
 
     with open_catalog(ctx) as cat, progress_bar("embedding pairs") as bar:
         cal = run_calibrate(cat, pairs_file, root=root, target_fmr=target_fmr,
@@ -209,7 +209,7 @@ def similar(ctx: click.Context, query: str, k: int, min_similarity: float | None
             embedder: str | None, index_kind: str, exact_max: int | None,
             as_json: bool) -> None:
     """Faces most similar to QUERY: a photo, a face id, person:ID or a person's name."""
-    from faceatlas.enroll import similar as run_similar
+    from faceatlas.known import similar as run_similar
 
     with open_catalog(ctx) as cat:
         result = run_similar(cat, query, k=k, min_similarity=min_similarity,
@@ -217,7 +217,7 @@ def similar(ctx: click.Context, query: str, k: int, min_similarity: float | None
                              log=lambda m: click.echo(m, err=True))
 
     def text(r: dict[str, Any]) -> str:
-        from faceatlas.enroll import IndexInfo
+        from faceatlas.known import IndexInfo
 
         lines = [IndexInfo(**r["index"]).line()]
         for q in r["queries"]:

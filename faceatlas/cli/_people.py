@@ -60,7 +60,7 @@ def cluster(ctx: click.Context, method: str | None, k: str | None, all_faces: bo
                                      param_hint="--k") from None
     with open_catalog(ctx) as cat:
         if use_recommended:
-            from faceatlas.scoring import recommended_settings
+            from faceatlas.evaluation import recommended_settings
 
             rec = recommended_settings(cat)
             if ctx.get_parameter_source("embedder") == click.core.ParameterSource.DEFAULT:

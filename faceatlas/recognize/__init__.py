@@ -9,7 +9,7 @@ The "Making Faces" talk sorts every query face into one of three outcomes:
 * ``stranger`` - even the nearest named person is below ``threshold``.
 
 Everything here takes and returns arrays (a :class:`Gallery` of vectors with their
-people); :mod:`faceatlas.enroll` applies it to a catalog.
+people); :mod:`faceatlas.known` applies it to a catalog.
 
 Distances are cosine distances, ``1 - similarity``, on the L2-normalised embeddings.
 """
