@@ -17,7 +17,7 @@ SHARED_DATA = (REPO / ".." / "shared" / "data").resolve()
 def cpu_model() -> str:
     """The CPU's model name from /proc/cpuinfo (or what platform knows)."""
     try:
-        for line in open("/proc/cpuinfo"):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
     except OSError:
@@ -32,8 +32,10 @@ def machine() -> str:
     import numpy
 
     cores = len(os.sched_getaffinity(0))
-    return (f"{cpu}, {cores} cores, Python {platform.python_version()}, numpy {numpy.__version__}"
-            f", opencv {cv2.__version__}")
+    return (
+        f"{cpu}, {cores} cores, Python {platform.python_version()}, numpy {numpy.__version__}"
+        f", opencv {cv2.__version__}"
+    )
 
 
 def median(values: list[float]) -> float:
@@ -51,7 +53,7 @@ def lfw_paths(n: int | None = None) -> list[Path]:
     return [SHARED_DATA / "lfw" / r["path"] for r in rows]
 
 
-def import_face_recognition():  # noqa: ANN201
+def import_face_recognition():
     """Import face_recognition 1.3.0 for comparison.
 
     Its model package imports ``pkg_resources``, which current setuptools no longer ships;
@@ -67,7 +69,7 @@ def import_face_recognition():  # noqa: ANN201
                 import importlib.util
 
                 spec = importlib.util.find_spec(package)
-                root = list(spec.submodule_search_locations)[0]  # type: ignore[union-attr]
+                root = next(iter(spec.submodule_search_locations))  # type: ignore[union-attr]
                 return os.path.join(root, resource)
 
             shim.resource_filename = resource_filename  # type: ignore[attr-defined]

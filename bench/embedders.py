@@ -40,10 +40,10 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import cpu_model  # noqa: E402
+from _common import cpu_model
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".." / "shared" / "data"
@@ -52,8 +52,13 @@ EMBEDDERS = ("sface", "dlib", "pixels", "landmarks", "cnn")
 
 
 # -- data -------------------------------------------------------------------------------
+def _csv_rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
 def orl_items() -> tuple[list[Path], np.ndarray, np.ndarray]:
-    rows = list(csv.DictReader(open(DATA / "orl" / "labels.csv")))
+    rows = _csv_rows(DATA / "orl" / "labels.csv")
     paths = [DATA / "orl" / r["path"] for r in rows]
     labels = np.array([r["identity"] for r in rows])
     train = np.array([int(r["image_index"]) <= 5 for r in rows])
@@ -79,23 +84,24 @@ def lfw_pairs() -> tuple[list[tuple[str, str]], np.ndarray]:
 
 
 def lfw_ge10() -> tuple[list[str], np.ndarray]:
-    people = {r["identity"] for r in csv.DictReader(open(DATA / "lfw" / "people_ge10.csv"))}
-    rows = [r for r in csv.DictReader(open(DATA / "lfw" / "labels.csv"))
-            if r["identity"] in people]
+    people = {r["identity"] for r in _csv_rows(DATA / "lfw" / "people_ge10.csv")}
+    rows = [r for r in _csv_rows(DATA / "lfw" / "labels.csv") if r["identity"] in people]
     return [r["path"] for r in rows], np.array([r["identity"] for r in rows])
 
 
 def lfw_singles(n: int = 2000) -> list[str]:
-    counts = {r["identity"]: int(r["n_images"])
-              for r in csv.DictReader(open(DATA / "lfw" / "people_counts.csv"))}
-    rows = [r["path"] for r in csv.DictReader(open(DATA / "lfw" / "labels.csv"))
-            if counts.get(r["identity"]) == 1]
+    counts = {
+        r["identity"]: int(r["n_images"]) for r in _csv_rows(DATA / "lfw" / "people_counts.csv")
+    }
+    rows = [
+        r["path"] for r in _csv_rows(DATA / "lfw" / "labels.csv") if counts.get(r["identity"]) == 1
+    ]
     rng = np.random.default_rng(0)
     return [rows[i] for i in sorted(rng.choice(len(rows), min(n, len(rows)), replace=False))]
 
 
 # -- detection and embedding -------------------------------------------------------------
-def detect_all(paths: list[str], root: Path, cropped: bool, tag: str):  # noqa: ANN201
+def detect_all(paths: list[str], root: Path, cropped: bool, tag: str):
     """One Detections per image (cached): the face nearest the centre, or a fallback."""
     from faceatlas.detect import Detections, get_detector, template_landmarks
     from faceatlas.images import load_image
@@ -108,8 +114,15 @@ def detect_all(paths: list[str], root: Path, cropped: bool, tag: str):  # noqa: 
             # alive per image (8 GB for LFW).
             boxes, marks, scores = z["boxes"], z["landmarks"], z["scores"]
             source = "whole-image" if cropped else "yunet"
-            return [Detections(boxes[i:i + 1].copy(), marks[i:i + 1].copy(),
-                               scores[i:i + 1].copy(), source) for i in range(len(paths))]
+            return [
+                Detections(
+                    boxes[i : i + 1].copy(),
+                    marks[i : i + 1].copy(),
+                    scores[i : i + 1].copy(),
+                    source,
+                )
+                for i in range(len(paths))
+            ]
     det = get_detector("whole-image" if cropped else "yunet")
     boxes, marks, scores, missed = [], [], [], 0
     for p in paths:
@@ -125,18 +138,24 @@ def detect_all(paths: list[str], root: Path, cropped: bool, tag: str):  # noqa: 
             scores.append(0.0)
             continue
         c = (d.boxes[:, :2] + d.boxes[:, 2:]) / 2 - np.array([w / 2, h / 2])
-        i = int(np.argmin((c ** 2).sum(1)))
+        i = int(np.argmin((c**2).sum(1)))
         boxes.append(d.boxes[i])
         marks.append(d.landmarks[i])
         scores.append(float(d.scores[i]))
     print(f"  {tag}: {len(paths)} images, {missed} without a detected face", flush=True)
-    np.savez(f, paths=np.array(paths), boxes=np.array(boxes, np.float32),
-             landmarks=np.array(marks, np.float32), scores=np.array(scores, np.float32))
+    np.savez(
+        f,
+        paths=np.array(paths),
+        boxes=np.array(boxes, np.float32),
+        landmarks=np.array(marks, np.float32),
+        scores=np.array(scores, np.float32),
+    )
     return detect_all(paths, root, cropped, tag)
 
 
-def embed_all(name: str, paths: list[str], root: Path, dets: list, tag: str,
-              compute: bool = True) -> tuple[np.ndarray, float]:
+def embed_all(
+    name: str, paths: list[str], root: Path, dets: list, tag: str, compute: bool = True
+) -> tuple[np.ndarray, float]:
     """Vectors of the images (cached) and the median ms per face of chips + embed.
 
     Progress is saved every 250 images and resumed. With ``compute=False`` nothing new is
@@ -171,8 +190,10 @@ def embed_all(name: str, paths: list[str], root: Path, dets: list, tag: str,
         if (i + 1) % 250 == 0:
             np.savez(part, paths=np.array(paths), X=np.stack(out), times=np.array(times))
         if (i + 1) % 1000 == 0:
-            print(f"  {tag} {name}: {i + 1}/{len(paths)} "
-                  f"({time.perf_counter() - t_start:.0f} s)", flush=True)
+            print(
+                f"  {tag} {name}: {i + 1}/{len(paths)} ({time.perf_counter() - t_start:.0f} s)",
+                flush=True,
+            )
     X = np.stack(out).astype(np.float32)
     ms = float(np.median(times[1:] if len(times) > 1 else times) * 1000)
     np.savez(f, paths=np.array(paths), X=X, ms=ms)
@@ -190,16 +211,22 @@ def loo_rank1(X: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(labels[np.argmax(S[ok], axis=1)] == labels[ok]))
 
 
-def pairs_accuracy(X: np.ndarray, index: dict[str, int], pairs, same  # noqa: ANN001
-                   ) -> tuple[float, float]:
+def pairs_accuracy(
+    X: np.ndarray,
+    index: dict[str, int],
+    pairs,
+    same,
+) -> tuple[float, float]:
     """10-fold verification accuracy, and the equal-error threshold over all pairs."""
     from faceatlas.evaluate import equal_error_rate, kfold_verification_accuracy
 
     a = np.array([index[p] for p, _ in pairs])
     b = np.array([index[q] for _, q in pairs])
     sims = np.einsum("ij,ij->i", X[a], X[b])
-    return (kfold_verification_accuracy(sims, same, n_folds=10)["mean"],
-            equal_error_rate(sims, same)[1])
+    return (
+        kfold_verification_accuracy(sims, same, n_folds=10)["mean"],
+        equal_error_rate(sims, same)[1],
+    )
 
 
 def pca_variant(name: str, X_fit: np.ndarray, *Xs: np.ndarray) -> list[np.ndarray]:
@@ -215,7 +242,7 @@ def pca_variant(name: str, X_fit: np.ndarray, *Xs: np.ndarray) -> list[np.ndarra
     return [l2_normalize(pca.transform(X)) for X in Xs]
 
 
-def _pairs(X: np.ndarray, index: dict[str, int], pairs, same) -> dict:  # noqa: ANN001
+def _pairs(X: np.ndarray, index: dict[str, int], pairs, same) -> dict:
     """Pairs accuracy; when some images are missing (a partial run), on the whole folds
     whose images are all done."""
     fold = np.arange(len(pairs)) * 10 // len(pairs)
@@ -225,8 +252,12 @@ def _pairs(X: np.ndarray, index: dict[str, int], pairs, same) -> dict:  # noqa: 
         acc, thr = pairs_accuracy(X, index, pairs, same)
         return {"lfw_pairs": acc, "eer_threshold": thr, "pairs_n": len(pairs), "folds": 10}
     if len(complete) < 2:
-        return {"lfw_pairs": float("nan"), "eer_threshold": float("nan"), "pairs_n": 0,
-                "folds": len(complete)}
+        return {
+            "lfw_pairs": float("nan"),
+            "eer_threshold": float("nan"),
+            "pairs_n": 0,
+            "folds": len(complete),
+        }
     from faceatlas.evaluate import equal_error_rate, kfold_verification_accuracy
 
     keep = np.isin(fold, complete)
@@ -234,9 +265,12 @@ def _pairs(X: np.ndarray, index: dict[str, int], pairs, same) -> dict:  # noqa: 
     a = np.array([index[p] for p, _ in sub])
     b = np.array([index[q] for _, q in sub])
     sims = np.einsum("ij,ij->i", X[a], X[b])
-    return {"lfw_pairs": kfold_verification_accuracy(sims, same[keep], folds=fold[keep])["mean"],
-            "eer_threshold": equal_error_rate(sims, same[keep])[1], "pairs_n": len(sub),
-            "folds": len(complete)}
+    return {
+        "lfw_pairs": kfold_verification_accuracy(sims, same[keep], folds=fold[keep])["mean"],
+        "eer_threshold": equal_error_rate(sims, same[keep])[1],
+        "pairs_n": len(sub),
+        "folds": len(complete),
+    }
 
 
 # -- the run -------------------------------------------------------------------------------
@@ -247,8 +281,13 @@ def reused_sface(path: Path, use: list[str]) -> np.ndarray:
     return z["X"][[where[p] for p in use]].astype(np.float32)
 
 
-def run(embedders: list[str], quick: bool, lfw_images: dict[str, str] | None = None,
-        sface_npz: Path | None = None, partial: bool = False) -> list[dict]:
+def run(
+    embedders: list[str],
+    quick: bool,
+    lfw_images: dict[str, str] | None = None,
+    sface_npz: Path | None = None,
+    partial: bool = False,
+) -> list[dict]:
     CACHE.mkdir(parents=True, exist_ok=True)
     import cv2
 
@@ -274,8 +313,9 @@ def run(embedders: list[str], quick: bool, lfw_images: dict[str, str] | None = N
     pair_images = {p for pq in pairs for p in pq}
     lfw_all = sorted(set(ge_paths) | pair_images | set(singles))
     orl_dets = detect_all(orl_rel, DATA / "orl", True, "orl")
-    all_dets = dict(zip(lfw_all, detect_all(lfw_all, DATA / "lfw", False, f"lfw{suffix}"),
-                        strict=True))
+    all_dets = dict(
+        zip(lfw_all, detect_all(lfw_all, DATA / "lfw", False, f"lfw{suffix}"), strict=True)
+    )
     rows = []
     for name in embedders:
         t0 = time.perf_counter()
@@ -287,32 +327,50 @@ def run(embedders: list[str], quick: bool, lfw_images: dict[str, str] | None = N
             use = sorted(pair_images | (set(singles) if pca else set()) | set(ge_paths))
         else:
             # In the order of pairs.txt, so that an unfinished run covers whole folds.
-            use = list(dict.fromkeys([p for pq in pairs for p in pq]
-                                     + (list(singles) if pca else [])))
+            use = list(
+                dict.fromkeys([p for pq in pairs for p in pq] + (list(singles) if pca else []))
+            )
         tag = f"lfw{suffix}" if use == lfw_all else f"lfw{suffix}_{mode}"
         Xo, _ = embed_all(name, orl_rel, DATA / "orl", orl_dets, "orl")
         if name == "sface" and sface_npz is not None:
             Xl = reused_sface(sface_npz, use)
-            _, ms_l = embed_all(name, use[:300], DATA / "lfw", [all_dets[p] for p in use[:300]],
-                                f"lfw{suffix}_timing")
+            _, ms_l = embed_all(
+                name,
+                use[:300],
+                DATA / "lfw",
+                [all_dets[p] for p in use[:300]],
+                f"lfw{suffix}_timing",
+            )
         else:
-            Xl, ms_l = embed_all(name, use, DATA / "lfw", [all_dets[p] for p in use], tag,
-                                 compute=not partial)
-        index = {p: i for i, p in enumerate(use[:len(Xl)])}
+            Xl, ms_l = embed_all(
+                name, use, DATA / "lfw", [all_dets[p] for p in use], tag, compute=not partial
+            )
+        index = {p: i for i, p in enumerate(use[: len(Xl)])}
         ge_keep = np.array([p in index for p in ge_paths])
         ge_idx = np.array([index[p] for p, k in zip(ge_paths, ge_keep, strict=True) if k])
         ge_lab = ge_labels[ge_keep]
         from faceatlas.evaluate import rank1_accuracy
 
         def orl_rank1(X: np.ndarray) -> float:
-            return rank1_accuracy(X[~orl_train] @ X[orl_train].T, orl_labels[orl_train],
-                                  orl_labels[~orl_train])
+            return rank1_accuracy(
+                X[~orl_train] @ X[orl_train].T, orl_labels[orl_train], orl_labels[~orl_train]
+            )
 
-        base = {"ms_per_face": ms_l, "lfw_rank1_n": len(ge_idx),
-                "sface_npz": name == "sface" and sface_npz is not None}
-        rows.append({"embedder": name, "dim": Xl.shape[1], **base, "orl_rank1": orl_rank1(Xo),
-                     "lfw_rank1": loo_rank1(Xl[ge_idx], ge_lab),
-                     **_pairs(Xl, index, pairs, same)})
+        base = {
+            "ms_per_face": ms_l,
+            "lfw_rank1_n": len(ge_idx),
+            "sface_npz": name == "sface" and sface_npz is not None,
+        }
+        rows.append(
+            {
+                "embedder": name,
+                "dim": Xl.shape[1],
+                **base,
+                "orl_rank1": orl_rank1(Xo),
+                "lfw_rank1": loo_rank1(Xl[ge_idx], ge_lab),
+                **_pairs(Xl, index, pairs, same),
+            }
+        )
         if pca:
             single_idx = np.array([index[p] for p in singles if p in index])
             # An unfinished run may lack the fitting set: fit on the faces at hand then
@@ -321,16 +379,25 @@ def run(embedders: list[str], quick: bool, lfw_images: dict[str, str] | None = N
             base = {**base, "pca_fit": "singles" if fit is not Xl else "pairs"}
             (Po,) = pca_variant(name, Xo[orl_train], Xo)
             (Pl,) = pca_variant(name, fit, Xl)
-            rows.append({"embedder": "eigenfaces" if name == "pixels" else "cnn-pca100",
-                         "dim": Pl.shape[1], **base, "orl_rank1": orl_rank1(Po),
-                         "lfw_rank1": loo_rank1(Pl[ge_idx], ge_lab),
-                         **_pairs(Pl, index, pairs, same)})
+            rows.append(
+                {
+                    "embedder": "eigenfaces" if name == "pixels" else "cnn-pca100",
+                    "dim": Pl.shape[1],
+                    **base,
+                    "orl_rank1": orl_rank1(Po),
+                    "lfw_rank1": loo_rank1(Pl[ge_idx], ge_lab),
+                    **_pairs(Pl, index, pairs, same),
+                }
+            )
         for r in rows[-2:] if pca else rows[-1:]:
-            print(f"{r['embedder']:<11} dim {r['dim']:>5}  {r['ms_per_face']:7.1f} ms/face  "
-                  f"ORL {r['orl_rank1']:.3f}  LFW rank-1 {r['lfw_rank1']:.3f} "
-                  f"(n={r['lfw_rank1_n']})  LFW pairs {r['lfw_pairs']:.4f} "
-                  f"(EER threshold {r['eer_threshold']:.3f})  "
-                  f"({time.perf_counter() - t0:.0f} s)", flush=True)
+            print(
+                f"{r['embedder']:<11} dim {r['dim']:>5}  {r['ms_per_face']:7.1f} ms/face  "
+                f"ORL {r['orl_rank1']:.3f}  LFW rank-1 {r['lfw_rank1']:.3f} "
+                f"(n={r['lfw_rank1_n']})  LFW pairs {r['lfw_pairs']:.4f} "
+                f"(EER threshold {r['eer_threshold']:.3f})  "
+                f"({time.perf_counter() - t0:.0f} s)",
+                flush=True,
+            )
     return rows
 
 
@@ -345,8 +412,10 @@ def table(rows: list[dict], quick: bool, argv: list[str]) -> str:
         "times are inflated; compare them with each other), one thread per process; "
         "Python " + platform.python_version() + ".",
         "",
-        "| embedder | dim | ms / face | ORL 5/5 rank-1 | LFW >= 10 photos rank-1 (LOO) | "
-        "LFW 6,000 pairs (10-fold) | EER threshold (cosine) |",
+        (
+            "| embedder | dim | ms / face | ORL 5/5 rank-1 | LFW >= 10 photos rank-1 (LOO) | "
+            "LFW 6,000 pairs (10-fold) | EER threshold (cosine) |"
+        ),
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
@@ -354,40 +423,50 @@ def table(rows: list[dict], quick: bool, argv: list[str]) -> str:
         star = " *" if r["sface_npz"] else ""
         if r["folds"] < 10:
             star += f" ({r['folds']} of 10 folds, {r['pairs_n']} pairs)"
-        lines.append(f"| {r['embedder']} | {r['dim']} | {r['ms_per_face']:.1f} | "
-                     f"{100 * r['orl_rank1']:.1f} % | {100 * r['lfw_rank1']:.1f} %{n} | "
-                     f"{100 * r['lfw_pairs']:.2f} %{star} | {r['eer_threshold']:.3f} |")
+        lines.append(
+            f"| {r['embedder']} | {r['dim']} | {r['ms_per_face']:.1f} | "
+            f"{100 * r['orl_rank1']:.1f} % | {100 * r['lfw_rank1']:.1f} %{n} | "
+            f"{100 * r['lfw_pairs']:.2f} %{star} | {r['eer_threshold']:.3f} |"
+        )
     lines += [
         "",
-        "ORL: images 1-5 of each person are the gallery, 6-10 the probes, whole images "
-        "(`--cropped`). LFW rank-1: each of the 4,324 photos of the 158 people with >= 10 "
-        "photos against all the others. Pairs: threshold chosen on 9 folds, applied to the "
-        "10th. ms / face: chips + embed on LFW, one face at a time (detection not "
-        "included). `eigenfaces`: the pixel vectors projected on 100 eigenfaces "
-        "(`faceatlas.embed.pixels.eigenface_space`); `cnn-pca100`: the CNN features "
-        "reduced to 100 dimensions as the write-up did; both fitted without labels, on "
-        "ORL's gallery half and on 2,000 LFW photos of people with a single photo. "
-        "Published: eigenfaces ORL 5/5 89.5 % (Lawrence et al. 1997); SFace LFW 99.40 %, "
-        "dlib 99.13 % (no jitter). EER threshold: the cosine where false matches and "
-        "false non-matches are equally frequent over the 6,000 pairs.",
+        (
+            "ORL: images 1-5 of each person are the gallery, 6-10 the probes, whole images "
+            "(`--cropped`). LFW rank-1: each of the 4,324 photos of the 158 people with >= 10 "
+            "photos against all the others. Pairs: threshold chosen on 9 folds, applied to the "
+            "10th. ms / face: chips + embed on LFW, one face at a time (detection not "
+            "included). `eigenfaces`: the pixel vectors projected on 100 eigenfaces "
+            "(`faceatlas.embed.pixels.eigenface_space`); `cnn-pca100`: the CNN features "
+            "reduced to 100 dimensions as the write-up did; both fitted without labels, on "
+            "ORL's gallery half and on 2,000 LFW photos of people with a single photo. "
+            "Published: eigenfaces ORL 5/5 89.5 % (Lawrence et al. 1997); SFace LFW 99.40 %, "
+            "dlib 99.13 % (no jitter). EER threshold: the cosine where false matches and "
+            "false non-matches are equally frequent over the 6,000 pairs."
+        ),
     ]
     if any(r["sface_npz"] for r in rows):
         lines.append("")
-        lines.append("\\* SFace's LFW vectors were taken from `--sface-npz` (computed with the "
-                     "same model on YuNet five-point aligned faces, OpenCV's alignCrop); its "
-                     "time per face is measured through `faceatlas.embed` on 300 LFW faces.")
+        lines.append(
+            "\\* SFace's LFW vectors were taken from `--sface-npz` (computed with the "
+            "same model on YuNet five-point aligned faces, OpenCV's alignCrop); its "
+            "time per face is measured through `faceatlas.embed` on 300 LFW faces."
+        )
     if any(r["folds"] < 10 or r["lfw_rank1_n"] != 4324 for r in rows):
         lines.append("")
-        lines.append("Rows with n: to fit the time of the shared machine, `--pairs-only` "
-                     "embedders embed only the images of `pairs.txt` (in its order), so "
-                     "their rank-1 is over the photos of the >= 10-photo people among them "
-                     "(n); with `--partial` an unfinished embedder is reported over the "
-                     "folds whose images are all done (10-fold protocol restricted to "
-                     "them). Rerun without `--partial` / `--pairs-only` for the full set.")
+        lines.append(
+            "Rows with n: to fit the time of the shared machine, `--pairs-only` "
+            "embedders embed only the images of `pairs.txt` (in its order), so "
+            "their rank-1 is over the photos of the >= 10-photo people among them "
+            "(n); with `--partial` an unfinished embedder is reported over the "
+            "folds whose images are all done (10-fold protocol restricted to "
+            "them). Rerun without `--partial` / `--pairs-only` for the full set."
+        )
     if any(r.get("pca_fit") == "pairs" for r in rows):
         lines.append("")
-        lines.append("cnn-pca100 of an unfinished run: the PCA is fitted (without labels) on "
-                     "the LFW faces done, as the single-photo fitting set was not reached.")
+        lines.append(
+            "cnn-pca100 of an unfinished run: the PCA is fitted (without labels) on "
+            "the LFW faces done, as the single-photo fitting set was not reached."
+        )
     if quick:
         lines.insert(4, "**Quick run (subsets): 20 people for LFW rank-1, 600 pairs.**")
     return "\n".join(lines) + "\n"
@@ -411,19 +490,39 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="Subsets: a few minutes.")
     ap.add_argument("--embedders", nargs="+", default=list(EMBEDDERS), choices=EMBEDDERS)
-    ap.add_argument("--pairs-only", nargs="*", default=[], choices=EMBEDDERS,
-                    help="For these embedders embed only the LFW images of pairs.txt; "
-                         "rank-1 then uses the photos of the >= 10 people among them.")
-    ap.add_argument("--sface-npz", type=Path, default=None,
-                    help="Take LFW SFace vectors from this file (X, paths) instead of "
-                         "recomputing; time per face is still measured on 300 faces.")
-    ap.add_argument("--partial", action="store_true",
-                    help="Compute nothing new; report unfinished embedders on what is done.")
-    ap.add_argument("--write-docs", action="store_true",
-                    help="Replace the '## Embedders' section of docs/benchmarks.md.")
+    ap.add_argument(
+        "--pairs-only",
+        nargs="*",
+        default=[],
+        choices=EMBEDDERS,
+        help="For these embedders embed only the LFW images of pairs.txt; "
+        "rank-1 then uses the photos of the >= 10 people among them.",
+    )
+    ap.add_argument(
+        "--sface-npz",
+        type=Path,
+        default=None,
+        help="Take LFW SFace vectors from this file (X, paths) instead of "
+        "recomputing; time per face is still measured on 300 faces.",
+    )
+    ap.add_argument(
+        "--partial",
+        action="store_true",
+        help="Compute nothing new; report unfinished embedders on what is done.",
+    )
+    ap.add_argument(
+        "--write-docs",
+        action="store_true",
+        help="Replace the '## Embedders' section of docs/benchmarks.md.",
+    )
     args = ap.parse_args(argv)
-    rows = run(args.embedders, args.quick, {e: "pairs" for e in args.pairs_only},
-               args.sface_npz, args.partial)
+    rows = run(
+        args.embedders,
+        args.quick,
+        dict.fromkeys(args.pairs_only, "pairs"),
+        args.sface_npz,
+        args.partial,
+    )
     text = table(rows, args.quick, argv)
     print()
     print(text)

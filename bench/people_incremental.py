@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine  # noqa: E402
+from _common import machine
 
-from faceatlas.catalog import Catalog, FaceRecord, PhotoRecord  # noqa: E402
-from faceatlas.people import cluster_people  # noqa: E402
+from faceatlas.catalog import Catalog, FaceRecord, PhotoRecord
+from faceatlas.people import cluster_people
 
 DIM = 128
 EMBEDDER = "synthetic"  # unknown to get_embedder: SFace's published 0.363 is used
@@ -45,11 +45,25 @@ def add_faces(cat: Catalog, name: str, X: np.ndarray, frames_per_file: int = 500
     box = np.array([0, 0, 80, 80], np.float32)
     lm = np.zeros((5, 2), np.float32)
     for start in range(0, len(X), frames_per_file):
-        photos = [PhotoRecord(path=f"/{name}/{start}", frame_index=i, faces=[FaceRecord(
-            box=box, landmarks=lm, det_score=0.9, quality=0.9, sharpness=1.0, chip_jpeg=None,
-            embedding=x)]) for i, x in enumerate(X[start:start + frames_per_file])]
-        cat.replace_file(f"/{name}/{start}", None, None, None, "synthetic", photos,
-                         EMBEDDER, "1")
+        photos = [
+            PhotoRecord(
+                path=f"/{name}/{start}",
+                frame_index=i,
+                faces=[
+                    FaceRecord(
+                        box=box,
+                        landmarks=lm,
+                        det_score=0.9,
+                        quality=0.9,
+                        sharpness=1.0,
+                        chip_jpeg=None,
+                        embedding=x,
+                    )
+                ],
+            )
+            for i, x in enumerate(X[start : start + frames_per_file])
+        ]
+        cat.replace_file(f"/{name}/{start}", None, None, None, "synthetic", photos, EMBEDDER, "1")
 
 
 def main() -> None:
@@ -103,21 +117,24 @@ def main() -> None:
                 s = cluster_people(cat, EMBEDDER)
                 times.append(time.perf_counter() - t)
                 person_of = {f: p for f, (p, _) in cat.face_people().items()}
-                new_ids = cat.embeddings(EMBEDDER)[0][-args.new:]
+                new_ids = cat.embeddings(EMBEDDER)[0][-args.new :]
             pairs = list(zip(new_ids.tolist(), new_who.tolist(), strict=True))
             ok = sum(1 for f, w in pairs if w >= 0 and person_of.get(f) == home.get(w))
             joined_ok.append(ok / max(1, int((new_who >= 0).sum())))
             # wrong: a face in a person of another identity (a person that is one more
             # fragment of its own identity is not wrong), or a stranger in anyone's
-            wrong = sum(1 for f, w in pairs if f in person_of and (
-                w < 0 or owner.get(person_of[f], w) != w))
+            wrong = sum(
+                1 for f, w in pairs if f in person_of and (w < 0 or owner.get(person_of[f], w) != w)
+            )
             joined_wrong.append(wrong / len(pairs))
             print(f"  run {r}: {s.line()}")
-        print(f"incremental: +{args.new} faces to {args.faces}: median "
-              f"{statistics.median(times):.2f} s over {args.repeats} runs; new faces of known "
-              f"identities that joined their identity's person: "
-              f"{statistics.median(joined_ok):.3f}; new faces put with another identity's "
-              f"person (or strangers put with anyone): {statistics.median(joined_wrong):.4f}")
+        print(
+            f"incremental: +{args.new} faces to {args.faces}: median "
+            f"{statistics.median(times):.2f} s over {args.repeats} runs; new faces of known "
+            f"identities that joined their identity's person: "
+            f"{statistics.median(joined_ok):.3f}; new faces put with another identity's "
+            f"person (or strangers put with anyone): {statistics.median(joined_wrong):.4f}"
+        )
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ from faceatlas.recognize import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import SHARED_DATA, machine, median  # noqa: E402
+from _common import SHARED_DATA, machine, median
 
 LFW = SHARED_DATA / "lfw"
 NPZ = Path("/tmp/faceatlas_lfw/lfw_sface.npz")
@@ -55,8 +55,10 @@ NPZ = Path("/tmp/faceatlas_lfw/lfw_sface.npz")
 
 def load(npz: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if not npz.exists():
-        raise SystemExit(f"{npz} not found: run bench/evaluate or the LFW embedding script "
-                         "first (X, labels, paths)")
+        raise SystemExit(
+            f"{npz} not found: run bench/evaluate or the LFW embedding script "
+            "first (X, labels, paths)"
+        )
     d = np.load(npz, allow_pickle=False)
     return d["X"].astype(np.float32), d["labels"], d["paths"]
 
@@ -98,30 +100,41 @@ def main() -> None:
     # Thresholds.
     path_row = {str(p).split("/", 1)[-1]: i for i, p in enumerate(paths)}
     pairs = read_pairs(LFW / "pairs.txt", root=LFW / "images")
-    rows_ab = [(path_row.get(str(Path(a).relative_to(LFW / "images"))),
-                path_row.get(str(Path(b).relative_to(LFW / "images"))), s) for a, b, s in pairs]
+    rows_ab = [
+        (
+            path_row.get(str(Path(a).relative_to(LFW / "images"))),
+            path_row.get(str(Path(b).relative_to(LFW / "images"))),
+            s,
+        )
+        for a, b, s in pairs
+    ]
     rows_ab = [(a, b, s) for a, b, s in rows_ab if a is not None and b is not None]
     s_pairs = np.array([float(X[a] @ X[b]) for a, b, _ in rows_ab])
     same_pairs = np.array([s for _, _, s in rows_ab])
-    cal_pairs = calibrate_threshold(s_pairs, same_pairs, args.target_fmr,
-                                    source="LFW pairs.txt")
+    cal_pairs = calibrate_threshold(s_pairs, same_pairs, args.target_fmr, source="LFW pairs.txt")
     s_cal, same_cal = pairs_from_labels(X[calib_rows], y[calib_rows])
-    cal_people = calibrate_threshold(s_cal, same_cal, args.target_fmr,
-                                     source="pairs among calibration people")
+    cal_people = calibrate_threshold(
+        s_cal, same_cal, args.target_fmr, source="pairs among calibration people"
+    )
     t_open = open_set_threshold(X[calib_rows], gallery, target_fpir=args.target_fpir)
     # What `faceatlas calibrate --target-fpir` does on a catalog: no outside strangers,
     # each enrolled person in turn plays the stranger against the other 157.
-    t_loo = threshold_for_fpir(leave_one_person_out(X[gal_rows], y[gal_rows]),
-                               args.target_fpir)
+    t_loo = threshold_for_fpir(leave_one_person_out(X[gal_rows], y[gal_rows]), args.target_fpir)
 
     rows = []
-    for label, thr in [("SFace published (0.363)", 0.363),
-                       (f"pairs.txt, FMR {args.target_fmr:g}", cal_pairs.threshold),
-                       (f"calibration people, FMR {args.target_fmr:g}", cal_people.threshold),
-                       (f"open-set, FPIR {args.target_fpir:g}, calibration people as "
-                        "strangers", t_open),
-                       (f"open-set, FPIR {args.target_fpir:g}, leave one enrolled person out "
-                        "(`calibrate --target-fpir`)", t_loo)]:
+    for label, thr in [
+        ("SFace published (0.363)", 0.363),
+        (f"pairs.txt, FMR {args.target_fmr:g}", cal_pairs.threshold),
+        (f"calibration people, FMR {args.target_fmr:g}", cal_people.threshold),
+        (f"open-set, FPIR {args.target_fpir:g}, calibration people as strangers", t_open),
+        (
+            (
+                f"open-set, FPIR {args.target_fpir:g}, leave one enrolled person out "
+                "(`calibrate --target-fpir`)"
+            ),
+            t_loo,
+        ),
+    ]:
         rep = open_set_report(X[probes], y[probes], gallery, thr)
         rows.append((label, thr, rep))
     # Speed of identify() itself (the whole three-outcome decision) per query face.
@@ -133,28 +146,37 @@ def main() -> None:
     seconds = time.perf_counter() - t0
 
     print(f"LFW SFace embeddings: {len(X)} faces, {len(names)} people ({args.npz})")
-    print(f"gallery: {len(gal_rows)} faces of {len(enrolled_people)} people; known probes "
-          f"{len(known_rows)}; stranger probes {len(stranger_rows)} faces of "
-          f"{len(set(labels[stranger_rows]))} people; calibration {len(calib_rows)} faces of "
-          f"{len(calib_people)} people")
+    print(
+        f"gallery: {len(gal_rows)} faces of {len(enrolled_people)} people; known probes "
+        f"{len(known_rows)}; stranger probes {len(stranger_rows)} faces of "
+        f"{len(set(labels[stranger_rows]))} people; calibration {len(calib_rows)} faces of "
+        f"{len(calib_people)} people"
+    )
     print(f"pairs.txt calibration: {cal_pairs.line()}")
-    print(f"  Platt slope {cal_pairs.slope:.2f}, intercept {cal_pairs.intercept:.2f} "
-          f"(0.5 at similarity {-cal_pairs.intercept / cal_pairs.slope:.3f})")
+    print(
+        f"  Platt slope {cal_pairs.slope:.2f}, intercept {cal_pairs.intercept:.2f} "
+        f"(0.5 at similarity {-cal_pairs.intercept / cal_pairs.slope:.3f})"
+    )
     print(f"calibration-people calibration: {cal_people.line()}")
-    print(f"open-set threshold (FPIR {args.target_fpir:g} on calibration people): "
-          f"{t_open:.4f}")
+    print(f"open-set threshold (FPIR {args.target_fpir:g} on calibration people): {t_open:.4f}")
     rank1 = rows[0][2]["rank1"]
     print(f"closed-set rank-1 over {rows[0][2]['n_known']} known probes: {rank1:.4f}")
-    head = ("| threshold from | value | identified (known probes) | wrongly named "
-            "(known) | strangers called strangers | strangers named |")
+    head = (
+        "| threshold from | value | identified (known probes) | wrongly named "
+        "(known) | strangers called strangers | strangers named |"
+    )
     print(head)
     print("|---|---|---|---|---|---|")
     for label, thr, rep in rows:
-        print(f"| {label} | {thr:.4f} | {rep['identification_rate']:.4f} | "
-              f"{rep['wrong_identification_rate']:.4f} | {rep['stranger_rejection_rate']:.4f} | "
-              f"{rep['false_identification_rate']:.4f} |")
-    print(f"identify(): {median(per_query):.3f} ms per query face (median of 5 batches of 500, "
-          f"gallery {len(gal_rows)} faces)")
+        print(
+            f"| {label} | {thr:.4f} | {rep['identification_rate']:.4f} | "
+            f"{rep['wrong_identification_rate']:.4f} | {rep['stranger_rejection_rate']:.4f} | "
+            f"{rep['false_identification_rate']:.4f} |"
+        )
+    print(
+        f"identify(): {median(per_query):.3f} ms per query face (median of 5 batches of 500, "
+        f"gallery {len(gal_rows)} faces)"
+    )
     print(f"total {seconds:.1f} s; {dt.date.today()}; {machine()}")
 
 

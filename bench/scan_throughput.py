@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import import_face_recognition, lfw_paths, machine, median  # noqa: E402
+from _common import import_face_recognition, lfw_paths, machine, median
 
-from faceatlas import Catalog, ScanConfig, scan  # noqa: E402
-from faceatlas.pipeline import _MODELS, process_file  # noqa: E402
+from faceatlas import Catalog, ScanConfig, scan
+from faceatlas.pipeline import _MODELS, process_file
 
 PAIRS = [
     ("yunet", "sface", {"backend": "openvino"}),
@@ -89,10 +89,16 @@ def main() -> None:
     print(f"# scan throughput on {len(paths)} LFW images; {machine()}")
     rows = []
     if not args.only_all_cores:
-        runs = [(f"{d} + {e}" + (f" ({p['backend']})" if p else ""),
-                 lambda d=d, e=e, p=p: per_core(paths, d, e, p)) for d, e, p in PAIRS]
-        runs.append(("face_recognition (hog x1 + resnet)",
-                     lambda: face_recognition_per_core(paths)))
+        runs = [
+            (
+                f"{d} + {e}" + (f" ({p['backend']})" if p else ""),
+                lambda d=d, e=e, p=p: per_core(paths, d, e, p),
+            )
+            for d, e, p in PAIRS
+        ]
+        runs.append(
+            ("face_recognition (hog x1 + resnet)", lambda: face_recognition_per_core(paths))
+        )
         # Round-robin over the pipelines, so a change in the machine's load during the
         # run hits every pipeline alike and the ratios stay fair.
         times: dict[str, list[float]] = {name: [] for name, _ in runs}
@@ -109,21 +115,27 @@ def main() -> None:
         for name, ps, fs, faces in rows:
             print(f"| {name} | {ps:.1f} | {fs:.1f} | {faces} | {1000 / fs:.1f} |")
         base = rows[-1][2]
-        print(f"\ndefault (yunet + sface openvino) / face_recognition faces/s ratio, one core: "
-              f"{rows[0][2] / base:.2f}x")
+        print(
+            f"\ndefault (yunet + sface openvino) / face_recognition faces/s ratio, one core: "
+            f"{rows[0][2] / base:.2f}x"
+        )
     all_times, faces = [], 0
     for _ in range(1 if args.only_all_cores else args.repeats):
         t, faces = all_cores(paths, args.jobs)
         all_times.append(t)
     t = median(all_times)
-    print(f"\nall cores ({args.jobs} jobs), `faceatlas scan` default pipeline: "
-          f"{len(paths) / t:.1f} photos/s, {faces / t:.1f} faces/s, {t:.1f} s for {len(paths)} "
-          f"photos ({faces} faces)")
+    print(
+        f"\nall cores ({args.jobs} jobs), `faceatlas scan` default pipeline: "
+        f"{len(paths) / t:.1f} photos/s, {faces / t:.1f} faces/s, {t:.1f} s for {len(paths)} "
+        f"photos ({faces} faces)"
+    )
     if rows:
         ratio = faces / t / rows[-1][2]
-        print(f"all-core default / one-core face_recognition faces/s: {ratio:.2f}x"
-              f"; same cores (face_recognition x{args.jobs} ideal): "
-              f"{faces / t / (rows[-1][2] * args.jobs):.2f}x")
+        print(
+            f"all-core default / one-core face_recognition faces/s: {ratio:.2f}x"
+            f"; same cores (face_recognition x{args.jobs} ideal): "
+            f"{faces / t / (rows[-1][2] * args.jobs):.2f}x"
+        )
 
 
 if __name__ == "__main__":

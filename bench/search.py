@@ -204,16 +204,18 @@ def machine() -> str:
 
 def table(results) -> str:
     lines = [
-        "| data | n | index | setting | R@1 | R@10 | 1 query, 1 thread, median (ms) | p95 (ms) "
-        "| batched, 1 thread (ms/query) | add (s) | tune (s) | memory (MiB) |",
+        (
+            "| data | n | index | setting | R@1 | R@10 | 1 query, 1 thread, median (ms) | p95 (ms) "
+            "| batched, 1 thread (ms/query) | add (s) | tune (s) | memory (MiB) |"
+        ),
         "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for r in results:
-        lines.append(
-            f"| {r['data']} | {r['n']:,} | {r['kind']} | {r['setting']} | {r['recall1']:.4f} "
-            f"| {r['recall10']:.4f} | {r['single_ms']:.3f} | {r['single_p95_ms']:.3f} "
-            f"| {r['batched_ms']:.4f} | {r['add_s']:.1f} | {r['tune_s']:.1f} | {r['mem_mib']:.0f} |"
-        )
+    lines.extend(
+        f"| {r['data']} | {r['n']:,} | {r['kind']} | {r['setting']} | {r['recall1']:.4f} "
+        f"| {r['recall10']:.4f} | {r['single_ms']:.3f} | {r['single_p95_ms']:.3f} "
+        f"| {r['batched_ms']:.4f} | {r['add_s']:.1f} | {r['tune_s']:.1f} | {r['mem_mib']:.0f} |"
+        for r in results
+    )
     return "\n".join(lines)
 
 
@@ -227,16 +229,18 @@ def write_section(results, args, command: str) -> None:
         f"Date: {dt.date.today().isoformat()}  ",
         f"Machine: {machine()}",
         "",
-        "Recall is of the evaluation queries against exact search (faiss IndexFlatIP); "
-        f"approximate indexes were first tuned to recall@10 >= {args.target} on separate "
-        "tuning queries (`index.tune`). Query times use one thread (faiss and BLAS): "
-        "one query at a time, the median over queries (p95 beside it), and batched, the "
-        f"mean per query of one call; each the median of {args.runs} runs. Build (add + "
-        "tune) uses both cores. `nan`: exact search run only as the recall reference. "
-        "Memory is the "
-        "serialised index. Synthetic: identity centres uniform on the 128-d sphere, "
-        f"{args.per_identity} faces per identity, noise {args.noise} (same-identity cosine "
-        "about 0.6), queries are fresh faces of random identities.",
+        (
+            "Recall is of the evaluation queries against exact search (faiss IndexFlatIP); "
+            f"approximate indexes were first tuned to recall@10 >= {args.target} on separate "
+            "tuning queries (`index.tune`). Query times use one thread (faiss and BLAS): "
+            "one query at a time, the median over queries (p95 beside it), and batched, the "
+            f"mean per query of one call; each the median of {args.runs} runs. Build (add + "
+            "tune) uses both cores. `nan`: exact search run only as the recall reference. "
+            "Memory is the "
+            "serialised index. Synthetic: identity centres uniform on the 128-d sphere, "
+            f"{args.per_identity} faces per identity, noise {args.noise} (same-identity cosine "
+            "about 0.6), queries are fresh faces of random identities."
+        ),
         "",
         table(results),
         "",

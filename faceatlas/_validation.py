@@ -37,17 +37,29 @@ def check_int(value: Any, name: str, low: int | None = None, high: int | None = 
     return int(value)
 
 
-def check_number(value: Any, name: str, low: float = -math.inf, high: float = math.inf, *,
-                 what: str = "a number") -> float:
+def check_number(
+    value: Any, name: str, low: float = -math.inf, high: float = math.inf, *, what: str = "a number"
+) -> float:
     """``value`` as a finite float in ``[low, high]``; ``what`` names the kind in the message."""
-    if (isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value)
-            or not low <= float(value) <= high):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or math.isnan(value)
+        or not low <= float(value) <= high
+    ):
         raise InputError(f"{name} must be {what} in [{low:g}, {high:g}], got {value!r}")
     return float(value)
 
 
-def check_matrix(X: Any, name: str = "X", *, d: int | None = None, allow_1d: bool = False,
-                 dtype: Any = None, d_like: str | None = None) -> np.ndarray:
+def check_matrix(
+    X: Any,
+    name: str = "X",
+    *,
+    d: int | None = None,
+    allow_1d: bool = False,
+    dtype: Any = None,
+    d_like: str | None = None,
+) -> np.ndarray:
     """``X`` as a finite 2-D array of real numbers (a 1-D row becomes one row if allowed).
 
     ``d_like`` names where the expected width ``d`` comes from ("the index"), for the message.
@@ -74,10 +86,16 @@ def check_matrix(X: Any, name: str = "X", *, d: int | None = None, allow_1d: boo
     return arr
 
 
-def check_embeddings(X: Any, name: str = "X", *, d: int | None = None, allow_1d: bool = False,
-                     allow_empty: bool = True,
-                     zero_rows: Literal["error", "keep"] = "keep",
-                     d_like: str | None = None) -> np.ndarray:
+def check_embeddings(
+    X: Any,
+    name: str = "X",
+    *,
+    d: int | None = None,
+    allow_1d: bool = False,
+    allow_empty: bool = True,
+    zero_rows: Literal["error", "keep"] = "keep",
+    d_like: str | None = None,
+) -> np.ndarray:
     """Embeddings as C-contiguous float32 ``(n, d)``, rows L2-normalised.
 
     The data contract says rows are unit length already; renormalising costs little and keeps
@@ -90,13 +108,15 @@ def check_embeddings(X: Any, name: str = "X", *, d: int | None = None, allow_1d:
         except ValueError:  # ragged: check_matrix names it
             shape = (0, 0)
         if len(shape) != 2:  # one message for every shape that is not a non-empty matrix
-            raise InputError(f"{name} must be a non-empty 2-d array (n_faces, n_features), "
-                             f"got shape {shape}")
+            raise InputError(
+                f"{name} must be a non-empty 2-d array (n_faces, n_features), got shape {shape}"
+            )
     # Cast before the finiteness check: a float64 beyond float32's range would become inf.
     arr = check_matrix(X, name, d=d, allow_1d=allow_1d, dtype=np.float32, d_like=d_like)
     if not allow_empty and (arr.shape[0] == 0 or arr.shape[1] == 0):
-        raise InputError(f"{name} must be a non-empty 2-d array (n_faces, n_features), "
-                         f"got shape {arr.shape}")
+        raise InputError(
+            f"{name} must be a non-empty 2-d array (n_faces, n_features), got shape {arr.shape}"
+        )
     if arr.shape[1] < 1:
         raise InputError(f"{name} must have at least 1 column, got {arr.shape[1]}")
     out = np.array(arr, dtype=np.float32, order="C", copy=True)

@@ -48,8 +48,14 @@ def align_face(image: np.ndarray, landmarks: np.ndarray, *, size: int = 112) -> 
 
     dst = TEMPLATE_112 * (size / 112.0)
     m = similarity_transform(np.asarray(landmarks, np.float32).reshape(5, 2), dst)
-    return cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return cv2.warpAffine(
+        image,
+        m,
+        (size, size),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )
 
 
 def sharpness(chip: np.ndarray) -> float:

@@ -30,8 +30,10 @@ class Settings:
         known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
         unknown = sorted(set(data) - known)
         if unknown:
-            raise InputError(f"unknown {cls.__name__} keys: {', '.join(unknown)}; "
-                             f"known keys: {', '.join(sorted(known))}")
+            raise InputError(
+                f"unknown {cls.__name__} keys: {', '.join(unknown)}; "
+                f"known keys: {', '.join(sorted(known))}"
+            )
         return cls(**data)
 
     @classmethod
@@ -77,11 +79,13 @@ class ScanConfig(Settings):
 
     def __post_init__(self) -> None:
         if self.detector not in DETECTORS:
-            raise InputError(f"detector must be one of {', '.join(DETECTORS)}; "
-                             f"got {self.detector!r}")
+            raise InputError(
+                f"detector must be one of {', '.join(DETECTORS)}; got {self.detector!r}"
+            )
         if self.embedder not in EMBEDDERS:
-            raise InputError(f"embedder must be one of {', '.join(EMBEDDERS)}; "
-                             f"got {self.embedder!r}")
+            raise InputError(
+                f"embedder must be one of {', '.join(EMBEDDERS)}; got {self.embedder!r}"
+            )
         if not self.video_every_s > 0:
             raise InputError(f"video_every_s must be > 0, got {self.video_every_s}")
         if self.max_pixels < 1:

@@ -21,8 +21,13 @@ from faceatlas.exceptions import InputError
 
 # Five-point template of the 112x112 ArcFace/SFace chip, in the YuNet landmark order.
 TEMPLATE_112 = np.array(
-    [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655],
-     [70.7299, 92.2041]],
+    [
+        [38.2946, 51.6963],
+        [73.5318, 51.5014],
+        [56.0252, 71.7366],
+        [41.5493, 92.3655],
+        [70.7299, 92.2041],
+    ],
     dtype=np.float32,
 )
 
@@ -41,8 +46,11 @@ class Detections:
 
     @classmethod
     def empty(cls) -> Detections:
-        return cls(np.zeros((0, 4), np.float32), np.zeros((0, 5, 2), np.float32),
-                   np.zeros((0,), np.float32))
+        return cls(
+            np.zeros((0, 4), np.float32),
+            np.zeros((0, 5, 2), np.float32),
+            np.zeros((0,), np.float32),
+        )
 
 
 @runtime_checkable
@@ -63,8 +71,12 @@ def template_landmarks(box: np.ndarray) -> np.ndarray:
 
 
 def _check_image(image: np.ndarray) -> None:
-    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 \
-            or image.shape[2] != 3:
+    if (
+        not isinstance(image, np.ndarray)
+        or image.dtype != np.uint8
+        or image.ndim != 3
+        or image.shape[2] != 3
+    ):
         got = getattr(image, "shape", type(image).__name__)
         raise InputError(f"image must be a uint8 RGB array of shape (h, w, 3), got {got}")
 
@@ -92,13 +104,17 @@ class YuNetDetector:
     version: str = field(default="2023mar-int8bq", init=False)
     _net: object = field(default=None, init=False, repr=False)
 
-    def _model(self):  # noqa: ANN202
+    def _model(self):
         if self._net is None:
             import cv2
 
             self._net = cv2.FaceDetectorYN.create(
-                str(models.yunet_path()), "", (320, 320), self.score_threshold,
-                self.nms_threshold, 5000,
+                str(models.yunet_path()),
+                "",
+                (320, 320),
+                self.score_threshold,
+                self.nms_threshold,
+                5000,
             )
         return self._net
 
@@ -110,8 +126,9 @@ class YuNetDetector:
         scale = min(1.0, self.max_side / max(h, w))
         bgr = np.ascontiguousarray(image[:, :, ::-1])
         if scale < 1.0:
-            bgr = cv2.resize(bgr, (round(w * scale), round(h * scale)),
-                             interpolation=cv2.INTER_AREA)
+            bgr = cv2.resize(
+                bgr, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA
+            )
         net = self._model()
         net.setInputSize((bgr.shape[1], bgr.shape[0]))
         _, faces = net.detect(bgr)
@@ -124,15 +141,19 @@ class YuNetDetector:
         )
         boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, w)
         boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)
-        return Detections(boxes.astype(np.float32), faces[:, 4:14].reshape(-1, 5, 2).copy(),
-                          faces[:, 14].copy(), self.name)
+        return Detections(
+            boxes.astype(np.float32),
+            faces[:, 4:14].reshape(-1, 5, 2).copy(),
+            faces[:, 14].copy(),
+            self.name,
+        )
 
 
-def _five_from_68(shape) -> np.ndarray:  # noqa: ANN001 - dlib full_object_detection
+def _five_from_68(shape) -> np.ndarray:
     pts = np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float32)
-    return np.stack(
-        [pts[36:42].mean(0), pts[42:48].mean(0), pts[30], pts[48], pts[54]]
-    ).astype(np.float32)
+    return np.stack([pts[36:42].mean(0), pts[42:48].mean(0), pts[30], pts[48], pts[54]]).astype(
+        np.float32
+    )
 
 
 @dataclass
@@ -170,7 +191,8 @@ class DlibDetector:
                 self._det = dlib.get_frontal_face_detector()
             else:
                 self._det = dlib.cnn_face_detection_model_v1(
-                    str(models.dlib_model_path("cnn_detector")))
+                    str(models.dlib_model_path("cnn_detector"))
+                )
             self._shape = dlib.shape_predictor(str(models.dlib_model_path("landmarks_68")))
         img = np.ascontiguousarray(image)
         if self.kind == "hog":
@@ -212,7 +234,8 @@ class HaarDetector:
 
         if self._cascade is None:
             self._cascade = cv2.CascadeClassifier(
-                cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+                cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
+            )
         grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
         rects = self._cascade.detectMultiScale(grey, self.scale_factor, self.min_neighbors)
         if len(rects) == 0:

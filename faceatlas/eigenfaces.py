@@ -57,13 +57,14 @@ def nearest_neighbour_threshold(X: np.ndarray) -> float:
     """
     X = np.asarray(X, np.float32)
     if len(X) < 2:
-        raise InputError(f"a data-derived threshold needs at least 2 catalogued faces, "
-                         f"got {len(X)}")
+        raise InputError(
+            f"a data-derived threshold needs at least 2 catalogued faces, got {len(X)}"
+        )
     best = np.empty(len(X), np.float32)
     for start in range(0, len(X), 1024):
-        S = X[start:start + 1024] @ X.T
+        S = X[start : start + 1024] @ X.T
         S[np.arange(len(S)), np.arange(start, start + len(S))] = -np.inf
-        best[start:start + len(S)] = S.max(axis=1)
+        best[start : start + len(S)] = S.max(axis=1)
     return float(np.median(best))
 
 
@@ -84,8 +85,10 @@ def _space(catalog: Catalog, embedder: str, n_components: int | float) -> _Space
 
     ids, X = catalog.embeddings(embedder)
     if len(ids) < 2:
-        raise InputError(f"the catalog has {len(ids)} faces with {embedder!r} vectors; scan "
-                         f"photos with `--embedder {embedder}` first (at least 2 faces)")
+        raise InputError(
+            f"the catalog has {len(ids)} faces with {embedder!r} vectors; scan "
+            f"photos with `--embedder {embedder}` first (at least 2 faces)"
+        )
     if embedder == "pixels":
         space, _, X = eigenface_space(X, n_components=n_components)
         return _Space(ids, space.transform(X), space)
@@ -155,16 +158,23 @@ def nearest(
         threshold, source = chosen.value, chosen.source
     else:
         threshold = nearest_neighbour_threshold(sp.G)
-        source = (f"median nearest-neighbour similarity of the {len(sp.G)} catalogued faces")
+        source = f"median nearest-neighbour similarity of the {len(sp.G)} catalogued faces"
     known = catalog_gallery(catalog, emb)
-    hash_of = dict(zip(known.face_ids.tolist(), known.content_hashes.tolist(), strict=True)) \
-        if known.content_hashes is not None else {}
+    hash_of = (
+        dict(zip(known.face_ids.tolist(), known.content_hashes.tolist(), strict=True))
+        if known.content_hashes is not None
+        else {}
+    )
     rows = {f["id"]: f for f in catalog.faces(sp.face_ids.tolist())}
     person = dict(zip(known.face_ids.tolist(), known.names.tolist(), strict=True))
     fids = sp.face_ids.tolist()
-    gallery = Gallery(sp.G, person_ids=np.arange(len(fids)), face_ids=sp.face_ids,
-                      names=np.array([os.path.basename(rows[f]["path"]) for f in fids], object),
-                      content_hashes=np.array([hash_of.get(f) for f in fids], object))
+    gallery = Gallery(
+        sp.G,
+        person_ids=np.arange(len(fids)),
+        face_ids=sp.face_ids,
+        names=np.array([os.path.basename(rows[f]["path"]) for f in fids], object),
+        content_hashes=np.array([hash_of.get(f) for f in fids], object),
+    )
     det = get_detector(detector or _catalog_detector(catalog))
     files = []
     for photo in photos:
@@ -179,20 +189,39 @@ def nearest(
             files.append(entry)
             continue
         if len(V):
-            results = identify(sp.queries(V), gallery, threshold, 1.0 - same_image_distance,
-                               threshold_source=source, query_hashes=[digest] * len(V))
+            results = identify(
+                sp.queries(V),
+                gallery,
+                threshold,
+                1.0 - same_image_distance,
+                threshold_source=source,
+                query_hashes=[digest] * len(V),
+            )
             for i, r in enumerate(results):
                 row = int(r.nearest_person_id)  # type: ignore[arg-type]
                 fid = fids[row]
-                entry["faces"].append({
-                    "box": found.boxes[i].tolist(), "outcome": r.outcome,
-                    "distance": max(0.0, r.distance), "similarity": r.similarity,
-                    "face_id": fid, "path": rows[fid]["path"], "person": person.get(fid)})
+                entry["faces"].append(
+                    {
+                        "box": found.boxes[i].tolist(),
+                        "outcome": r.outcome,
+                        "distance": max(0.0, r.distance),
+                        "similarity": r.similarity,
+                        "face_id": fid,
+                        "path": rows[fid]["path"],
+                        "person": person.get(fid),
+                    }
+                )
         files.append(entry)
-    return {"embedder": embedder, "threshold": threshold, "threshold_source": source,
-            "same_image_distance": same_image_distance, "n_faces": len(fids),
-            "n_components": sp.space.n_components_ if sp.space is not None else None,
-            "detector": det.name, "files": files}
+    return {
+        "embedder": embedder,
+        "threshold": threshold,
+        "threshold_source": source,
+        "same_image_distance": same_image_distance,
+        "n_faces": len(fids),
+        "n_components": sp.space.n_components_ if sp.space is not None else None,
+        "detector": det.name,
+        "files": files,
+    }
 
 
 def _save(fig: Any, path: Path) -> Path:
@@ -242,8 +271,9 @@ def eigenface_figures(
     from faceatlas.embed.pixels import eigenface_space
 
     if embedder != "pixels":
-        raise InputError(f"embedder must be 'pixels' (only pixel vectors are images), got "
-                         f"{embedder!r}")
+        raise InputError(
+            f"embedder must be 'pixels' (only pixel vectors are images), got {embedder!r}"
+        )
     if isinstance(n_eigenfaces, bool) or not isinstance(n_eigenfaces, int) or n_eigenfaces < 1:
         raise InputError(f"n_eigenfaces must be an int >= 1, got {n_eigenfaces!r}")
     space, _, X = eigenface_space(catalog, n_components=n_components)
@@ -266,8 +296,7 @@ def eigenface_figures(
     for i in range(n):
         ax = fig.add_subplot(rows_, cols, i + 1)
         ax.imshow(faces[i], cmap="gray")
-        ax.set_title(f"{i + 1}: {100 * space.pca_.explained_variance_ratio_[i]:.1f} %",
-                     fontsize=8)
+        ax.set_title(f"{i + 1}: {100 * space.pca_.explained_variance_ratio_[i]:.1f} %", fontsize=8)
         ax.axis("off")
     files["eigenfaces"] = _save(fig, out / "eigenfaces.png")
 
@@ -283,8 +312,7 @@ def eigenface_figures(
     ax.legend()
     files["explained_variance"] = _save(fig, out / "explained_variance.png")
 
-    use = sorted({int(v) for v in ks if 0 < int(v) <= space.n_components_}
-                 | {space.n_components_})
+    use = sorted({int(v) for v in ks if 0 < int(v) <= space.n_components_} | {space.n_components_})
     pick = np.linspace(0, len(X) - 1, min(n_examples, len(X))).round().astype(int)
     fig = Figure(figsize=(1.5 * (len(use) + 1), 1.7 * len(pick)))
     for r, idx in enumerate(pick):
@@ -295,11 +323,15 @@ def eigenface_figures(
             ax.set_title("original", fontsize=8)
         for c, kk in enumerate(use):
             ax = fig.add_subplot(len(pick), len(use) + 1, r * (len(use) + 1) + c + 2)
-            ax.imshow(space.reconstruct(X[idx:idx + 1], kk)[0], cmap="gray")
+            ax.imshow(space.reconstruct(X[idx : idx + 1], kk)[0], cmap="gray")
             ax.axis("off")
             if r == 0:
                 ax.set_title(f"k = {kk}", fontsize=8)
     files["reconstructions"] = _save(fig, out / "reconstructions.png")
-    return {"files": {k: str(v) for k, v in files.items()}, "n_faces": len(X),
-            "n_components": space.n_components_, "image_shape": list(space.image_shape_),
-            "explained_variance_ratio": ratio.round(6).tolist()}
+    return {
+        "files": {k: str(v) for k, v in files.items()},
+        "n_faces": len(X),
+        "n_components": space.n_components_,
+        "image_shape": list(space.image_shape_),
+        "explained_variance_ratio": ratio.round(6).tolist(),
+    }

@@ -67,8 +67,18 @@ RECOMMENDATION_KEY = "recommended/cluster"
 #: merging people and splitting them.
 PRIMARY_METRIC = "bcubed_f"
 #: Metrics shown as columns of ``compare``, in order (all higher-is-better).
-METRIC_COLUMNS = ("pairwise_precision", "pairwise_recall", "pairwise_f", "bcubed_precision",
-                  "bcubed_recall", "bcubed_f", "nmi", "ari", "accuracy", "weighted_f1")
+METRIC_COLUMNS = (
+    "pairwise_precision",
+    "pairwise_recall",
+    "pairwise_f",
+    "bcubed_precision",
+    "bcubed_recall",
+    "bcubed_f",
+    "nmi",
+    "ari",
+    "accuracy",
+    "weighted_f1",
+)
 #: Multiples of each embedder's same-person *distance* (1 - threshold) swept by compare:
 #: scaling the distance keeps the sweep sensible both for SFace (0.363) and for embedders
 #: whose thresholds sit near 1 (dlib 0.82, pixels 0.93).
@@ -76,17 +86,22 @@ DISTANCE_FACTORS = (0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3)
 
 
 # --------------------------------------------------------------------------- eval
-def _require_labels(catalog: Catalog, multi_face: str) -> tuple[np.ndarray, np.ndarray,
-                                                                 dict[str, int]]:
+def _require_labels(
+    catalog: Catalog, multi_face: str
+) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
     ids, who, counts = catalog.labelled_faces(multi_face=multi_face)
     if ids.size == 0:
         if counts["labelled_photos"] == 0:
-            raise InputError("the catalog has no labels: import some first with "
-                             "`faceatlas label import FILE` or `faceatlas label "
-                             "import-folders DIR`")
-        raise InputError(f"none of the {counts['labelled_photos']} labelled photos has "
-                         f"exactly one face ({counts['ambiguous']} faces are in multi-face "
-                         f"photos, {counts['no_face_photos']} photos have no face)")
+            raise InputError(
+                "the catalog has no labels: import some first with "
+                "`faceatlas label import FILE` or `faceatlas label "
+                "import-folders DIR`"
+            )
+        raise InputError(
+            f"none of the {counts['labelled_photos']} labelled photos has "
+            f"exactly one face ({counts['ambiguous']} faces are in multi-face "
+            f"photos, {counts['no_face_photos']} photos have no face)"
+        )
     return ids, who, counts
 
 
@@ -111,8 +126,7 @@ def evaluate_people(catalog: Catalog, *, multi_face: str = "skip") -> dict[str, 
 
     ids, who, counts = _require_labels(catalog, multi_face)
     assigned = catalog.face_people()
-    pred = np.array([assigned[int(i)][0] if int(i) in assigned else -1 for i in ids],
-                    np.int64)
+    pred = np.array([assigned[int(i)][0] if int(i) in assigned else -1 for i in ids], np.int64)
     report: dict[str, Any] = dict(clustering_report(who, pred))
     report["faces"] = counts
     runs = [r for r in catalog.runs(limit=50) if r["command"] == "cluster"]
@@ -121,8 +135,7 @@ def evaluate_people(catalog: Catalog, *, multi_face: str = "skip") -> dict[str, 
 
 
 # --------------------------------------------------------------------------- compare
-def threshold_grid(threshold: float, factors: Sequence[float] = DISTANCE_FACTORS
-                   ) -> list[float]:
+def threshold_grid(threshold: float, factors: Sequence[float] = DISTANCE_FACTORS) -> list[float]:
     """Thresholds around ``threshold``: its distance ``1 - threshold`` times each factor."""
     d = 1.0 - float(threshold)
     return sorted({round(min(0.999, max(-0.999, 1.0 - d * f)), 3) for f in factors})
@@ -169,9 +182,41 @@ def _cannot_link(catalog: Catalog, ids: np.ndarray) -> np.ndarray:
     for end in range(1, len(order) + 1):
         if end == len(order) or photo[order[end]] != photo[order[start]]:
             group = order[start:end]
-            pairs += [(a, b) for i, a in enumerate(group) for b in group[i + 1:]]
+            pairs += [(a, b) for i, a in enumerate(group) for b in group[i + 1 :]]
             start = end
     return np.array(pairs, np.int64).reshape(-1, 2)
+
+
+def _comparison_grid(
+    catalog: Catalog,
+    embedders: Sequence[str] | None,
+    methods: Sequence[str] | None,
+    thresholds: Sequence[float] | None,
+) -> tuple[list[str], list[str], list[float] | None]:
+    """The embedders, methods and thresholds :func:`compare_configurations` tries, checked."""
+    from faceatlas.cluster import METHODS
+
+    have = [e["embedder"] for e in catalog.embedders()]
+    if embedders is None:
+        embedders = have
+    else:
+        missing = [e for e in embedders if e not in have]
+        if missing:
+            raise InputError(
+                f"the catalog has no vectors of {', '.join(missing)}; it has "
+                f"{', '.join(have) or 'none'} (scan with --embedder NAME)"
+            )
+    if not embedders:
+        raise InputError("the catalog holds no embeddings: run `faceatlas scan` first")
+    methods = list(METHODS if methods is None else methods)
+    bad = [m for m in methods if m not in METHODS]
+    if bad:
+        raise InputError(f"methods must be among {', '.join(METHODS)}, got {', '.join(bad)}")
+    if thresholds is not None:
+        thresholds = [float(t) for t in thresholds]
+        if not thresholds or any(not -1.0 <= t <= 1.0 for t in thresholds):
+            raise InputError(f"thresholds must be cosines in [-1, 1], got {thresholds}")
+    return list(embedders), methods, thresholds
 
 
 def compare_configurations(
@@ -209,28 +254,11 @@ def compare_configurations(
     -------
     Comparison
     """
-    from faceatlas.cluster import DEFAULT_METHOD, METHODS, cluster_faces
+    from faceatlas.cluster import DEFAULT_METHOD, cluster_faces
     from faceatlas.evaluate import clustering_report
 
     ids, who, counts = _require_labels(catalog, multi_face)
-    have = [e["embedder"] for e in catalog.embedders()]
-    if embedders is None:
-        embedders = have
-    else:
-        missing = [e for e in embedders if e not in have]
-        if missing:
-            raise InputError(f"the catalog has no vectors of {', '.join(missing)}; it has "
-                             f"{', '.join(have) or 'none'} (scan with --embedder NAME)")
-    if not embedders:
-        raise InputError("the catalog holds no embeddings: run `faceatlas scan` first")
-    methods = list(METHODS if methods is None else methods)
-    bad = [m for m in methods if m not in METHODS]
-    if bad:
-        raise InputError(f"methods must be among {', '.join(METHODS)}, got {', '.join(bad)}")
-    if thresholds is not None:
-        thresholds = [float(t) for t in thresholds]
-        if not thresholds or any(not -1.0 <= t <= 1.0 for t in thresholds):
-            raise InputError(f"thresholds must be cosines in [-1, 1], got {thresholds}")
+    embedders, methods, thresholds = _comparison_grid(catalog, embedders, methods, thresholds)
 
     plans: list[tuple[str, str, list[float], float]] = []
     for name in embedders:
@@ -238,8 +266,7 @@ def compare_configurations(
         # is the score at a threshold not chosen on these labels
         t0 = published_threshold(name)[0]
         grid = list(thresholds) if thresholds is not None else threshold_grid(t0)
-        for m in methods:
-            plans.append((name, m, [t0] if m == "kmeans" else grid, t0))
+        plans.extend((name, m, [t0] if m == "kmeans" else grid, t0) for m in methods)
     total = sum(len(p[2]) for p in plans)
     done = 0
     sweep: list[dict[str, Any]] = []
@@ -270,12 +297,17 @@ def compare_configurations(
                 continue
             seconds = time.perf_counter() - start
             rep = clustering_report(y, labels)
-            point: dict[str, Any] = {"embedder": name, "method": method,
-                     "threshold": None if method == "kmeans" else t,
-                     **{k: float(rep[k]) for k in METRIC_COLUMNS},
-                     "n_clusters": int(rep["n_clusters"]),
-                     "n_unassigned": int(rep["n_unassigned"]), "n_faces": int(X.shape[0]),
-                     "seconds": round(seconds, 4), "is_default": t == t0}
+            point: dict[str, Any] = {
+                "embedder": name,
+                "method": method,
+                "threshold": None if method == "kmeans" else t,
+                **{k: float(rep[k]) for k in METRIC_COLUMNS},
+                "n_clusters": int(rep["n_clusters"]),
+                "n_unassigned": int(rep["n_unassigned"]),
+                "n_faces": int(X.shape[0]),
+                "seconds": round(seconds, 4),
+                "is_default": t == t0,
+            }
             points.append(point)
             sweep.append(point)
             done += 1
@@ -285,8 +317,10 @@ def compare_configurations(
             continue
         # ties (common on easy label sets) go to the threshold nearest the embedder's
         # own, the one not chosen on these labels
-        best = max(points, key=lambda p: (p[PRIMARY_METRIC], p["pairwise_f"],
-                                          -abs((p["threshold"] or t0) - t0)))
+        best = max(
+            points,
+            key=lambda p: (p[PRIMARY_METRIC], p["pairwise_f"], -abs((p["threshold"] or t0) - t0)),
+        )
         at_default = [p for p in points if p["is_default"]]
         row = {k: v for k, v in best.items() if k != "is_default"}
         row["default"] = at_default[0][PRIMARY_METRIC] if at_default else None
@@ -301,13 +335,25 @@ def compare_configurations(
             top = (min if col == "seconds" else max)(vals.values())
             best_of[col] = [i for i, v in vals.items() if v == top]
     # ties go to the package's default method (measured best at scale), then to speed
-    win = max(rows, key=lambda r: (r[PRIMARY_METRIC], r["pairwise_f"],
-                                   r["method"] == DEFAULT_METHOD, -r["seconds"]))
+    win = max(
+        rows,
+        key=lambda r: (
+            r[PRIMARY_METRIC],
+            r["pairwise_f"],
+            r["method"] == DEFAULT_METHOD,
+            -r["seconds"],
+        ),
+    )
     at = "" if win["threshold"] is None else f" at {win['threshold']:g}"
-    rec = {"embedder": win["embedder"], "method": win["method"],
-           "threshold": win["threshold"], "metric": PRIMARY_METRIC,
-           "score": win[PRIMARY_METRIC], "n_faces": win["n_faces"],
-           "text": f"{win['embedder']} + {win['method']}{at}"}
+    rec = {
+        "embedder": win["embedder"],
+        "method": win["method"],
+        "threshold": win["threshold"],
+        "metric": PRIMARY_METRIC,
+        "score": win[PRIMARY_METRIC],
+        "n_faces": win["n_faces"],
+        "text": f"{win['embedder']} + {win['method']}{at}",
+    }
     if store:
         catalog.set_setting(RECOMMENDATION_KEY, rec)
     faces = dict(counts)
@@ -325,8 +371,10 @@ def recommended_settings(catalog: Catalog) -> dict[str, Any]:
     """
     rec = catalog.get_setting(RECOMMENDATION_KEY)
     if not rec:
-        raise InputError("this catalog has no recommendation yet: import labels "
-                         "(`faceatlas label import`) and run `faceatlas compare` first")
+        raise InputError(
+            "this catalog has no recommendation yet: import labels "
+            "(`faceatlas label import`) and run `faceatlas compare` first"
+        )
     return dict(rec)
 
 
@@ -338,8 +386,11 @@ def save_comparison_chart(comparison: Comparison, path: str | Path) -> Path:
     import matplotlib.pyplot as plt
 
     rows = sorted(comparison.rows, key=lambda r: -r[PRIMARY_METRIC])
-    names = [f"{r['embedder']} + {r['method']}"
-             + ("" if r["threshold"] is None else f" @ {r['threshold']:g}") for r in rows]
+    names = [
+        f"{r['embedder']} + {r['method']}"
+        + ("" if r["threshold"] is None else f" @ {r['threshold']:g}")
+        for r in rows
+    ]
     y = np.arange(len(rows))
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(rows) + 2.0))
     ax.barh(y - 0.2, [r["bcubed_f"] for r in rows], 0.4, label="BCubed F")
@@ -348,9 +399,12 @@ def save_comparison_chart(comparison: Comparison, path: str | Path) -> Path:
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.set_xlabel("score on the labelled faces")
-    ax.set_title(f"{comparison.faces['labelled']} labelled faces, "
-                 f"{comparison.faces['people']} people; recommended: "
-                 f"{comparison.recommendation['text']}", fontsize=9)
+    ax.set_title(
+        f"{comparison.faces['labelled']} labelled faces, "
+        f"{comparison.faces['people']} people; recommended: "
+        f"{comparison.recommendation['text']}",
+        fontsize=9,
+    )
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=2, fontsize=8)
     fig.tight_layout()
     path = Path(path)
@@ -380,9 +434,11 @@ def pair_folds(pairs_file: str | Path, same: Any, n_folds: int = 10) -> np.ndarr
     for flag in (True, False):
         idx = np.flatnonzero(same == flag)
         if idx.size < n_folds:
-            raise InputError(f"{pairs_file}: {n_folds} folds need at least {n_folds} "
-                             f"{'same' if flag else 'different'}-person pairs, got "
-                             f"{idx.size}")
+            raise InputError(
+                f"{pairs_file}: {n_folds} folds need at least {n_folds} "
+                f"{'same' if flag else 'different'}-person pairs, got "
+                f"{idx.size}"
+            )
         for f, block in enumerate(np.array_split(idx, n_folds)):
             folds[block] = f
     return folds
@@ -417,18 +473,19 @@ class PairsEvaluation:
         return asdict(self)
 
     def line(self) -> str:
-        return (f"{self.embedder} ({self.detector}) on {self.n_pairs} pairs of "
-                f"{Path(self.pairs_file).name}, {len(self.folds)} folds: accuracy "
-                f"{100 * self.accuracy_mean:.2f} % +- {100 * self.accuracy_std:.2f}, AUC "
-                f"{self.auc_mean:.4f} +- {self.auc_std:.4f}, threshold "
-                f"{self.threshold_mean:.3f} +- {self.threshold_std:.3f}; EER "
-                f"{100 * self.eer:.2f} %, TMR@FMR=0.001 {100 * self.tmr_at_fmr_0_001:.2f} %; "
-                f"{self.n_no_face} images without a face ({self.n_pairs_no_face} pairs); "
-                f"{self.seconds:.1f} s")
+        return (
+            f"{self.embedder} ({self.detector}) on {self.n_pairs} pairs of "
+            f"{Path(self.pairs_file).name}, {len(self.folds)} folds: accuracy "
+            f"{100 * self.accuracy_mean:.2f} % +- {100 * self.accuracy_std:.2f}, AUC "
+            f"{self.auc_mean:.4f} +- {self.auc_std:.4f}, threshold "
+            f"{self.threshold_mean:.3f} +- {self.threshold_std:.3f}; EER "
+            f"{100 * self.eer:.2f} %, TMR@FMR=0.001 {100 * self.tmr_at_fmr_0_001:.2f} %; "
+            f"{self.n_no_face} images without a face ({self.n_pairs_no_face} pairs); "
+            f"{self.seconds:.1f} s"
+        )
 
 
-def _central_vectors(catalog: Catalog, embedder: str, paths: set[str]
-                     ) -> dict[str, np.ndarray]:
+def _central_vectors(catalog: Catalog, embedder: str, paths: set[str]) -> dict[str, np.ndarray]:
     """The vector of the face nearest the centre of each image (LFW's labelled face)."""
     f_ids, X = catalog.embeddings(embedder)
     row = {int(f): i for i, f in enumerate(f_ids.tolist())}
@@ -507,8 +564,10 @@ def evaluate_pairs(
     wanted = set(abs_of.values())
     absent = sorted(p for p in wanted if not Path(p).is_file())
     if len(absent) > len(wanted) // 2:
-        raise InputError(f"{len(absent)} of {len(wanted)} images of {pairs_file} are not "
-                         f"under {image_root}, e.g. {absent[0]}")
+        raise InputError(
+            f"{len(absent)} of {len(wanted)} images of {pairs_file} are not "
+            f"under {image_root}, e.g. {absent[0]}"
+        )
     own = catalog is None
     cat: Catalog = Catalog(":memory:") if catalog is None else catalog
     try:
@@ -516,9 +575,11 @@ def evaluate_pairs(
         # vectors are scanned: a second run on the same catalog embeds nothing.
         states = cat.file_states()
         lacking = set(cat.faces_without_embedding(embedder))
-        todo = sorted(p for p in wanted - set(absent)
-                      if p not in states or states[p].detector != config.detector_name
-                      or p in lacking)
+        todo = sorted(
+            p
+            for p in wanted - set(absent)
+            if p not in states or states[p].detector != config.detector_name or p in lacking
+        )
         t_embed = time.perf_counter()
         if todo:
             done = scan(todo, cat, config, progress=progress)
@@ -545,17 +606,37 @@ def evaluate_pairs(
         test = folds == f
         fold_auc = roc_auc(sims[test], same[test])
         aucs.append(fold_auc)
-        fold_rows.append({"fold": int(f), "accuracy": acc, "threshold": thr, "auc": fold_auc,
-                          "n_pairs": int(test.sum())})
+        fold_rows.append(
+            {
+                "fold": int(f),
+                "accuracy": acc,
+                "threshold": thr,
+                "auc": fold_auc,
+                "n_pairs": int(test.sum()),
+            }
+        )
     thrs = np.array(kf["thresholds"])
     eer, _ = equal_error_rate(sims, same)
     tmr, _ = tmr_at_fmr(sims, same, 1e-3)
     return PairsEvaluation(
-        pairs_file=str(pairs_file), embedder=embedder, detector=config.detector_name,
-        n_pairs=len(pairs), n_same=int(same.sum()), n_images=len(wanted),
-        n_no_face=len(wanted) - len(vecs), n_pairs_no_face=n_missing,
-        accuracy_mean=kf["mean"], accuracy_std=kf["std"], auc_mean=float(np.mean(aucs)),
-        auc_std=float(np.std(aucs)), threshold_mean=float(thrs.mean()),
-        threshold_std=float(thrs.std()), auc=roc_auc(sims, same), eer=eer,
-        tmr_at_fmr_0_001=tmr, folds=fold_rows, seconds=time.perf_counter() - t_start,
-        embed_seconds=embed_seconds)
+        pairs_file=str(pairs_file),
+        embedder=embedder,
+        detector=config.detector_name,
+        n_pairs=len(pairs),
+        n_same=int(same.sum()),
+        n_images=len(wanted),
+        n_no_face=len(wanted) - len(vecs),
+        n_pairs_no_face=n_missing,
+        accuracy_mean=kf["mean"],
+        accuracy_std=kf["std"],
+        auc_mean=float(np.mean(aucs)),
+        auc_std=float(np.std(aucs)),
+        threshold_mean=float(thrs.mean()),
+        threshold_std=float(thrs.std()),
+        auc=roc_auc(sims, same),
+        eer=eer,
+        tmr_at_fmr_0_001=tmr,
+        folds=fold_rows,
+        seconds=time.perf_counter() - t_start,
+        embed_seconds=embed_seconds,
+    )

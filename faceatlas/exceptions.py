@@ -1,14 +1,14 @@
 """Errors raised by faceatlas.
 
-    FaceAtlasError
-    ├── ImageError            a file could not be turned into an image
-    │   └── ImageTooLargeError    its pixel count is over the limit (decompression bomb)
-    ├── ModelNotFoundError    a model file or its optional dependency is not installed
-    ├── CatalogError          the catalog file cannot be used
-    │   ├── CatalogBusyError      another process holds the catalog's write lock
-    │   └── NotFoundError         a photo, face or person id does not exist
-    ├── EmbedderMismatchError vectors of different embedders were about to be compared
-    └── InputError            a parameter or input file is not acceptable (a ValueError too)
+FaceAtlasError
+├── ImageError            a file could not be turned into an image
+│   └── ImageTooLargeError    its pixel count is over the limit (decompression bomb)
+├── ModelNotFoundError    a model file or its optional dependency is not installed
+├── CatalogError          the catalog file cannot be used
+│   ├── CatalogBusyError      another process holds the catalog's write lock
+│   └── NotFoundError         a photo, face or person id does not exist
+├── EmbedderMismatchError vectors of different embedders were about to be compared
+└── InputError            a parameter or input file is not acceptable (a ValueError too)
 """
 
 from __future__ import annotations

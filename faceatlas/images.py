@@ -17,8 +17,20 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from faceatlas.exceptions import ImageError, ImageTooLargeError
 
 IMAGE_SUFFIXES = frozenset(
-    {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm",
-     ".pnm"}
+    {
+        ".jpg",
+        ".jpeg",
+        ".png",
+        ".gif",
+        ".bmp",
+        ".tif",
+        ".tiff",
+        ".webp",
+        ".pgm",
+        ".ppm",
+        ".pbm",
+        ".pnm",
+    }
 )
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm"})
 
@@ -110,8 +122,8 @@ def load_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.
                         f"of {max_pixels:,} (raise it with --max-pixels)"
                     )
                 img.load()
-                img = ImageOps.exif_transpose(img) or img
-                return _to_rgb(img)
+                upright = ImageOps.exif_transpose(img) or img
+                return _to_rgb(upright)
     except ImageError:
         raise
     except PermissionError:

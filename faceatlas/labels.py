@@ -100,8 +100,7 @@ def parse_filter(text: str | RowFilter) -> RowFilter:
     negate = "!=" in text
     column, sep, value = text.partition("!=" if negate else "=")
     if not sep or not column.strip():
-        raise InputError(f"a row filter must look like COLUMN=VALUE or COLUMN!=VALUE, "
-                         f"got {text!r}")
+        raise InputError(f"a row filter must look like COLUMN=VALUE or COLUMN!=VALUE, got {text!r}")
     return RowFilter(column.strip(), value.strip(), negate)
 
 
@@ -183,24 +182,34 @@ def read_label_folders(root: str | Path) -> LabelRows:
                 n_loose += 1
                 continue
             rows.append(((rel_dir / name).as_posix(), rel_dir.parts[0]))
-    return LabelRows(rows, os.path.abspath(root), f"folders under {root}",
-                     n_rows=len(rows) + n_loose, n_blank=n_loose)
+    return LabelRows(
+        rows,
+        os.path.abspath(root),
+        f"folders under {root}",
+        n_rows=len(rows) + n_loose,
+        n_blank=n_loose,
+    )
 
 
-def _find_column(header: Sequence[str], wanted: str | None, defaults: Sequence[str],
-                 role: str, source: str) -> int:
+def _find_column(
+    header: Sequence[str], wanted: str | None, defaults: Sequence[str], role: str, source: str
+) -> int:
     folded = [h.strip().casefold() for h in header]
     if wanted is not None:
         try:
             return folded.index(wanted.strip().casefold())
         except ValueError:
-            raise InputError(f"{source} has no column {wanted!r} for the {role}; its "
-                             f"columns are {', '.join(map(repr, header))}") from None
+            raise InputError(
+                f"{source} has no column {wanted!r} for the {role}; its "
+                f"columns are {', '.join(map(repr, header))}"
+            ) from None
     for name in defaults:
         if name in folded:
             return folded.index(name)
-    raise InputError(f"{source}: cannot tell which column holds the {role}; name it with "
-                     f"--{role}-column (columns: {', '.join(map(repr, header))})")
+    raise InputError(
+        f"{source}: cannot tell which column holds the {role}; name it with "
+        f"--{role}-column (columns: {', '.join(map(repr, header))})"
+    )
 
 
 def _table_cells(path: Path, sheet: str | None) -> tuple[list[list[Any]], str]:
@@ -221,15 +230,16 @@ def _table_cells(path: Path, sheet: str | None) -> tuple[list[list[Any]], str]:
             elif sheet in wb.sheetnames:
                 ws = wb[sheet]
             else:
-                raise InputError(f"workbook {path} has no sheet {sheet!r}; its sheets are "
-                                 f"{', '.join(map(repr, wb.sheetnames))}")
+                raise InputError(
+                    f"workbook {path} has no sheet {sheet!r}; its sheets are "
+                    f"{', '.join(map(repr, wb.sheetnames))}"
+                )
             cells = [list(r) for r in ws.iter_rows(values_only=True)]
             desc = f"{path.name} [sheet {ws.title}]"
         finally:
             wb.close()
     elif suffix == ".xls":
-        raise InputError(f"{path}: old .xls workbooks are not supported; save it as .xlsx "
-                         "or .csv")
+        raise InputError(f"{path}: old .xls workbooks are not supported; save it as .xlsx or .csv")
     else:
         if sheet is not None:
             raise InputError(f"--sheet is only for Excel workbooks, and {path} is not one")
@@ -317,8 +327,9 @@ def _parts(path: str) -> tuple[str, ...]:
     return tuple(p for p in path.replace("\\", "/").split("/") if p not in ("", "."))
 
 
-def match_paths(label_paths: Sequence[str], catalog_paths: Iterable[str], *,
-                base: str | None = None) -> tuple[list[str | None], list[int]]:
+def match_paths(
+    label_paths: Sequence[str], catalog_paths: Iterable[str], *, base: str | None = None
+) -> tuple[list[str | None], list[int]]:
     """The catalogued photo each label path means, by exact path then by path suffix.
 
     Parameters
@@ -384,21 +395,24 @@ class LabelImport:
 
     def line(self) -> str:
         f = self.faces
-        text = (f"{self.n_rows} rows from {self.source}: {self.n_dropped} dropped by filters, "
-                f"{self.n_blank} blank, {self.n_matched} matched to photos, "
-                f"{self.n_unmatched} not in the catalog, {self.n_ambiguous_paths} ambiguous "
-                f"paths; {self.n_stored} photos of {self.n_people} people labelled")
+        text = (
+            f"{self.n_rows} rows from {self.source}: {self.n_dropped} dropped by filters, "
+            f"{self.n_blank} blank, {self.n_matched} matched to photos, "
+            f"{self.n_unmatched} not in the catalog, {self.n_ambiguous_paths} ambiguous "
+            f"paths; {self.n_stored} photos of {self.n_people} people labelled"
+        )
         if f:
-            text += (f"\nfaces: {f['labelled']} labelled, {f['ambiguous']} ambiguous "
-                     f"(several faces in a labelled photo), {f['unlabelled']} unlabelled, "
-                     f"{f['no_face_photos']} labelled photos without a face")
+            text += (
+                f"\nfaces: {f['labelled']} labelled, {f['ambiguous']} ambiguous "
+                f"(several faces in a labelled photo), {f['unlabelled']} unlabelled, "
+                f"{f['no_face_photos']} labelled photos without a face"
+            )
         if self.unmatched_examples:
             text += "\nnot in the catalog, e.g. " + ", ".join(self.unmatched_examples)
         return text
 
 
-def import_labels(catalog: Catalog, labels: LabelRows, *, replace: bool = False
-                  ) -> LabelImport:
+def import_labels(catalog: Catalog, labels: LabelRows, *, replace: bool = False) -> LabelImport:
     """Match label rows to the catalog's photos and store them.
 
     Parameters
@@ -428,9 +442,16 @@ def import_labels(catalog: Catalog, labels: LabelRows, *, replace: bool = False
     catalog.set_labels(chosen, source=labels.source, replace=replace)
     stored = catalog.labels()
     return LabelImport(
-        source=labels.source, n_rows=labels.n_rows, n_dropped=labels.n_dropped,
-        n_blank=labels.n_blank, n_matched=sum(m is not None for m in matched),
-        n_unmatched=len(unmatched), n_ambiguous_paths=sum(c > 1 for c in counts),
-        n_conflicting=n_conflict, n_stored=len(stored),
+        source=labels.source,
+        n_rows=labels.n_rows,
+        n_dropped=labels.n_dropped,
+        n_blank=labels.n_blank,
+        n_matched=sum(m is not None for m in matched),
+        n_unmatched=len(unmatched),
+        n_ambiguous_paths=sum(c > 1 for c in counts),
+        n_conflicting=n_conflict,
+        n_stored=len(stored),
         n_people=len({p for v in stored.values() for p in v.split(MULTI_SEPARATOR)}),
-        faces=catalog.label_counts(), unmatched_examples=unmatched[:5])
+        faces=catalog.label_counts(),
+        unmatched_examples=unmatched[:5],
+    )

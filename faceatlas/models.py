@@ -38,7 +38,7 @@ def package_dir(package: str, *, extra: str) -> Path:
             f"the package {package!r} is not installed; install it with "
             f"`pip install 'faceatlas[{extra}]'`"
         )
-    return Path(list(spec.submodule_search_locations)[0])
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def _existing(path: Path, package: str, extra: str) -> Path:
@@ -75,7 +75,7 @@ def dlib_model_path(role: str) -> Path:
     return _existing(root / "models" / DLIB_FILES[role], "face_recognition_models", "dlib")
 
 
-def import_dlib():  # noqa: ANN201 - dlib has no type stubs
+def import_dlib():
     """Import dlib, or say which extra installs it."""
     try:
         import dlib

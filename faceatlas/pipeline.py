@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from faceatlas.align import face_quality
-from faceatlas.catalog import Catalog, FaceRecord, PhotoRecord
+from faceatlas.catalog import Catalog, FaceRecord, FileState, PhotoRecord
 from faceatlas.config import ScanConfig
 from faceatlas.detect import Detections, Detector, get_detector
 from faceatlas.embed import Embedder, aligned_chips, get_embedder
@@ -46,13 +46,15 @@ def _models(config: ScanConfig) -> tuple[Detector, Embedder]:
 def _encode_chip(chip: np.ndarray) -> bytes:
     import cv2
 
-    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(chip[:, :, ::-1]),
-                           [cv2.IMWRITE_JPEG_QUALITY, 90])
+    ok, buf = cv2.imencode(
+        ".jpg", np.ascontiguousarray(chip[:, :, ::-1]), [cv2.IMWRITE_JPEG_QUALITY, 90]
+    )
     return buf.tobytes() if ok else b""
 
 
-def faces_of_image(image: np.ndarray, detections: Detections, embedder: Embedder
-                   ) -> list[FaceRecord]:
+def faces_of_image(
+    image: np.ndarray, detections: Detections, embedder: Embedder
+) -> list[FaceRecord]:
     """Align, score and embed every detected face of one image."""
     if len(detections) == 0:
         return []
@@ -61,12 +63,18 @@ def faces_of_image(image: np.ndarray, detections: Detections, embedder: Embedder
     X = embedder.embed(chips)
     out = []
     for i in range(len(detections)):
-        quality, sharp = face_quality(detections.boxes[i], float(detections.scores[i]),
-                                      thumbs[i])
-        out.append(FaceRecord(box=detections.boxes[i], landmarks=detections.landmarks[i],
-                              det_score=float(detections.scores[i]), quality=quality,
-                              sharpness=sharp, chip_jpeg=_encode_chip(thumbs[i]),
-                              embedding=X[i]))
+        quality, sharp = face_quality(detections.boxes[i], float(detections.scores[i]), thumbs[i])
+        out.append(
+            FaceRecord(
+                box=detections.boxes[i],
+                landmarks=detections.landmarks[i],
+                det_score=float(detections.scores[i]),
+                quality=quality,
+                sharpness=sharp,
+                chip_jpeg=_encode_chip(thumbs[i]),
+                embedding=X[i],
+            )
+        )
     return out
 
 
@@ -82,8 +90,13 @@ class FileResult:
     seconds: float
 
 
-def process_file(path: str, config: ScanConfig, content_hash: str | None = None,
-                 size: int | None = None, mtime: float | None = None) -> FileResult:
+def process_file(
+    path: str,
+    config: ScanConfig,
+    content_hash: str | None = None,
+    size: int | None = None,
+    mtime: float | None = None,
+) -> FileResult:
     """Decode one image (or sample one video), find, align and embed every face.
 
     Never raises for bad input: an unreadable file becomes a photo with status ``error``
@@ -94,8 +107,9 @@ def process_file(path: str, config: ScanConfig, content_hash: str | None = None,
     photos: list[PhotoRecord] = []
     try:
         if media_kind(path) == "video":
-            for frame in iter_video_frames(path, every_s=config.video_every_s,
-                                           max_pixels=config.max_pixels):
+            for frame in iter_video_frames(
+                path, every_s=config.video_every_s, max_pixels=config.max_pixels
+            ):
                 h, w = frame.image.shape[:2]
                 faces = faces_of_image(frame.image, detector.detect(frame.image), embedder)
                 photos.append(PhotoRecord(path, frame.index, frame.time_s, w, h, faces=faces))
@@ -107,18 +121,17 @@ def process_file(path: str, config: ScanConfig, content_hash: str | None = None,
     except FaceAtlasError as exc:
         photos = [PhotoRecord(path, status="error", error=str(exc))]
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop a scan of thousands
-        photos = [PhotoRecord(path, status="error",
-                              error=f"{path}: {type(exc).__name__}: {exc}")]
+        photos = [PhotoRecord(path, status="error", error=f"{path}: {type(exc).__name__}: {exc}")]
     return FileResult(path, content_hash, size, mtime, photos, time.perf_counter() - t0)
 
 
-def _process_task(task: tuple[str, ScanConfig, str | None, int | None, float | None]
-                  ) -> FileResult:
+def _process_task(task: tuple[str, ScanConfig, str | None, int | None, float | None]) -> FileResult:
     return process_file(*task)
 
 
-def embed_existing(path: str, faces: list[dict[str, Any]], config: ScanConfig
-                   ) -> tuple[list[int], np.ndarray | None, str | None]:
+def embed_existing(
+    path: str, faces: list[dict[str, Any]], config: ScanConfig
+) -> tuple[list[int], np.ndarray | None, str | None]:
     """Embed already-detected faces of one file with another embedder (no detection)."""
     _, embedder = _models(config)
     ids: list[int] = []
@@ -128,12 +141,17 @@ def embed_existing(path: str, faces: list[dict[str, Any]], config: ScanConfig
         for f in faces:
             by_frame.setdefault(f["frame_index"], []).append(f)
         for frame_index, group in by_frame.items():
-            image = (load_image(path, max_pixels=config.max_pixels) if frame_index < 0
-                     else read_video_frame(path, frame_index))
-            det = Detections(np.stack([g["box"] for g in group]),
-                             np.stack([g["landmarks"] for g in group]),
-                             np.array([g["det_score"] for g in group], np.float32),
-                             group[0]["detector"])
+            image = (
+                load_image(path, max_pixels=config.max_pixels)
+                if frame_index < 0
+                else read_video_frame(path, frame_index)
+            )
+            det = Detections(
+                np.stack([g["box"] for g in group]),
+                np.stack([g["landmarks"] for g in group]),
+                np.array([g["det_score"] for g in group], np.float32),
+                group[0]["detector"],
+            )
             vecs.append(embedder.embed(embedder.chips(image, det)))
             ids += [g["face_id"] for g in group]
     except Exception as exc:  # noqa: BLE001 - the file changed or vanished since
@@ -141,8 +159,9 @@ def embed_existing(path: str, faces: list[dict[str, Any]], config: ScanConfig
     return ids, np.concatenate(vecs) if vecs else None, None
 
 
-def _embed_task(task: tuple[str, list[dict[str, Any]], ScanConfig]
-                ) -> tuple[list[int], np.ndarray | None, str | None]:
+def _embed_task(
+    task: tuple[str, list[dict[str, Any]], ScanConfig],
+) -> tuple[list[int], np.ndarray | None, str | None]:
     return embed_existing(*task)
 
 
@@ -192,15 +211,16 @@ def walk(paths: Iterable[str | Path]) -> Walk:
 
     for root in paths:
         root_s = os.path.abspath(os.fspath(root))
-        if os.path.isfile(root_s) or os.path.islink(root_s) and not os.path.isdir(root_s):
+        if os.path.isfile(root_s) or (os.path.islink(root_s) and not os.path.isdir(root_s)):
             take(root_s)
             continue
         if not os.path.isdir(root_s):
             out.errors.append((root_s, "no such file or folder"))
             continue
         for dirpath, dirnames, filenames in os.walk(
-                root_s, onerror=lambda e: out.errors.append(
-                    (e.filename, f"cannot list folder: {e.strerror}"))):
+            root_s,
+            onerror=lambda e: out.errors.append((e.filename, f"cannot list folder: {e.strerror}")),
+        ):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             for name in sorted(filenames):
                 if not name.startswith("."):
@@ -239,10 +259,17 @@ class ScanSummary:
         return d
 
     def line(self) -> str:
-        parts = [f"{self.files} files ({self.new} new, {self.changed} changed, "
-                 f"{self.unchanged} unchanged, {self.moved} moved, {self.deleted} deleted)",
-                 f"{self.photos} photos", f"{self.faces} faces", f"{len(self.errors)} errors",
-                 f"{self.seconds:.1f} s", f"{self.faces_per_s:.1f} faces/s"]
+        parts = [
+            (
+                f"{self.files} files ({self.new} new, {self.changed} changed, "
+                f"{self.unchanged} unchanged, {self.moved} moved, {self.deleted} deleted)"
+            ),
+            f"{self.photos} photos",
+            f"{self.faces} faces",
+            f"{len(self.errors)} errors",
+            f"{self.seconds:.1f} s",
+            f"{self.faces_per_s:.1f} faces/s",
+        ]
         if self.embedded:
             parts.insert(3, f"{self.embedded} faces embedded again")
         if self.skipped_formats:
@@ -270,8 +297,79 @@ def _run_pool(fn: Callable[[Any], Any], tasks: list[Any], jobs: int) -> Iterator
         yield from pool.imap_unordered(fn, tasks, chunksize=1)
 
 
-def scan(paths: Iterable[str | Path], catalog: Catalog, config: ScanConfig | None = None,
-         *, progress: Progress | None = None) -> ScanSummary:
+def _triage(
+    catalog: Catalog,
+    config: ScanConfig,
+    files: list[str],
+    states: dict[str, FileState],
+    missing: set[str],
+    summary: ScanSummary,
+) -> list[tuple[str, ScanConfig, str | None, int | None, float | None]]:
+    """The found files to process; counts the unchanged, moved, new and changed ones.
+
+    A missing file whose content reappears under a new path is recorded as moved and taken
+    out of ``missing`` (in place), so its faces and corrections are kept.
+    """
+    missing_by_hash: dict[str, str] = {}
+    for p in missing:
+        h = states[p].content_hash
+        if h:
+            missing_by_hash.setdefault(h, p)
+
+    todo: list[tuple[str, ScanConfig, str | None, int | None, float | None]] = []
+    for p in files:
+        try:
+            st = os.stat(p)
+            size, mtime = st.st_size, st.st_mtime
+        except OSError:
+            size = mtime = None
+        old = states.get(p)
+        same_detector = old is not None and old.detector == config.detector_name
+        if (
+            old is not None
+            and old.status == "done"
+            and same_detector
+            and old.size == size
+            and old.mtime == mtime
+        ):
+            summary.unchanged += 1
+            continue
+        try:
+            digest = file_hash(p) if size is not None else None
+        except OSError:
+            digest = None  # unreadable: process_file records the reason
+        if (
+            old is not None
+            and old.status == "done"
+            and same_detector
+            and digest
+            and digest == old.content_hash
+        ):
+            catalog.touch_file(p, mtime)
+            summary.unchanged += 1
+            continue
+        if old is None and digest in missing_by_hash:
+            src = missing_by_hash.pop(digest)  # type: ignore[arg-type]
+            missing.discard(src)
+            if states[src].detector == config.detector_name:
+                catalog.move_file(src, p, mtime)
+                summary.moved += 1
+                continue
+        if old is None:
+            summary.new += 1
+        else:
+            summary.changed += 1
+        todo.append((p, config, digest, size, mtime))
+    return todo
+
+
+def scan(
+    paths: Iterable[str | Path],
+    catalog: Catalog,
+    config: ScanConfig | None = None,
+    *,
+    progress: Progress | None = None,
+) -> ScanSummary:
     """Scan files and folders into the catalog; incremental and safe to interrupt.
 
     Unchanged files (same size and mtime, or same content hash) cost no detection or
@@ -307,46 +405,7 @@ def scan(paths: Iterable[str | Path], catalog: Catalog, config: ScanConfig | Non
         states = catalog.file_states()
         found_set = set(found.files)
         missing = {p for p in states if _under(p, paths) and p not in found_set}
-        missing_by_hash: dict[str, str] = {}
-        for p in missing:
-            h = states[p].content_hash
-            if h:
-                missing_by_hash.setdefault(h, p)
-
-        todo: list[tuple[str, ScanConfig, str | None, int | None, float | None]] = []
-        for p in found.files:
-            try:
-                st = os.stat(p)
-                size, mtime = st.st_size, st.st_mtime
-            except OSError:
-                size = mtime = None
-            old = states.get(p)
-            same_detector = old is not None and old.detector == config.detector_name
-            if (old is not None and old.status == "done" and same_detector
-                    and old.size == size and old.mtime == mtime):
-                summary.unchanged += 1
-                continue
-            try:
-                digest = file_hash(p) if size is not None else None
-            except OSError:
-                digest = None  # unreadable: process_file records the reason
-            if (old is not None and old.status == "done" and same_detector and digest
-                    and digest == old.content_hash):
-                catalog.touch_file(p, mtime)
-                summary.unchanged += 1
-                continue
-            if old is None and digest in missing_by_hash:
-                src = missing_by_hash.pop(digest)  # type: ignore[arg-type]
-                missing.discard(src)
-                if states[src].detector == config.detector_name:
-                    catalog.move_file(src, p, mtime)
-                    summary.moved += 1
-                    continue
-            if old is None:
-                summary.new += 1
-            else:
-                summary.changed += 1
-            todo.append((p, config, digest, size, mtime))
+        todo = _triage(catalog, config, found.files, states, missing, summary)
         summary.deleted = catalog.delete_files(sorted(missing))
 
         # Faces found earlier (by this detector) that lack this embedder's vectors.
@@ -361,8 +420,16 @@ def scan(paths: Iterable[str | Path], catalog: Catalog, config: ScanConfig | Non
             progress(0, total)
         emb = get_embedder(config.embedder)
         for res in _run_pool(_process_task, todo, config.n_jobs):
-            n = catalog.replace_file(res.path, res.content_hash, res.size, res.mtime,
-                                     config.detector_name, res.photos, emb.name, emb.version)
+            n = catalog.replace_file(
+                res.path,
+                res.content_hash,
+                res.size,
+                res.mtime,
+                config.detector_name,
+                res.photos,
+                emb.name,
+                emb.version,
+            )
             summary.processed += 1
             summary.faces += n
             for ph in res.photos:
@@ -387,15 +454,17 @@ def scan(paths: Iterable[str | Path], catalog: Catalog, config: ScanConfig | Non
     finally:
         summary.seconds = time.perf_counter() - t0
         try:
-            catalog.finish_run(run_id, summary.to_dict(),
-                               "interrupted" if summary.interrupted else "done")
+            catalog.finish_run(
+                run_id, summary.to_dict(), "interrupted" if summary.interrupted else "done"
+            )
         finally:
             catalog.release_scan_lock()
     return summary
 
 
-def scan_folder(paths: str | Path | Sequence[str | Path], db: str | Path = "faceatlas.db",
-                **settings: Any) -> ScanSummary:
+def scan_folder(
+    paths: str | Path | Sequence[str | Path], db: str | Path = "faceatlas.db", **settings: Any
+) -> ScanSummary:
     """Friendly one-call scan: ``scan_folder("photos/", db="my.db", jobs=2)``."""
     if isinstance(paths, (str, Path)):
         paths = [paths]
@@ -403,7 +472,15 @@ def scan_folder(paths: str | Path | Sequence[str | Path], db: str | Path = "face
         return scan(paths, cat, ScanConfig(**settings))
 
 
-__all__ = ["FileResult", "ScanSummary", "Walk", "embed_existing", "file_hash",
-           "faces_of_image", "process_file", "scan", "scan_folder", "walk"]
-
-
+__all__ = [
+    "FileResult",
+    "ScanSummary",
+    "Walk",
+    "embed_existing",
+    "file_hash",
+    "faces_of_image",
+    "process_file",
+    "scan",
+    "scan_folder",
+    "walk",
+]

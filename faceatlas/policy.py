@@ -43,8 +43,9 @@ DEFAULT_EMBEDDER = "sface"
 PUBLISHED_THRESHOLD = 0.363
 
 
-def catalog_embedder(catalog: Catalog, wanted: str | None = None, *,
-                     must_hold: bool = False) -> str | None:
+def catalog_embedder(
+    catalog: Catalog, wanted: str | None = None, *, must_hold: bool = False
+) -> str | None:
     """The embedder whose vectors a workflow compares.
 
     ``wanted`` when given (with ``must_hold``, it must be one the catalog holds); else
@@ -87,9 +88,13 @@ class Threshold:
     calibration: dict[str, Any] | None = None
 
 
-def same_person_threshold(catalog: Catalog, embedder: Embedder | str,
-                          threshold: float | None = None, *,
-                          derived: tuple[float, str] | None = None) -> Threshold:
+def same_person_threshold(
+    catalog: Catalog,
+    embedder: Embedder | str,
+    threshold: float | None = None,
+    *,
+    derived: tuple[float, str] | None = None,
+) -> Threshold:
     """The same-person threshold to use, by the precedence in this module's docstring."""
     emb: Embedder | None
     if isinstance(embedder, str):
@@ -105,12 +110,17 @@ def same_person_threshold(catalog: Catalog, embedder: Embedder | str,
     if threshold is not None:
         return Threshold(float(threshold), "given on the command line", stored)
     if stored is not None:
-        target = (f"open-set FPIR <= {stored['target_fpir']:g}" if stored.get("target_fpir")
-                  else f"FMR <= {stored['target_fmr']:g}")
-        return Threshold(float(stored["threshold"]),
-                         f"calibrated on {stored['source']} for {target} "
-                         f"(measured TMR {stored['tmr']:.4f}; {stored['calibrated_at']})",
-                         stored)
+        target = (
+            f"open-set FPIR <= {stored['target_fpir']:g}"
+            if stored.get("target_fpir")
+            else f"FMR <= {stored['target_fmr']:g}"
+        )
+        return Threshold(
+            float(stored["threshold"]),
+            f"calibrated on {stored['source']} for {target} "
+            f"(measured TMR {stored['tmr']:.4f}; {stored['calibrated_at']})",
+            stored,
+        )
     if derived is not None:
         return Threshold(float(derived[0]), derived[1])
     if emb is None:

@@ -168,7 +168,7 @@ class PCA:
         n_samples, n_features = X.shape
         if n_samples < 2:
             raise InputError(f"X must have at least 2 rows to fit a PCA, got {n_samples}")
-        if not np.any(X != X[0]):
+        if not np.any(X[0] != X):
             # Every ratio would be 0/0: there is no direction to find.
             raise InputError("X has zero variance (all rows are equal); a PCA needs spread")
         nc = self.n_components

@@ -75,29 +75,8 @@ def _parse_float(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def load_table(path: str | Path, columns: Sequence[str] | None = None) -> Table:
-    """Read numeric columns from a CSV file with a header line.
-
-    Parameters
-    ----------
-    path : str or Path
-        CSV file, UTF-8 with or without a byte-order mark, comma-separated.
-    columns : sequence of str or None, default=None
-        Columns to read. None reads every column whose values are all numbers and lists
-        the others in ``Table.skipped``.
-
-    Returns
-    -------
-    Table
-
-    Raises
-    ------
-    InputError
-        The file cannot be read, has no header or no rows, a requested column is absent,
-        or a requested column holds a value that is not a finite number (the message
-        names every such column, with its first bad value and line number).
-    """
-    path = Path(path)
+def _read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
+    """The header (names stripped) and the non-blank data rows of a CSV file, checked."""
     try:
         # utf-8-sig: the talk's songdata.csv starts with a byte-order mark, which would
         # otherwise glue itself to the first column's name.
@@ -122,6 +101,33 @@ def load_table(path: str | Path, columns: Sequence[str] | None = None) -> Table:
                 f"{path}: a data row has {len(row)} fields but the header has {len(header)} "
                 f"(row {line - 1})"
             )
+    return header, rows
+
+
+def load_table(path: str | Path, columns: Sequence[str] | None = None) -> Table:
+    """Read numeric columns from a CSV file with a header line.
+
+    Parameters
+    ----------
+    path : str or Path
+        CSV file, UTF-8 with or without a byte-order mark, comma-separated.
+    columns : sequence of str or None, default=None
+        Columns to read. None reads every column whose values are all numbers and lists
+        the others in ``Table.skipped``.
+
+    Returns
+    -------
+    Table
+
+    Raises
+    ------
+    InputError
+        The file cannot be read, has no header or no rows, a requested column is absent,
+        or a requested column holds a value that is not a finite number (the message
+        names every such column, with its first bad value and line number).
+    """
+    path = Path(path)
+    header, rows = _read_rows(path)
 
     if columns is not None:
         if isinstance(columns, str):

@@ -36,9 +36,14 @@ Progress = Callable[[int, int], None]
 BOX_RGB = (255, 120, 0)
 
 
-def photo_thumbnail(path: str | Path, frame_index: int = -1,
-                    box: Sequence[float] | None = None, max_side: int = 320,
-                    *, max_pixels: int = 100_000_000) -> Image.Image:
+def photo_thumbnail(
+    path: str | Path,
+    frame_index: int = -1,
+    box: Sequence[float] | None = None,
+    max_side: int = 320,
+    *,
+    max_pixels: int = 100_000_000,
+) -> Image.Image:
     """The photo (or video frame) shrunk to ``max_side``, with ``box`` drawn on it.
 
     Parameters
@@ -77,14 +82,17 @@ def photo_thumbnail(path: str | Path, frame_index: int = -1,
         full = img.size
     scale = min(1.0, max_side / max(img.size))
     if scale < 1.0:
-        img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))),
-                         Image.Resampling.BILINEAR)
+        img = img.resize(
+            (max(1, round(img.width * scale)), max(1, round(img.height * scale))),
+            Image.Resampling.BILINEAR,
+        )
     if box is not None:
         sx, sy = img.width / full[0], img.height / full[1]
         x1, y1, x2, y2 = (float(v) for v in box)
         width = max(2, round(max(img.size) / 120))
         ImageDraw.Draw(img).rectangle(
-            [x1 * sx, y1 * sy, x2 * sx, y2 * sy], outline=BOX_RGB, width=width)
+            [x1 * sx, y1 * sy, x2 * sx, y2 * sy], outline=BOX_RGB, width=width
+        )
     return img
 
 
@@ -99,8 +107,12 @@ def copy_if_small_jpeg(path: str | Path, dest: str | Path, max_side: int) -> boo
     if Path(path).suffix.lower() not in {".jpg", ".jpeg"}:
         return False
     with Image.open(path) as im:  # reads the header only
-        if im.format != "JPEG" or max(im.size) > max_side or im.mode not in ("RGB", "L") \
-                or _orientation(im) != 1:
+        if (
+            im.format != "JPEG"
+            or max(im.size) > max_side
+            or im.mode not in ("RGB", "L")
+            or _orientation(im) != 1
+        ):
             return False
     tmp = Path(dest).with_name(Path(dest).name + ".part")
     shutil.copyfile(path, tmp)
@@ -131,8 +143,12 @@ def save_jpeg(img: Image.Image, path: str | Path, quality: int = 82) -> None:
     tmp.replace(path)
 
 
-def chip_sheet(chips: Sequence[bytes | None], *, tile: int = 64, columns: int = 8,
-               ) -> Image.Image:
+def chip_sheet(
+    chips: Sequence[bytes | None],
+    *,
+    tile: int = 64,
+    columns: int = 8,
+) -> Image.Image:
     """Face chips (JPEG bytes) tiled into one image, ``columns`` per row.
 
     A missing chip (``None``, or bytes that do not decode) becomes a grey tile.
@@ -172,8 +188,9 @@ def decode_chips(chips: Sequence[bytes | None], size: int = 112) -> np.ndarray:
 
 
 # -- many pictures, in worker processes --------------------------------------------------------
-def write_thumbnails(tasks: Sequence[tuple[str, int, str, int]], *, n_jobs: int = 1,
-                     progress: Progress | None = None) -> list[str | None]:
+def write_thumbnails(
+    tasks: Sequence[tuple[str, int, str, int]], *, n_jobs: int = 1, progress: Progress | None = None
+) -> list[str | None]:
     """Write one thumbnail per task ``(photo path, frame_index, dest, max_side)``.
 
     Small upright JPEGs are copied (:func:`copy_if_small_jpeg`), the rest decoded, shrunk and
@@ -213,9 +230,14 @@ def _sheet_batch(tasks: Sequence[tuple[Sequence[str], str]]) -> list[None]:
     return [None] * len(tasks)
 
 
-def _run_batches(fn: Callable[[Any], list[Any]], tasks: list[Any], n_jobs: int,
-                 progress: Progress | None, batch: int = 64) -> list[Any]:
-    batches = [tasks[i:i + batch] for i in range(0, len(tasks), batch)]
+def _run_batches(
+    fn: Callable[[Any], list[Any]],
+    tasks: list[Any],
+    n_jobs: int,
+    progress: Progress | None,
+    batch: int = 64,
+) -> list[Any]:
+    batches = [tasks[i : i + batch] for i in range(0, len(tasks), batch)]
     out: list[Any] = []
     if not batches:
         return out

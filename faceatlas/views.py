@@ -62,8 +62,9 @@ def face_chip(catalog: Catalog, face_id: int) -> bytes:
     return bytes(data)
 
 
-def picture_source(catalog: Catalog, *, photo_id: int | None = None,
-                   face_id: int | None = None) -> dict[str, Any]:
+def picture_source(
+    catalog: Catalog, *, photo_id: int | None = None, face_id: int | None = None
+) -> dict[str, Any]:
     """Where a photo (or a face's photo) is and what to draw on it.
 
     Parameters
@@ -89,8 +90,12 @@ def picture_source(catalog: Catalog, *, photo_id: int | None = None,
     if photo_id is None:
         raise NotFoundError("picture_source needs a photo_id or a face_id, got neither")
     row = catalog.photo(photo_id)
-    return {"photo_id": photo_id, "path": row["path"], "frame_index": row["frame_index"],
-            "box": box}
+    return {
+        "photo_id": photo_id,
+        "path": row["path"],
+        "frame_index": row["frame_index"],
+        "box": box,
+    }
 
 
 # -- the gallery's pages ----------------------------------------------------------------------
@@ -108,14 +113,22 @@ def unsorted_faces(catalog: Catalog) -> dict[str, Any]:
 
     groups = list_people(catalog)["unsorted"]
     owner = catalog.face_people()
-    faces = [{"face_id": f["id"], "photo_id": f["photo_id"], "path": f["path"],
-              "frame_index": f["frame_index"]}
-             for f in catalog.faces() if f["id"] not in owner]
+    faces = [
+        {
+            "face_id": f["id"],
+            "photo_id": f["photo_id"],
+            "path": f["path"],
+            "frame_index": f["frame_index"],
+        }
+        for f in catalog.faces()
+        if f["id"] not in owner
+    ]
     return {"groups": groups, "faces": faces}
 
 
-def merge_review(catalog: Catalog, embedder: str | None = None, *,
-                 limit: int = 50) -> dict[str, Any]:
+def merge_review(
+    catalog: Catalog, embedder: str | None = None, *, limit: int = 50
+) -> dict[str, Any]:
     """Pairs of people who may be one, for a person to confirm or dismiss.
 
     ``embedder`` by :func:`faceatlas.policy.catalog_embedder`; a catalog without vectors
@@ -135,8 +148,9 @@ def recent_corrections(catalog: Catalog, limit: int = 50) -> dict[str, Any]:
     return {"corrections": catalog.corrections(limit)}
 
 
-def photo_search(catalog: Catalog, path: str | Path, *, k: int = 12,
-                 embedder: str | None = None) -> dict[str, Any]:
+def photo_search(
+    catalog: Catalog, path: str | Path, *, k: int = 12, embedder: str | None = None
+) -> dict[str, Any]:
     """Who is in a photo, and the ``k`` catalogued faces most like each of its faces.
 
     Runs :func:`faceatlas.known.who` then :func:`faceatlas.known.similar` on the same
@@ -162,10 +176,14 @@ def photo_search(catalog: Catalog, path: str | Path, *, k: int = 12,
     if faces:
         sim = similar(catalog, path, k=k, embedder=emb)
     for f, q in zip(faces, sim["queries"], strict=False):
-        f["similar"] = [{key: v for key, v in r.items() if key != "path"}
-                        for r in q["results"]]
-    return {"faces": faces, "error": error, "threshold": found["threshold"],
-            "threshold_source": found["threshold_source"], "embedder": emb}
+        f["similar"] = [{key: v for key, v in r.items() if key != "path"} for r in q["results"]]
+    return {
+        "faces": faces,
+        "error": error,
+        "threshold": found["threshold"],
+        "threshold_source": found["threshold_source"],
+        "embedder": emb,
+    }
 
 
 # -- the report -------------------------------------------------------------------------------
@@ -191,11 +209,17 @@ def report_contents(catalog: Catalog, *, include_hidden: bool = False) -> dict[s
     faces_of: dict[int, list[dict[str, Any]]] = defaultdict(list)
     unassigned: list[dict[str, Any]] = []
     for f in catalog.faces():
-        rec = {"id": f["id"], "photo_id": f["photo_id"], "path": f["path"],
-               "frame_index": f["frame_index"], "quality": f["quality"],
-               "content_hash": hashes.get(f["photo_id"]),
-               "box": (f["x1"], f["y1"], f["x2"], f["y2"]),
-               "width": f["width"], "height": f["height"]}
+        rec = {
+            "id": f["id"],
+            "photo_id": f["photo_id"],
+            "path": f["path"],
+            "frame_index": f["frame_index"],
+            "quality": f["quality"],
+            "content_hash": hashes.get(f["photo_id"]),
+            "box": (f["x1"], f["y1"], f["x2"], f["y2"]),
+            "width": f["width"],
+            "height": f["height"],
+        }
         pid = owner.get(f["id"], (None, None))[0]
         if pid is None:
             unassigned.append(rec)
@@ -203,9 +227,14 @@ def report_contents(catalog: Catalog, *, include_hidden: bool = False) -> dict[s
             faces_of[pid].append(rec)
     for recs in faces_of.values():
         recs.sort(key=lambda r: (-r["quality"], r["id"]))
-    return {"people": listing["people"], "unsorted": listing["unsorted"],
-            "faces_of": dict(faces_of), "unassigned": unassigned,
-            "n_faces": listing["n_faces"], "catalog": catalog.path}
+    return {
+        "people": listing["people"],
+        "unsorted": listing["unsorted"],
+        "faces_of": dict(faces_of),
+        "unassigned": unassigned,
+        "n_faces": listing["n_faces"],
+        "catalog": catalog.path,
+    }
 
 
 def catalog_labels(catalog: Catalog) -> dict[int, str]:
@@ -218,9 +247,15 @@ def catalog_labels(catalog: Catalog) -> dict[int, str]:
     return {int(f): str(w) for f, w in zip(ids, who, strict=True)}
 
 
-def methods_data(catalog: Catalog, embedder: str, labels: Mapping[int, str] | None = None,
-                 *, sample: int = METHODS_SAMPLE, elbow_sample: int = METHODS_ELBOW_SAMPLE,
-                 elbow_max_k: int = METHODS_ELBOW_MAX_K) -> dict[str, Any]:
+def methods_data(
+    catalog: Catalog,
+    embedder: str,
+    labels: Mapping[int, str] | None = None,
+    *,
+    sample: int = METHODS_SAMPLE,
+    elbow_sample: int = METHODS_ELBOW_SAMPLE,
+    elbow_max_k: int = METHODS_ELBOW_MAX_K,
+) -> dict[str, Any]:
     """The numbers behind the methods page: eigenfaces' input, PCA, k-means curve, metrics.
 
     Parameters
@@ -258,10 +293,19 @@ def methods_data(catalog: Catalog, embedder: str, labels: Mapping[int, str] | No
     # one seeded generator for both samples, so a report of the same catalog draws the same
     rng = np.random.default_rng(0)
     chosen = np.sort(rng.choice(ids.size, min(ids.size, sample), replace=False))
-    out: dict[str, Any] = {"embedder": embedder, "n_faces": int(ids.size),
-                           "n_sample": int(chosen.size), "person": person, "pixels": None,
-                           "explained_variance_ratio": None, "Z": None, "elbow": None,
-                           "labels_true": None, "labels_pred": None, "metrics": None}
+    out: dict[str, Any] = {
+        "embedder": embedder,
+        "n_faces": int(ids.size),
+        "n_sample": int(chosen.size),
+        "person": person,
+        "pixels": None,
+        "explained_variance_ratio": None,
+        "Z": None,
+        "elbow": None,
+        "labels_true": None,
+        "labels_pred": None,
+        "metrics": None,
+    }
     if ids.size >= 3:
         from faceatlas.embed.pixels import PixelsEmbedder
         from faceatlas.thumbnails import decode_chips
@@ -274,8 +318,11 @@ def methods_data(catalog: Catalog, embedder: str, labels: Mapping[int, str] | No
     if chosen.size >= 6:
         from faceatlas.cluster import kmeans_curve
 
-        few = np.sort(rng.choice(chosen, elbow_sample, replace=False)) \
-            if chosen.size > elbow_sample else chosen
+        few = (
+            np.sort(rng.choice(chosen, elbow_sample, replace=False))
+            if chosen.size > elbow_sample
+            else chosen
+        )
         hi = max(3, min(few.size // 2, elbow_max_k))
         ks = np.unique(np.geomspace(2, hi, num=8).round().astype(int)).tolist()
         curve = kmeans_curve(X[few], ks, random_state=0)

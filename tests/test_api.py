@@ -46,7 +46,8 @@ def test_dlib_pipeline_on_a_real_photo(shared_data):
     import cv2
 
     image = faceatlas.load_image(
-        shared_data / "face_recognition_examples/images/examples/two_people.jpg")
+        shared_data / "face_recognition_examples/images/examples/two_people.jpg"
+    )
     image = cv2.resize(image, None, fx=0.5, fy=0.5)  # dlib's CNN is slow on a CPU
     for det in ("dlib-hog", "dlib-cnn"):
         found = faceatlas.detect_faces(image, det)

@@ -24,9 +24,16 @@ import pytest
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 SUBJECTS = ("s1", "s2", "s3", "s4")
 
@@ -87,8 +94,9 @@ def world(tmp_path_factory: pytest.TempPathFactory, samples: Path) -> Iterator[d
     port = _free_port()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        server = uvicorn.Server(uvicorn.Config(create_app(db), host="127.0.0.1", port=port,
-                                               log_level="warning"))
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(db), host="127.0.0.1", port=port, log_level="warning")
+        )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     _wait_for(lambda: server.started, "the server to start")
@@ -101,19 +109,31 @@ def world(tmp_path_factory: pytest.TempPathFactory, samples: Path) -> Iterator[d
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         problems: list[str] = []
         page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-        page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
-                if m.type == "error" else None)
-        page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}")
-                if r.status >= 400 else None)
-        yield {"db": db, "root": root, "base": f"http://127.0.0.1:{port}", "page": page,
-               "person_of": person_of, "subject_of": subject_of, "held_out": held_out,
-               "problems": problems, "browser": browser}
+        page.on(
+            "console",
+            lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None,
+        )
+        page.on(
+            "response",
+            lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None,
+        )
+        yield {
+            "db": db,
+            "root": root,
+            "base": f"http://127.0.0.1:{port}",
+            "page": page,
+            "person_of": person_of,
+            "subject_of": subject_of,
+            "held_out": held_out,
+            "problems": problems,
+            "browser": browser,
+        }
         browser.close()
     server.should_exit = True
     thread.join(timeout=10)
 
 
-def _catalog(world: dict):  # noqa: ANN202 - a Catalog
+def _catalog(world: dict):
     from faceatlas import Catalog
 
     return Catalog(world["db"])
@@ -166,8 +186,10 @@ def test_gallery_corrections_in_the_browser(world: dict) -> None:
     with page.expect_navigation():
         page.drag_and_drop(f".face[data-face='{face}']", "#to-new")
     with _catalog(world) as cat:
-        _wait_for(lambda: cat.assignments([face]).get(face, {}).get("person_id")
-                  not in (None, s4), "the move")
+        _wait_for(
+            lambda: cat.assignments([face]).get(face, {}).get("person_id") not in (None, s4),
+            "the move",
+        )
         assert cat.assignments([face])[face]["confirmed"]
 
     # split Alice, then confirm the merge suggestion with the keyboard
@@ -202,8 +224,9 @@ def test_gallery_corrections_in_the_browser(world: dict) -> None:
         page.click("#reject-selected")
     with _catalog(world) as cat:
         assert face not in cat.face_people()
-        assert any(c["face_a"] == face and c["person_id"] == s2
-                   for c in cat.constraints("not_person"))
+        assert any(
+            c["face_a"] == face and c["person_id"] == s2 for c in cat.constraints("not_person")
+        )
 
     page.goto(base + "/unsorted")
     assert page.locator(f".face[data-face='{face}']").count() == 1
@@ -211,12 +234,15 @@ def test_gallery_corrections_in_the_browser(world: dict) -> None:
     assert not world["problems"], world["problems"]
 
 
-def _check_images(page) -> None:  # noqa: ANN001 - a Playwright page
+def _check_images(page) -> None:
     page.evaluate("document.querySelectorAll('img').forEach(i => i.loading = 'eager')")
-    _wait_for(lambda: page.evaluate("[...document.images].every(i => i.complete)"),
-              f"the images of {page.url}")
+    _wait_for(
+        lambda: page.evaluate("[...document.images].every(i => i.complete)"),
+        f"the images of {page.url}",
+    )
     broken = page.evaluate(
-        "[...document.images].filter(i => !i.naturalWidth).map(i => i.getAttribute('src'))")
+        "[...document.images].filter(i => !i.naturalWidth).map(i => i.getAttribute('src'))"
+    )
     assert not broken, f"{page.url}: broken images {broken}"
 
 

@@ -22,8 +22,20 @@ def run(*args: str) -> str:
 def test_pca_songs_reproduces_the_talk(shared_data, tmp_path):
     songs = shared_data / "songs" / "songdata.csv"
     plot = tmp_path / "songs.png"
-    out = json.loads(run("pca", songs, "--columns", "energy", "loudness", "--belongs", "1",
-                         "--plot", plot, "--json"))
+    out = json.loads(
+        run(
+            "pca",
+            songs,
+            "--columns",
+            "energy",
+            "loudness",
+            "--belongs",
+            "1",
+            "--plot",
+            plot,
+            "--json",
+        )
+    )
     np.testing.assert_allclose(out["singular_values"], [1.46530621, 0.09094177], atol=1e-6)
     c1 = np.array(out["components"][0])
     c1 *= np.sign(c1[1]) * -1  # the sign of a component is arbitrary
@@ -44,8 +56,9 @@ def test_pca_text_and_a_point_that_does_not_belong(shared_data):
 
 
 def test_pca_names_non_numeric_columns(shared_data):
-    result = CliRunner().invoke(main, ["pca", str(shared_data / "songs" / "songdata.csv"),
-                                       "--columns", "name", "energy"])
+    result = CliRunner().invoke(
+        main, ["pca", str(shared_data / "songs" / "songdata.csv"), "--columns", "name", "energy"]
+    )
     assert result.exit_code == 1
     assert "name" in result.output and "numeric" in result.output
 
@@ -54,7 +67,8 @@ def test_pca_names_non_numeric_columns(shared_data):
 @pytest.fixture(scope="module")
 def yale_db(shared_data, tmp_path_factory):
     root = shared_data / "yale"
-    rows = list(csv.DictReader(open(root / "making_faces_split.csv")))
+    with open(root / "making_faces_split.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
     db = tmp_path_factory.mktemp("yale") / "yale.db"
     train = [root / r["path"] for r in rows if r["split"] == "train"]
     run("--db", db, "scan", "--cropped", "--embedder", "pixels", "--jobs", "1", *train)
@@ -81,8 +95,7 @@ def test_nearest_sorts_the_talks_three_test_images(yale_db):
 
 def test_nearest_threshold_is_user_settable(yale_db):
     db, tests = yale_db
-    out = json.loads(run("--db", db, "nearest", tests["stranger"], "--threshold", "0.5",
-                         "--json"))
+    out = json.loads(run("--db", db, "nearest", tests["stranger"], "--threshold", "0.5", "--json"))
     assert out["files"][0]["faces"][0]["outcome"] == "known_person"
     assert out["threshold_source"] == "given"
 
@@ -100,7 +113,8 @@ def test_eigenfaces_without_pixel_vectors_says_how_to_get_them(tmp_path):
     from faceatlas import Catalog
 
     Catalog(tmp_path / "empty.db").close()  # a catalog without pixel vectors
-    result = CliRunner().invoke(main, ["--db", str(tmp_path / "empty.db"), "eigenfaces",
-                                       str(tmp_path / "out")])
+    result = CliRunner().invoke(
+        main, ["--db", str(tmp_path / "empty.db"), "eigenfaces", str(tmp_path / "out")]
+    )
     assert result.exit_code == 1
     assert "--embedder pixels" in result.output

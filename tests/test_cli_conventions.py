@@ -38,9 +38,20 @@ def empty_db(tmp_path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("argv", [["status"], ["people"], ["person", "1"], ["undo"],
-                                  ["name", "1", "Ann"], ["merge", "1", "2"],
-                                  ["who", "x.jpg"], ["serve"], ["label", "status"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["status"],
+        ["people"],
+        ["person", "1"],
+        ["undo"],
+        ["name", "1", "Ann"],
+        ["merge", "1", "2"],
+        ["who", "x.jpg"],
+        ["serve"],
+        ["label", "status"],
+    ],
+)
 def test_read_only_command_refuses_a_missing_catalog(tmp_path, argv):
     typo = tmp_path / "typo.db"
     err = assert_one_line_error(invoke("--db", str(typo), *argv))
@@ -50,9 +61,11 @@ def test_read_only_command_refuses_a_missing_catalog(tmp_path, argv):
 
 @pytest.mark.parametrize("where", ["before", "after", "env"])
 def test_db_before_or_after_the_command_or_from_the_environment(empty_db, where):
-    args = {"before": ["--db", str(empty_db), "status", "--json"],
-            "after": ["status", "--json", "--db", str(empty_db)],
-            "env": ["status", "--json"]}[where]
+    args = {
+        "before": ["--db", str(empty_db), "status", "--json"],
+        "after": ["status", "--json", "--db", str(empty_db)],
+        "env": ["status", "--json"],
+    }[where]
     result = invoke(*args, env={"FACEATLAS_DB": str(empty_db)} if where == "env" else None)
     assert result.exit_code == 0, result.output
     assert str(empty_db) in result.stdout
@@ -88,9 +101,16 @@ def test_library_error_is_one_line_and_exit_1(empty_db):
     assert "999" in err
 
 
-@pytest.mark.parametrize("argv", [["person", "not-a-number"], ["no-such-command"],
-                                  ["cluster", "--k", "x"], ["label", "status", "--multi-face",
-                                                            "bad"], ["scan"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["person", "not-a-number"],
+        ["no-such-command"],
+        ["cluster", "--k", "x"],
+        ["label", "status", "--multi-face", "bad"],
+        ["scan"],
+    ],
+)
 def test_bad_usage_is_one_line_and_exit_2(empty_db, argv):
     err = assert_one_line_error(invoke("--db", str(empty_db), *argv), code=2)
     assert "--help`" in err
@@ -111,13 +131,20 @@ def test_serve_on_a_taken_port_fails_before_announcing(empty_db):
 def test_compare_says_why_configurations_were_skipped_in_user_terms():
     from faceatlas.cli._eval import _skipped_lines
 
-    lines = _skipped_lines([
-        "sface + dbscan at 0.9: eps must be a cosine distance in (0, 2], got None",
-        "sface + dbscan at 0.95: eps must be a cosine distance in (0, 2], got None",
-        "dlib: only 2 labelled faces have vectors"])
-    assert lines == ["skipped: sface + dbscan at threshold 0.9, 0.95: the threshold leaves "
-                     "DBSCAN no neighbourhood radius",
-                     "skipped: dlib: only 2 labelled faces have vectors"]
+    lines = _skipped_lines(
+        [
+            "sface + dbscan at 0.9: eps must be a cosine distance in (0, 2], got None",
+            "sface + dbscan at 0.95: eps must be a cosine distance in (0, 2], got None",
+            "dlib: only 2 labelled faces have vectors",
+        ]
+    )
+    assert lines == [
+        (
+            "skipped: sface + dbscan at threshold 0.9, 0.95: the threshold leaves "
+            "DBSCAN no neighbourhood radius"
+        ),
+        "skipped: dlib: only 2 labelled faces have vectors",
+    ]
 
 
 # -- help texts and docs state the library's defaults ---------------------------------------
@@ -142,8 +169,11 @@ def test_exact_search_limit_in_help_and_docs():
     for command in ("who", "similar"):
         assert f"[default: {EXACT_MAX_SIZE:,}]" in help_of(command)
     usage = " ".join((DOCS / "usage.md").read_text().split())
-    stated = re.search(r"exact search \(one matrix product\) below ([\d,]+) faces "
-                       r"\(`faceatlas\.search\.EXACT_MAX_SIZE`", usage)
+    stated = re.search(
+        r"exact search \(one matrix product\) below ([\d,]+) faces "
+        r"\(`faceatlas\.search\.EXACT_MAX_SIZE`",
+        usage,
+    )
     assert stated is not None
     assert int(stated[1].replace(",", "")) == EXACT_MAX_SIZE
 
@@ -152,8 +182,11 @@ def test_docs_name_the_default_method():
     from faceatlas.cluster import DEFAULT_METHOD
 
     usage = " ".join((DOCS / "usage.md").read_text().split())
-    stated = re.search(r"The method defaults to `([\w-]+)` \(`faceatlas\.cluster\."
-                       r"DEFAULT_METHOD`\)", usage)
+    stated = re.search(
+        r"The method defaults to `([\w-]+)` \(`faceatlas\.cluster\."
+        r"DEFAULT_METHOD`\)",
+        usage,
+    )
     assert stated is not None and stated[1] == DEFAULT_METHOD
 
 
@@ -162,8 +195,7 @@ def test_scan_help_states_the_scan_config_defaults():
 
     text = help_of("scan")
     config = ScanConfig()
-    for value in (config.detector, config.embedder, config.video_every_s,
-                  f"{config.max_pixels:,}"):
+    for value in (config.detector, config.embedder, config.video_every_s, f"{config.max_pixels:,}"):
         assert f"[default: {value}]" in text
 
 
@@ -195,10 +227,12 @@ def test_default_embedder_everywhere_is_the_policy_one():
 @pytest.mark.slow
 def test_eval_pairs_with_one_fold_is_a_clear_error(tmp_path, shared_data):
     lfw = shared_data / "lfw"
-    lines = [ln for ln in (lfw / "pairs.txt").read_text().splitlines()[1:]
-             if len(ln.split()) == 3][:3]
-    lines += [ln for ln in (lfw / "pairs.txt").read_text().splitlines()[1:]
-              if len(ln.split()) == 4][:3]
+    lines = [ln for ln in (lfw / "pairs.txt").read_text().splitlines()[1:] if len(ln.split()) == 3][
+        :3
+    ]
+    lines += [
+        ln for ln in (lfw / "pairs.txt").read_text().splitlines()[1:] if len(ln.split()) == 4
+    ][:3]
     pairs = tmp_path / "one_fold.txt"
     pairs.write_text("1\t3\n" + "\n".join(lines) + "\n")
     err = assert_one_line_error(invoke("eval-pairs", str(pairs), str(lfw / "images")))

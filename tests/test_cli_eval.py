@@ -43,8 +43,9 @@ def test_eval_needs_labels(orl_db, tmp_path):
 
 
 def test_folders_eval_compare_and_recommended(orl_db, samples, tmp_path):
-    imported = cli_json("--db", orl_db, "label", "import-folders", str(samples / "orl"),
-                        "--replace")
+    imported = cli_json(
+        "--db", orl_db, "label", "import-folders", str(samples / "orl"), "--replace"
+    )
     assert imported["n_stored"] == 100 and imported["n_people"] == 10
     assert imported["faces"]["labelled"] == 100 and imported["faces"]["unlabelled"] == 0
 
@@ -56,10 +57,16 @@ def test_folders_eval_compare_and_recommended(orl_db, samples, tmp_path):
     assert rep["last_cluster_run"]["method"] == DEFAULT_METHOD
 
     chart = tmp_path / "compare.png"
-    cmp_ = cli_json("--db", orl_db, "compare", "--methods",
-                    "adaptive-linkage,chinese-whispers,kmeans", "--chart", str(chart))
-    assert [r["method"] for r in cmp_["rows"]] == ["adaptive-linkage", "chinese-whispers",
-                                                  "kmeans"]
+    cmp_ = cli_json(
+        "--db",
+        orl_db,
+        "compare",
+        "--methods",
+        "adaptive-linkage,chinese-whispers,kmeans",
+        "--chart",
+        str(chart),
+    )
+    assert [r["method"] for r in cmp_["rows"]] == ["adaptive-linkage", "chinese-whispers", "kmeans"]
     assert chart.stat().st_size > 1000
     for r in cmp_["rows"]:
         assert 0 <= r["bcubed_f"] <= 1 and r["seconds"] >= 0 and r["n_faces"] == 100
@@ -71,8 +78,16 @@ def test_folders_eval_compare_and_recommended(orl_db, samples, tmp_path):
     rec = cmp_["recommendation"]
     assert rec["score"] == best_bf and rec["text"].startswith("sface + ")
 
-    text = cli("--db", orl_db, "compare", "--methods", "chinese-whispers",
-               "--thresholds", "0.3,0.4", "--no-store").output
+    text = cli(
+        "--db",
+        orl_db,
+        "compare",
+        "--methods",
+        "chinese-whispers",
+        "--thresholds",
+        "0.3,0.4",
+        "--no-store",
+    ).output
     assert "recommended: sface + chinese-whispers" in text and "*" in text
 
     summary = cli_json("--db", orl_db, "cluster", "--all", "--use-recommended")
@@ -90,12 +105,28 @@ def test_csv_labels_with_filters_leave_faces_unlabelled(orl_db, samples, tmp_pat
         # the sheet lists bare file names under their folder, like a hand-made one
         lines.append(f"{f.parent.name}/{f.name},{f.parent.name},{'Y' if i % 4 == 0 else 'N'}")
     csv_path.write_text("\n".join(lines) + "\n")
-    imported = cli_json("--db", orl_db, "label", "import", str(csv_path), "--replace",
-                        "--path-column", "file name", "--identity-column", "person",
-                        "--drop", "Mask=Y")
+    imported = cli_json(
+        "--db",
+        orl_db,
+        "label",
+        "import",
+        str(csv_path),
+        "--replace",
+        "--path-column",
+        "file name",
+        "--identity-column",
+        "person",
+        "--drop",
+        "Mask=Y",
+    )
     assert imported["n_dropped"] == 25 and imported["n_matched"] == 75
-    assert imported["faces"] == {"labelled": 75, "ambiguous": 0, "unlabelled": 25,
-                                 "no_face_photos": 0, "labelled_photos": 75}
+    assert imported["faces"] == {
+        "labelled": 75,
+        "ambiguous": 0,
+        "unlabelled": 25,
+        "no_face_photos": 0,
+        "labelled_photos": 75,
+    }
     rep = cli_json("--db", orl_db, "eval")
     assert rep["n_faces"] == 75 and rep["faces"]["unlabelled"] == 25
     status = cli_json("--db", orl_db, "label", "status")
@@ -179,11 +210,13 @@ def test_compare_on_a_synthetic_catalog():
         for k in range(6):
             v = centres[person] + 0.2 * rng.normal(size=32)
             v = (v / np.linalg.norm(v)).astype(np.float32)
-            face = FaceRecord(np.array([0, 0, 10, 10], np.float32), np.zeros((5, 2)), 0.9,
-                              0.9, 1.0, None, v)
+            face = FaceRecord(
+                np.array([0, 0, 10, 10], np.float32), np.zeros((5, 2)), 0.9, 0.9, 1.0, None, v
+            )
             path = f"/p/{person}/{k}.jpg"
-            cat.replace_file(path, None, None, None, "fake", [PhotoRecord(path, faces=[face])],
-                             "fake", "1")
+            cat.replace_file(
+                path, None, None, None, "fake", [PhotoRecord(path, faces=[face])], "fake", "1"
+            )
             labels[path] = f"person{person}"
     with pytest.raises(InputError, match="no labels"):
         evaluate_people(cat)
@@ -192,8 +225,9 @@ def test_compare_on_a_synthetic_catalog():
     assert rep["n_clusters"] == 0 and rep["n_unassigned"] == 24 and rep["pairwise_recall"] == 0
     with pytest.raises(InputError, match="compare"):
         recommended_settings(cat)
-    result = compare_configurations(cat, methods=["chinese-whispers", "agglomerative"],
-                                    thresholds=[0.5, 0.7])
+    result = compare_configurations(
+        cat, methods=["chinese-whispers", "agglomerative"], thresholds=[0.5, 0.7]
+    )
     assert len(result.rows) == 2 and len(result.sweep) == 4
     assert all(r["bcubed_f"] == pytest.approx(1.0) for r in result.rows)
     rec = recommended_settings(cat)

@@ -140,8 +140,14 @@ def test_kmeans_and_elbow(orl_incremental, tmp_path):
 def group_photos(shared_data, tmp_path_factory) -> Path:
     """The face_recognition examples (group photos, a video) scanned once."""
     db = tmp_path_factory.mktemp("groups") / "groups.db"
-    cli("--db", str(db), "scan", str(shared_data / "face_recognition_examples" / "images"),
-        "--jobs", "2")
+    cli(
+        "--db",
+        str(db),
+        "scan",
+        str(shared_data / "face_recognition_examples" / "images"),
+        "--jobs",
+        "2",
+    )
     return db
 
 

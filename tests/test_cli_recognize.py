@@ -34,8 +34,9 @@ EXPECTED = {
 @pytest.fixture(scope="module")
 def knn_db(shared_data, tmp_path_factory):
     db = str(tmp_path_factory.mktemp("knn") / "knn.db")
-    res = CliRunner().invoke(main, ["--db", db, "enroll", str(shared_data / KNN / "train"),
-                                    "--jobs", "1", "--json"])
+    res = CliRunner().invoke(
+        main, ["--db", db, "enroll", str(shared_data / KNN / "train"), "--jobs", "1", "--json"]
+    )
     assert res.exit_code == 0, res.output
     return db
 
@@ -49,15 +50,20 @@ def _run(*args: str) -> str:
 def test_enroll_makes_named_confirmed_people(knn_db, shared_data):
     with Catalog(knn_db) as cat:
         people = {p["name"]: p for p in cat.persons()}
-        assert set(people) == {"alex_lacamoire", "biden", "kit_harington", "obama",
-                               "rose_leslie"}
+        assert set(people) == {"alex_lacamoire", "biden", "kit_harington", "obama", "rose_leslie"}
         assert {n: p["n_confirmed"] for n, p in people.items()} == {
-            "alex_lacamoire": 1, "biden": 2, "kit_harington": 2, "obama": 2, "rose_leslie": 2}
+            "alex_lacamoire": 1,
+            "biden": 2,
+            "kit_harington": 2,
+            "obama": 2,
+            "rose_leslie": 2,
+        }
         sources = {a["source"] for a in cat.assignments().values()}
         assert sources == {"enroll"}
     # Enrolling again adds nothing.
-    again = json.loads(_run("--db", knn_db, "enroll", str(shared_data / KNN / "train"),
-                            "--jobs", "1", "--json"))
+    again = json.loads(
+        _run("--db", knn_db, "enroll", str(shared_data / KNN / "train"), "--jobs", "1", "--json")
+    )
     assert sum(p["new_faces"] for p in again["people"]) == 0
 
 
@@ -72,8 +78,7 @@ def _face_recognition_print_result():
         pytest.skip("face_recognition is not installed")
     src = Path(spec.submodule_search_locations[0]) / "face_recognition_cli.py"
     tree = ast.parse(src.read_text())
-    fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef)
-              and n.name == "print_result")
+    fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "print_result")
     scope: dict = {}
     exec(compile(ast.Module([fn], type_ignores=[]), str(src), "exec"), scope)
     return scope["print_result"]
@@ -134,20 +139,38 @@ def test_calibrate_cli_refuses_too_few_pairs_then_forces(knn_db, tmp_path):
     assert res.exit_code == 0, res.output
     assert "not stored" in res.stdout and "warning: only" in res.stderr
     assert plot.stat().st_size > 1000
-    data = json.loads(_run("--db", knn_db, "calibrate", "--target-fmr", "0.1", "--json",
-                           "--dry-run"))
+    data = json.loads(
+        _run("--db", knn_db, "calibrate", "--target-fmr", "0.1", "--json", "--dry-run")
+    )
     assert data["n_same"] == 4 and data["n_different"] == 32 and data["stored"] is False
 
 
 def test_calibrate_from_pairs_csv(knn_db, shared_data, tmp_path):
     train = shared_data / KNN / "train"
     pairs = tmp_path / "pairs.csv"
-    rows = ["path_a,path_b,same", "obama/obama.jpg,obama/obama2.jpg,1",
-            "biden/biden.jpg,biden/biden2.jpg,1", "obama/obama.jpg,biden/biden.jpg,0",
-            "kit_harington/john1.jpeg,rose_leslie/img1.jpg,0"]
+    rows = [
+        "path_a,path_b,same",
+        "obama/obama.jpg,obama/obama2.jpg,1",
+        "biden/biden.jpg,biden/biden2.jpg,1",
+        "obama/obama.jpg,biden/biden.jpg,0",
+        "kit_harington/john1.jpeg,rose_leslie/img1.jpg,0",
+    ]
     pairs.write_text("\n".join(rows) + "\n")
-    data = json.loads(_run("--db", knn_db, "calibrate", "--pairs", str(pairs), "--root",
-                           str(train), "--target-fmr", "0.4", "--json", "--dry-run"))
+    data = json.loads(
+        _run(
+            "--db",
+            knn_db,
+            "calibrate",
+            "--pairs",
+            str(pairs),
+            "--root",
+            str(train),
+            "--target-fmr",
+            "0.4",
+            "--json",
+            "--dry-run",
+        )
+    )
     assert (data["n_same"], data["n_different"]) == (2, 2)
     assert data["tmr"] == 1.0 and "pairs.csv" in data["source"]
 
@@ -160,12 +183,14 @@ def test_similar_face_person_and_photo(knn_db, shared_data):
     res = data["queries"][0]["results"]
     assert len(res) == 3 and face not in [r["face_id"] for r in res]
     assert res[0]["name"] == "obama"
-    assert [r["similarity"] for r in res] == sorted((r["similarity"] for r in res),
-                                                    reverse=True)
+    assert [r["similarity"] for r in res] == sorted((r["similarity"] for r in res), reverse=True)
     data = json.loads(_run("--db", knn_db, "similar", "obama", "--json"))
     assert all(r["name"] != "obama" for r in data["queries"][0]["results"])
-    data = json.loads(_run("--db", knn_db, "similar", f"person:{obama['id']}",
-                           "--min-similarity", "0.99", "--json"))
+    data = json.loads(
+        _run(
+            "--db", knn_db, "similar", f"person:{obama['id']}", "--min-similarity", "0.99", "--json"
+        )
+    )
     assert data["queries"][0]["results"] == []
     photo = str(shared_data / KNN / "test" / "obama1.jpg")
     text = _run("--db", knn_db, "similar", photo, "-k", "2")
@@ -175,19 +200,23 @@ def test_similar_face_person_and_photo(knn_db, shared_data):
 
 
 def test_people_named_after_clustering_count_as_enrolled(knn_db, shared_data):
-    photo = shared_data / "face_recognition_examples" / "images" / "examples" / \
-        "lin-manuel-miranda.png"
+    photo = (
+        shared_data / "face_recognition_examples" / "images" / "examples" / "lin-manuel-miranda.png"
+    )
     _run("--db", knn_db, "scan", str(photo), "--jobs", "1")
     with Catalog(knn_db) as cat:
         face = next(f["id"] for f in cat.faces() if f["path"] == str(photo))
         run = cat.start_run("cluster", {})
         (pid,) = cat.apply_clustering(run, {}, [[face]])
-        assert json.loads(_run("--db", knn_db, "who", "--json", str(photo)))[
-            "files"][0]["faces"][0]["name"] is None  # unnamed: not recognisable
+        assert (
+            json.loads(_run("--db", knn_db, "who", "--json", str(photo)))["files"][0]["faces"][0][
+                "name"
+            ]
+            is None
+        )  # unnamed: not recognisable
         with cat.correction("name", {}) as c:
             c.update_person(pid, name="lin")
-    face_out = json.loads(_run("--db", knn_db, "who", "--json", str(photo)))["files"][0][
-        "faces"][0]
+    face_out = json.loads(_run("--db", knn_db, "who", "--json", str(photo)))["files"][0]["faces"][0]
     assert face_out["outcome"] == "same_image" and face_out["name"] == "lin"
 
 
@@ -207,15 +236,20 @@ def _add_faces(cat: Catalog, X: np.ndarray, start: int) -> None:
     lm = np.zeros((5, 2), np.float32)
     with cat.transaction() as db:
         for i, x in enumerate(X, start):
-            cur = db.execute("INSERT INTO photos (path, status, scanned_at) VALUES (?, 'done', "
-                             "'now')", (f"/synthetic/{i}.jpg",))
+            cur = db.execute(
+                "INSERT INTO photos (path, status, scanned_at) VALUES (?, 'done', 'now')",
+                (f"/synthetic/{i}.jpg",),
+            )
             fcur = db.execute(
                 "INSERT INTO faces (photo_id, face_index, x1, y1, x2, y2, landmarks, det_score, "
                 "quality, sharpness) VALUES (?, 0, 0, 0, 10, 10, ?, 1, 1, 1)",
-                (cur.lastrowid, lm.tobytes()))
-            db.execute("INSERT INTO embeddings (face_id, embedder, version, dim, vector) "
-                       "VALUES (?, 'sface', '2021dec-int8bq', 128, ?)",
-                       (fcur.lastrowid, x.tobytes()))
+                (cur.lastrowid, lm.tobytes()),
+            )
+            db.execute(
+                "INSERT INTO embeddings (face_id, embedder, version, dim, vector) "
+                "VALUES (?, 'sface', '2021dec-int8bq', 128, ?)",
+                (fcur.lastrowid, x.tobytes()),
+            )
 
 
 @pytest.mark.slow  # ~10 s: builds and updates an index over a large catalog

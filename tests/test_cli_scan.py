@@ -77,28 +77,40 @@ def test_multi_face_photos_and_video(shared_data, tmp_path):
 
 def test_lfw_subset_finds_the_labelled_faces(lfw_reference):
     with sqlite3.connect(lfw_reference) as db:
-        with_face = db.execute("SELECT COUNT(*) FROM photos p WHERE EXISTS "
-                               "(SELECT 1 FROM faces f WHERE f.photo_id = p.id)").fetchone()[0]
+        with_face = db.execute(
+            "SELECT COUNT(*) FROM photos p WHERE EXISTS "
+            "(SELECT 1 FROM faces f WHERE f.photo_id = p.id)"
+        ).fetchone()[0]
     assert with_face >= 297  # YuNet misses at most 1 % of LFW's (frontal, centred) faces
 
 
 def _face_set(db_path: Path) -> list[tuple]:
     with sqlite3.connect(db_path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        rows = db.execute(
+        return db.execute(
             "SELECT p.path, f.face_index, ROUND(f.x1), ROUND(f.y1), e.embedder FROM faces f "
             "JOIN photos p ON p.id = f.photo_id JOIN embeddings e ON e.face_id = f.id "
-            "ORDER BY 1, 2").fetchall()
-    return rows
+            "ORDER BY 1, 2"
+        ).fetchall()
 
 
 def test_kill_at_any_moment_then_resume(lfw_subset, lfw_reference, tmp_path):
     db = tmp_path / "killed.db"
-    cmd = [sys.executable, "-m", "faceatlas", "--db", str(db), "scan", str(lfw_subset),
-           "--jobs", "2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "faceatlas",
+        "--db",
+        str(db),
+        "scan",
+        str(lfw_subset),
+        "--jobs",
+        "2",
+    ]
     for delay in (1.5, 3.0, 4.5):  # before the first commit, mid-scan, later
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
         time.sleep(delay)
         os.killpg(proc.pid, signal.SIGKILL)  # the workers die too
         proc.wait()
@@ -126,7 +138,8 @@ def test_photos_errors_lists_bad_files(tmp_path, samples):
 
 def test_errors_are_one_line_without_traceback(tmp_path):
     # scan creates catalogs (read-only commands refuse a missing one instead)
-    result = CliRunner().invoke(main, ["--db", str(tmp_path / "no" / "x.db"), "scan",
-                                       str(tmp_path)])
+    result = CliRunner().invoke(
+        main, ["--db", str(tmp_path / "no" / "x.db"), "scan", str(tmp_path)]
+    )
     assert result.exit_code == 1
     assert result.output.startswith("error: cannot create catalog")

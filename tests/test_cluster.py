@@ -280,13 +280,14 @@ def test_all_names_every_public_estimator_and_function():
 
     for name in package.__all__:
         assert hasattr(package, name), name
-    for module in ("_base", "_constraints", "_density", "_kmeans", "_knn", "_linkage",
-                   "_whispers"):
+    for module in ("_base", "_constraints", "_density", "_kmeans", "_knn", "_linkage", "_whispers"):
         mod = importlib.import_module(f"faceatlas.cluster.{module}")
         for name, obj in vars(mod).items():
             defined_here = getattr(obj, "__module__", None) == mod.__name__
-            if defined_here and not name.startswith("_") and (
-                inspect.isclass(obj) or inspect.isfunction(obj)
+            if (
+                defined_here
+                and not name.startswith("_")
+                and (inspect.isclass(obj) or inspect.isfunction(obj))
             ):
                 assert name in package.__all__, f"{module}.{name} is not re-exported"
 
@@ -298,6 +299,7 @@ def test_import_loads_no_heavy_library():
         "print(sorted(m for m in ('sklearn', 'faiss', 'scipy.sparse.csgraph') "
         "if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
     assert out.stdout.strip() == "[]"

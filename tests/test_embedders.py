@@ -23,15 +23,20 @@ DIMS = {"sface": 128, "dlib": 128, "pixels": 56 * 56, "landmarks": len(FEATURES)
 @pytest.fixture(scope="module")
 def lfw_faces(shared_data):
     """Three LFW photos (two of one person) with their YuNet detections."""
-    names = ["George_W_Bush/George_W_Bush_0001.jpg", "George_W_Bush/George_W_Bush_0002.jpg",
-             "Colin_Powell/Colin_Powell_0001.jpg"]
+    names = [
+        "George_W_Bush/George_W_Bush_0001.jpg",
+        "George_W_Bush/George_W_Bush_0002.jpg",
+        "Colin_Powell/Colin_Powell_0001.jpg",
+    ]
     det = get_detector("yunet")
     out = []
     for n in names:
         img = load_image(shared_data / "lfw" / "images" / n)
         d = det.detect(img)
         i = int(np.argmax(d.scores))
-        out.append((img, Detections(d.boxes[i:i + 1], d.landmarks[i:i + 1], d.scores[i:i + 1])))
+        out.append(
+            (img, Detections(d.boxes[i : i + 1], d.landmarks[i : i + 1], d.scores[i : i + 1]))
+        )
     return out
 
 
@@ -81,7 +86,8 @@ def test_pixels_size_is_validated():
 
 @pytest.fixture(scope="module")
 def orl_pixels(shared_data):
-    rows = list(csv.DictReader(open(shared_data / "orl" / "labels.csv")))
+    with open(shared_data / "orl" / "labels.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
     emb = PixelsEmbedder()
     det = get_detector("whole-image", use_landmarks=False)
     X = []
@@ -112,8 +118,9 @@ def test_eigenface_space_shapes_and_reconstruction(orl_pixels):
     assert space.n_components_ == 29  # capped: 30 centred faces span 29 directions
     mean, faces = space.eigenfaces(8)
     assert mean.shape == (56, 56) and faces.shape == (8, 56, 56)
-    errors = [np.linalg.norm(space.reconstruct(X[:5], k).reshape(5, -1) - X[:5])
-              for k in (1, 10, 29)]
+    errors = [
+        np.linalg.norm(space.reconstruct(X[:5], k).reshape(5, -1) - X[:5]) for k in (1, 10, 29)
+    ]
     assert errors[0] > errors[1] > errors[2]
     with pytest.raises(InputError):
         EigenfaceSpace().fit(X[:1])
@@ -121,8 +128,11 @@ def test_eigenface_space_shapes_and_reconstruction(orl_pixels):
 
 # -- landmarks ---------------------------------------------------------------------------------
 @settings(max_examples=25, deadline=None)
-@given(scale=st.floats(0.2, 5.0), angle=st.floats(-np.pi, np.pi),
-       shift=st.tuples(st.floats(-100, 100), st.floats(-100, 100)))
+@given(
+    scale=st.floats(0.2, 5.0),
+    angle=st.floats(-np.pi, np.pi),
+    shift=st.tuples(st.floats(-100, 100), st.floats(-100, 100)),
+)
 def test_landmark_measurements_are_free_of_scale_rotation_and_position(scale, angle, shift):
     pts = np.random.default_rng(1).uniform(0, 100, size=(68, 2))
     c, s = np.cos(angle), np.sin(angle)

@@ -193,8 +193,17 @@ def test_invariant_to_relabelling(pair, rnd):
 @given(label_pairs)
 def test_scores_are_in_range(pair):
     rep = clustering_report(*pair)
-    for k in ("pairwise_precision", "pairwise_recall", "pairwise_f", "bcubed_precision",
-              "bcubed_recall", "bcubed_f", "nmi", "accuracy", "weighted_f1"):
+    for k in (
+        "pairwise_precision",
+        "pairwise_recall",
+        "pairwise_f",
+        "bcubed_precision",
+        "bcubed_recall",
+        "bcubed_f",
+        "nmi",
+        "accuracy",
+        "weighted_f1",
+    ):
         assert -1e-12 <= rep[k] <= 1 + 1e-12, k
 
 
@@ -299,10 +308,22 @@ def test_identification_shape_error():
 
 def test_package_exports_what_the_module_did():
     """The split into faceatlas/evaluate/ keeps every public name of the old module."""
-    old = {"adjusted_rand_index", "bcubed_precision_recall_f", "clustering_report",
-           "equal_error_rate", "kfold_verification_accuracy", "matched_accuracy",
-           "matched_weighted_f1", "normalized_mutual_info", "open_set_rates",
-           "pairwise_precision_recall_f", "rank1_accuracy", "roc", "roc_auc", "tmr_at_fmr"}
+    old = {
+        "adjusted_rand_index",
+        "bcubed_precision_recall_f",
+        "clustering_report",
+        "equal_error_rate",
+        "kfold_verification_accuracy",
+        "matched_accuracy",
+        "matched_weighted_f1",
+        "normalized_mutual_info",
+        "open_set_rates",
+        "pairwise_precision_recall_f",
+        "rank1_accuracy",
+        "roc",
+        "roc_auc",
+        "tmr_at_fmr",
+    }
     assert set(ev.__all__) == old
     assert ev.__all__ == sorted(ev.__all__)
     assert all(callable(getattr(ev, name)) for name in old)

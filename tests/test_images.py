@@ -34,7 +34,7 @@ def test_formats_load_as_rgb_uint8(tmp_path, rgb):
 
 
 def test_sixteen_bit_is_scaled_not_crushed(tmp_path):
-    arr = (np.arange(40 * 60, dtype=np.uint16).reshape(40, 60) * 20)
+    arr = np.arange(40 * 60, dtype=np.uint16).reshape(40, 60) * 20
     path = tmp_path / "deep.png"
     Image.fromarray(arr).save(path)  # saved as mode I;16
     img = load_image(path)
@@ -118,5 +118,5 @@ def test_permission_denied_is_reported_even_as_root(tmp_path, rgb, monkeypatch):
         raise PermissionError(13, "Permission denied", str(path))
 
     monkeypatch.setattr(Image, "open", refuse)
-    with pytest.raises(ImageError, match="locked.jpg: permission denied"):
+    with pytest.raises(ImageError, match=r"locked\.jpg: permission denied"):
         load_image(path)

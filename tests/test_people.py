@@ -23,15 +23,29 @@ DIM = 128
 
 
 def _record(v: np.ndarray, quality: float = 0.9) -> FaceRecord:
-    return FaceRecord(box=np.array([0, 0, 40, 40], np.float32),
-                      landmarks=np.zeros((5, 2), np.float32), det_score=0.9, quality=quality,
-                      sharpness=1.0, chip_jpeg=None, embedding=v.astype(np.float32))
+    return FaceRecord(
+        box=np.array([0, 0, 40, 40], np.float32),
+        landmarks=np.zeros((5, 2), np.float32),
+        det_score=0.9,
+        quality=quality,
+        sharpness=1.0,
+        chip_jpeg=None,
+        embedding=v.astype(np.float32),
+    )
 
 
 def add_photo(cat: Catalog, path: str, vectors: list[np.ndarray]) -> list[int]:
     """Record one photo with these face vectors; returns the new face ids in order."""
-    cat.replace_file(path, None, None, None, "fake",
-                     [PhotoRecord(path=path, faces=[_record(v) for v in vectors])], "fake", "1")
+    cat.replace_file(
+        path,
+        None,
+        None,
+        None,
+        "fake",
+        [PhotoRecord(path=path, faces=[_record(v) for v in vectors])],
+        "fake",
+        "1",
+    )
     rows = [f for f in cat.faces() if f["path"] == path]
     return [f["id"] for f in sorted(rows, key=lambda f: f["face_index"])]
 
@@ -160,8 +174,14 @@ def test_strangers_and_small_groups_are_not_people():
 
 
 def test_default_min_faces_grows_with_the_library():
-    assert [P.default_min_faces(n) for n in (1, 50, 100, 1000, 13233, 100_000)] == \
-        [2, 2, 2, 3, 5, 5]
+    assert [P.default_min_faces(n) for n in (1, 50, 100, 1000, 13233, 100_000)] == [
+        2,
+        2,
+        2,
+        3,
+        5,
+        5,
+    ]
 
 
 def test_incremental_new_faces_join_existing_people_and_only_the_pool_is_clustered():
@@ -232,9 +252,16 @@ def test_threshold_precedence_is_policys_explicit_stored_derived_published():
     s = P.cluster_people(cat, "fake", threshold=0.93)
     assert s.threshold == s.assign_threshold == 0.93
     # a calibration stored by `faceatlas calibrate` wins over derived and published
-    cat.set_setting(calibration_key(get_embedder("fake")),
-                    {"threshold": 0.91, "source": "test pairs", "target_fmr": 0.001,
-                     "tmr": 0.99, "calibrated_at": "2026-12-01"})
+    cat.set_setting(
+        calibration_key(get_embedder("fake")),
+        {
+            "threshold": 0.91,
+            "source": "test pairs",
+            "target_fmr": 0.001,
+            "tmr": 0.99,
+            "calibrated_at": "2026-12-01",
+        },
+    )
     s = P.cluster_people(cat, "fake")
     assert s.threshold == s.assign_threshold == 0.91
     assert s.threshold_source.startswith("calibrated on test pairs")
@@ -243,9 +270,16 @@ def test_threshold_precedence_is_policys_explicit_stored_derived_published():
     a = P.list_people(cat)["people"][0]["id"]
     b = P.split_person(cat, a, n_parts=2, embedder="fake")["new_people"][0]
     assert {(x["person_a"], x["person_b"]) for x in P.suggest_merges(cat, "fake")} == {(a, b)}
-    cat.set_setting(calibration_key(get_embedder("fake")),
-                    {"threshold": 0.9999, "source": "test pairs", "target_fmr": 0.001,
-                     "tmr": 0.5, "calibrated_at": "2026-12-01"})
+    cat.set_setting(
+        calibration_key(get_embedder("fake")),
+        {
+            "threshold": 0.9999,
+            "source": "test pairs",
+            "target_fmr": 0.001,
+            "tmr": 0.5,
+            "calibrated_at": "2026-12-01",
+        },
+    )
     assert P.suggest_merges(cat, "fake") == []
 
 
@@ -383,7 +417,8 @@ def test_suggestions_rank_dismiss_and_confirm():
     centre = float(ca @ cb / (np.linalg.norm(ca) * np.linalg.norm(cb)))
     assert top["centroid_similarity"] == pytest.approx(centre, abs=1e-4)
     assert top["score"] == pytest.approx(
-        (top["closest_similarity"] + top["centroid_similarity"]) / 2, abs=1e-4)
+        (top["closest_similarity"] + top["centroid_similarity"]) / 2, abs=1e-4
+    )
     assert top["closest_similarity"] >= 0.9  # the fake embedder's same-person threshold
     assert {"closest_faces", "centroid_similarity", "score"} <= set(top)
     P.dismiss_suggestion(cat, b, a)
@@ -473,30 +508,47 @@ OPS = st.lists(
         st.tuples(st.just("undo"), st.just(0), st.just(0)),
         st.tuples(st.just("cluster"), st.integers(0, 1), st.just(0)),
     ),
-    min_size=1, max_size=8)
+    min_size=1,
+    max_size=8,
+)
 
 
 def decided(cat: Catalog) -> tuple[dict[int, int], dict[int, str], list[tuple]]:
     """What the user's corrections decide: pins, names and every constraint."""
     names = {p["id"]: p["name"] for p in cat.persons(with_empty=True) if p["name"]}
-    rules = sorted((c["kind"], c["face_a"], c["face_b"], c["person_id"])
-                   for c in cat.constraints())
+    rules = sorted((c["kind"], c["face_a"], c["face_b"], c["person_id"]) for c in cat.constraints())
     return pins(cat), names, rules
 
 
 def everything(cat: Catalog) -> tuple:
     """The whole people side of the catalog, to see that a refused correction left it alone."""
-    return (decided(cat), person_of(cat), cat.persons(with_empty=True),
-            sorted(cat.dismissed_pairs()), cat.corrections(10**6))
+    return (
+        decided(cat),
+        person_of(cat),
+        cat.persons(with_empty=True),
+        sorted(cat.dismissed_pairs()),
+        cat.corrections(10**6),
+    )
 
 
-def check_applied(cat: Catalog, op: str, x: int, y: int, pb: int, face: int,
-                  before: dict[int, int], out: dict | None) -> None:
+def check_applied(
+    cat: Catalog,
+    op: str,
+    x: int,
+    y: int,
+    pb: int,
+    face: int,
+    before: dict[int, int],
+    out: dict | None,
+) -> None:
     """The correction just accepted did what it says, at once."""
     now, pinned = person_of(cat), pins(cat)
     if op == "merge":
-        kept = [f for f, p in before.items()
-                if p in (out["id"], out["merged"]) and f not in out["dropped"]]
+        kept = [
+            f
+            for f, p in before.items()
+            if p in (out["id"], out["merged"]) and f not in out["dropped"]
+        ]
         assert all(pinned.get(f) == out["id"] for f in kept)
         assert out["merged"] not in now.values()
     elif op == "split":
@@ -515,10 +567,18 @@ def check_applied(cat: Catalog, op: str, x: int, y: int, pb: int, face: int,
 
 
 @pytest.mark.slow  # ~25 s of hypothesis examples
-@settings(max_examples=30, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(ops=OPS, seed=st.integers(0, 3), method=st.sampled_from(
-    [DEFAULT_METHOD, "agglomerative", "chinese-whispers", "core-point", "kmeans"]))
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    ops=OPS,
+    seed=st.integers(0, 3),
+    method=st.sampled_from(
+        [DEFAULT_METHOD, "agglomerative", "chinese-whispers", "core-point", "kmeans"]
+    ),
+)
 def test_corrections_are_obeyed_after_reclustering(ops, seed, method):
     cat, world = make_catalog(4, 24, seed)
     P.cluster_people(cat, "fake")

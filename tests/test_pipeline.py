@@ -95,8 +95,9 @@ def test_bad_files_are_recorded_and_the_scan_goes_on(album, cat):
     (album / "cut.jpg").write_bytes(data[: len(data) // 3])
     os.symlink(album / "missing.jpg", album / "dangling.jpg")
     Image.new("L", (3000, 3000)).save(album / "bomb.png")
-    s = scan([album], cat, ScanConfig(detector="fake", embedder="fake", jobs=1,
-                                      max_pixels=4_000_000))
+    s = scan(
+        [album], cat, ScanConfig(detector="fake", embedder="fake", jobs=1, max_pixels=4_000_000)
+    )
     reasons = {os.path.basename(e["path"]): e["error"] for e in s.errors}
     assert set(reasons) == {"empty.jpg", "fake.png", "cut.jpg", "dangling.jpg", "bomb.png"}
     assert "empty file" in reasons["empty.jpg"]

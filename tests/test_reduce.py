@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import subprocess
 import sys
 
@@ -153,7 +154,7 @@ def test_invariants(X):
     assert np.all(np.diff(pca.explained_variance_) <= 1e-9 * pca.explained_variance_[0])
     errors = [np.linalg.norm(X - pca.reconstruct(X, k)) for k in range(pca.n_components_ + 1)]
     scale = np.linalg.norm(X - X.mean(axis=0)) + 1
-    assert all(b <= a + 1e-9 * scale for a, b in zip(errors, errors[1:], strict=False))
+    assert all(b <= a + 1e-9 * scale for a, b in itertools.pairwise(errors))
     assert errors[-1] <= 1e-6 * scale
 
 
@@ -202,6 +203,7 @@ def test_eigenfaces_on_orl(shared_data):
 def test_import_does_not_load_scikit_learn():
     # `import faceatlas` imports PCA; scikit-learn is loaded by the first fit only
     code = "import sys, faceatlas.reduce; print('sklearn' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
     assert out.stdout.strip() == "False"

@@ -93,8 +93,9 @@ def test_report_pages_pictures_and_links(small_catalog: Path, tmp_path: Path) ->
     assert data["n_faces"] == n_faces
 
 
-def test_report_reuses_thumbnails_and_forgets_stale_ones(small_catalog: Path,
-                                                         tmp_path: Path) -> None:
+def test_report_reuses_thumbnails_and_forgets_stale_ones(
+    small_catalog: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "report"
     with Catalog(small_catalog) as cat:
         first = write_report(cat, out, n_jobs=1, methods=False)
@@ -108,8 +109,9 @@ def test_report_reuses_thumbnails_and_forgets_stale_ones(small_catalog: Path,
 
 
 @pytest.mark.slow  # ~6 s: renders every page and the plots
-def test_report_with_labels_has_confusion_matrix_and_metrics(small_catalog: Path,
-                                                             tmp_path: Path) -> None:
+def test_report_with_labels_has_confusion_matrix_and_metrics(
+    small_catalog: Path, tmp_path: Path
+) -> None:
     copy = tmp_path / "cat.db"
     shutil.copy(small_catalog, copy)
     with Catalog(copy) as cat:
@@ -147,9 +149,21 @@ def test_report_of_an_empty_catalog(tmp_path: Path) -> None:
 
 def test_cli_report(small_catalog: Path, tmp_path: Path) -> None:
     out = tmp_path / "cli_report"
-    res = CliRunner().invoke(main, ["--db", str(small_catalog), "report", str(out),
-                                    "--limit-per-person", "3", "--no-methods", "--jobs", "1",
-                                    "--json"])
+    res = CliRunner().invoke(
+        main,
+        [
+            "--db",
+            str(small_catalog),
+            "report",
+            str(out),
+            "--limit-per-person",
+            "3",
+            "--no-methods",
+            "--jobs",
+            "1",
+            "--json",
+        ],
+    )
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
     assert data["index"] == str(out / "index.html")
@@ -193,8 +207,12 @@ def test_report_reads_the_catalog_only_through_library_functions() -> None:
     # another package's private modules
     imports = _faceatlas_imports("faceatlas.report")
     assert "sqlite3" not in imports
-    foreign_private = {m for m in imports if not m.startswith("faceatlas.report")
-                       and any(part.startswith("_") for part in m.split("."))}
+    foreign_private = {
+        m
+        for m in imports
+        if not m.startswith("faceatlas.report")
+        and any(part.startswith("_") for part in m.split("."))
+    }
     assert not foreign_private
     assert {"faceatlas.views", "faceatlas.thumbnails", "faceatlas.policy"} <= imports
     assert "faceatlas.report._images" not in imports

@@ -246,8 +246,18 @@ def test_package_exports_what_the_module_did():
     """The split into faceatlas/search/ keeps every public name of the old module."""
     import faceatlas.search as search_module
 
-    old = {"AUTO_APPROXIMATE_KIND", "EXACT_MAX_SIZE", "ExactIndex", "HNSWIndex", "IVFIndex",
-           "PCAKMeansIndex", "build_index", "load_index", "recall_at_k", "search"}
+    old = {
+        "AUTO_APPROXIMATE_KIND",
+        "EXACT_MAX_SIZE",
+        "ExactIndex",
+        "HNSWIndex",
+        "IVFIndex",
+        "PCAKMeansIndex",
+        "build_index",
+        "load_index",
+        "recall_at_k",
+        "search",
+    }
     assert set(search_module.__all__) == old
     assert search_module.__all__ == sorted(search_module.__all__)
     assert all(hasattr(search_module, name) for name in old)

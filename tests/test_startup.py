@@ -31,14 +31,19 @@ print(json.dumps({"exit_code": result.exit_code, "output": result.output, "loade
 
 
 def _python(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO),
-                                                        os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True,
-                          env=env, timeout=120, check=False)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+    }
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
 
 
-@pytest.mark.parametrize("statement", ["import faceatlas.cli", "import faceatlas",
-                                       "from faceatlas import Catalog, FaceAtlasError"])
+@pytest.mark.parametrize(
+    "statement",
+    ["import faceatlas.cli", "import faceatlas", "from faceatlas import Catalog, FaceAtlasError"],
+)
 def test_import_loads_no_heavy_library(statement):
     code = f"{statement}; import sys; print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
     out = _python("-c", code)
@@ -56,14 +61,29 @@ def small_catalog(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.mark.parametrize("argv", [
-    ["--help"], ["status"], ["people"], ["undo"], ["runs"], ["label", "status"],
-    ["cluster", "--help"], ["who", "--help"],
-    ["status", "--json"], ["scan", "--help"], ["serve", "--help"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--help"],
+        ["status"],
+        ["people"],
+        ["undo"],
+        ["runs"],
+        ["label", "status"],
+        ["cluster", "--help"],
+        ["who", "--help"],
+        ["status", "--json"],
+        ["scan", "--help"],
+        ["serve", "--help"],
+    ],
+)
 def test_commands_load_no_heavy_library(argv, small_catalog):
-    out = _python("-c", _PROBE, json.dumps(["--db", str(small_catalog), *argv]),
-                  json.dumps([m for m in HEAVY if m != "scipy" or argv[0] != "cluster"]))
+    out = _python(
+        "-c",
+        _PROBE,
+        json.dumps(["--db", str(small_catalog), *argv]),
+        json.dumps([m for m in HEAVY if m != "scipy" or argv[0] != "cluster"]),
+    )
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
     assert report["exit_code"] == 0, report["output"]

@@ -72,7 +72,7 @@ def test_belongs_validates(walk):
 
 
 def test_non_numeric_columns_are_named(shared_data):
-    with pytest.raises(InputError, match="column 'name' is not numeric .*Love The Way You Lie"):
+    with pytest.raises(InputError, match=r"column 'name' is not numeric .*Love The Way You Lie"):
         load_table(shared_data / "songs" / "songdata.csv", ["name", "energy"])
     with pytest.raises(InputError, match="no column 'volume'; its columns are name, "):
         load_table(shared_data / "songs" / "songdata.csv", ["energy", "volume"])

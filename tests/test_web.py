@@ -13,18 +13,18 @@ import pytest
 pytest.importorskip("starlette")
 pytest.importorskip("httpx")
 
-import warnings  # noqa: E402
+import warnings
 
-from PIL import Image  # noqa: E402
+from PIL import Image
 
 with warnings.catch_warnings():
     # Starlette >= 1.0 warns that its TestClient will move from httpx to httpx2.
     warnings.simplefilter("ignore")
-    from starlette.testclient import TestClient  # noqa: E402
+    from starlette.testclient import TestClient
 
-from faceatlas import Catalog, ScanConfig, scan  # noqa: E402
-from faceatlas.people import cluster_people, list_people, person_detail  # noqa: E402
-from faceatlas.web import create_app  # noqa: E402
+from faceatlas import Catalog, ScanConfig, scan
+from faceatlas.people import cluster_people, list_people, person_detail
+from faceatlas.web import create_app
 
 TOKEN = "test-token"
 BASE = "http://127.0.0.1:8765"
@@ -122,13 +122,22 @@ def test_security_headers_and_local_hosts_only(client: TestClient, db: Path) -> 
 def test_pictures(client: TestClient, db: Path) -> None:
     with Catalog(db) as cat:
         face = cat.faces()[0]
-    for url in (f"/face/{face['id']}.jpg", f"/face/{face['id']}/photo.jpg",
-                f"/photo/{face['photo_id']}.jpg?size=64"):
+    for url in (
+        f"/face/{face['id']}.jpg",
+        f"/face/{face['id']}/photo.jpg",
+        f"/photo/{face['photo_id']}.jpg?size=64",
+    ):
         r = client.get(url)
         assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg", url
         Image.open(io.BytesIO(r.content)).verify()
-    assert max(Image.open(io.BytesIO(client.get(
-        f"/photo/{face['photo_id']}.jpg?size=64").content)).size) <= 64
+    assert (
+        max(
+            Image.open(
+                io.BytesIO(client.get(f"/photo/{face['photo_id']}.jpg?size=64").content)
+            ).size
+        )
+        <= 64
+    )
     assert client.get("/face/999999.jpg").status_code == 404
 
 
@@ -136,12 +145,21 @@ def test_pictures(client: TestClient, db: Path) -> None:
 def test_corrections_refused_without_csrf_token(client: TestClient, db: Path) -> None:
     pid = _people(db)[0]["id"]
     assert client.post("/api/name", json={"person": pid, "name": "X"}).status_code == 403
-    assert client.post("/api/name", json={"person": pid, "name": "X"},
-                       headers={"X-CSRF-Token": "wrong"}).status_code == 403
+    assert (
+        client.post(
+            "/api/name", json={"person": pid, "name": "X"}, headers={"X-CSRF-Token": "wrong"}
+        ).status_code
+        == 403
+    )
     assert client.post("/api/name", data={"person": pid, "name": "X"}).status_code == 403
-    assert client.post("/api/name", json={"person": pid, "name": "X"},
-                       headers={"X-CSRF-Token": TOKEN,
-                                "Origin": "http://evil.example"}).status_code == 403
+    assert (
+        client.post(
+            "/api/name",
+            json={"person": pid, "name": "X"},
+            headers={"X-CSRF-Token": TOKEN, "Origin": "http://evil.example"},
+        ).status_code
+        == 403
+    )
     assert client.get("/api/name").status_code == 405  # state changes are POST only
     assert _people(db)[0]["name"] is None
 
@@ -167,8 +185,9 @@ def test_rename_merge_move_reject_hide_undo(client: TestClient, db: Path) -> Non
     assert rej["was_assigned"]
     with Catalog(db) as cat:
         assert face not in cat.faces_of_person(a)
-        assert any(c["face_a"] == face and c["person_id"] == a
-                   for c in cat.constraints("not_person"))
+        assert any(
+            c["face_a"] == face and c["person_id"] == a for c in cat.constraints("not_person")
+        )
     _post(client, "hide", person=a, hidden="1")
     assert a not in [p["id"] for p in client.get("/people.json").json()["people"]]
     undone = _post(client, "undo").json()["result"]["undone"]
@@ -190,13 +209,19 @@ def test_split_confirm_dismiss_and_form_posts(client: TestClient, db: Path) -> N
     split = _post(client, "split", person=a, parts=2).json()["result"]
     new = split["new_people"][0]
     # a plain HTML form post (no JS) with the token field, redirected back to a local page
-    r = client.post("/api/dismiss", data={"person_a": a, "person_b": new, "csrf_token": TOKEN,
-                                          "next": f"/person/{a}"}, follow_redirects=False)
+    r = client.post(
+        "/api/dismiss",
+        data={"person_a": a, "person_b": new, "csrf_token": TOKEN, "next": f"/person/{a}"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == f"/person/{a}"
     with Catalog(db) as cat:
         assert (min(a, new), max(a, new)) in cat.dismissed_pairs()
-    r = client.post("/api/confirm", data={"person_a": a, "person_b": new, "csrf_token": TOKEN,
-                                          "next": "//evil.example/"}, follow_redirects=False)
+    r = client.post(
+        "/api/confirm",
+        data={"person_a": a, "person_b": new, "csrf_token": TOKEN, "next": "//evil.example/"},
+        follow_redirects=False,
+    )
     assert r.status_code == 200  # an off-site "next" is ignored
     with Catalog(db) as cat:
         assert cat.faces_of_person(new) == []
@@ -207,10 +232,16 @@ def test_split_confirm_dismiss_and_form_posts(client: TestClient, db: Path) -> N
 
 # -- files: only catalogued photos, never a path from the request ---------------------------
 def test_path_traversal_is_refused(client: TestClient) -> None:
-    for url in ("/photo/../../etc/passwd", "/photo/..%2f..%2fetc%2fpasswd.jpg",
-                "/photo/%2e%2e/%2e%2e/etc/passwd", "/static/../_app.py",
-                "/static/%2e%2e/_app.py", "/photo/1.jpg/../../../etc/passwd",
-                "/face/-1.jpg", "/photo/abc.jpg"):
+    for url in (
+        "/photo/../../etc/passwd",
+        "/photo/..%2f..%2fetc%2fpasswd.jpg",
+        "/photo/%2e%2e/%2e%2e/etc/passwd",
+        "/static/../_app.py",
+        "/static/%2e%2e/_app.py",
+        "/photo/1.jpg/../../../etc/passwd",
+        "/face/-1.jpg",
+        "/photo/abc.jpg",
+    ):
         r = client.get(url)
         assert r.status_code in (400, 404), url
         assert b"root:" not in r.content and b"def create_app" not in r.content
@@ -255,24 +286,34 @@ def _jpeg(path: Path) -> bytes:
 def test_upload_limits_and_type_checks(db: Path, samples: Path) -> None:
     small = TestClient(create_app(db, csrf_token=TOKEN, max_upload_bytes=4096), base_url=BASE)
     big = b"\xff\xd8\xff" + os.urandom(20_000)
-    r = small.post("/search.json", files={"photo": ("big.jpg", big, "image/jpeg")},
-                   data={"csrf_token": TOKEN})
+    r = small.post(
+        "/search.json", files={"photo": ("big.jpg", big, "image/jpeg")}, data={"csrf_token": TOKEN}
+    )
     assert r.status_code == 413
     assert "upload limit of 4,096 bytes" in r.json()["error"]
 
     def chunked():  # no Content-Length: the limit must hold while the body arrives
-        yield (b'--B\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
-               + TOKEN.encode() + b'\r\n--B\r\nContent-Disposition: form-data; '
-               b'name="photo"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n')
+        yield (
+            b'--B\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
+            + TOKEN.encode()
+            + b"\r\n--B\r\nContent-Disposition: form-data; "
+            b'name="photo"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'
+        )
         for _ in range(200):
             yield b"\xff" * 1000
         yield b"\r\n--B--\r\n"
 
-    r = small.post("/search.json", content=chunked(),
-                   headers={"Content-Type": "multipart/form-data; boundary=B"})
+    r = small.post(
+        "/search.json",
+        content=chunked(),
+        headers={"Content-Type": "multipart/form-data; boundary=B"},
+    )
     assert r.status_code == 413
-    r = small.post("/search.json", files={"photo": ("x.jpg", b"not an image at all", "image/jpeg")},
-                   data={"csrf_token": TOKEN})
+    r = small.post(
+        "/search.json",
+        files={"photo": ("x.jpg", b"not an image at all", "image/jpeg")},
+        data={"csrf_token": TOKEN},
+    )
     assert r.status_code == 400 and "not an image" in r.json()["error"]
     r = small.post("/search.json", files={"photo": ("x.jpg", b"GIF89a", "image/gif")})
     assert r.status_code == 403  # no token
@@ -287,16 +328,20 @@ def test_search_by_photo_names_the_person(client: TestClient, db: Path, samples:
     _post(client, "name", person=s1_person, name="Subject One")
     # a photo of s1 that is not in the catalog
     held_out = _jpeg(samples / "orl" / "s1" / "7.pgm")
-    r = client.post("/search.json", files={"photo": ("who.jpg", held_out, "image/jpeg")},
-                    data={"csrf_token": TOKEN})
+    r = client.post(
+        "/search.json",
+        files={"photo": ("who.jpg", held_out, "image/jpeg")},
+        data={"csrf_token": TOKEN},
+    )
     assert r.status_code == 200, r.text
     data = r.json()
     assert len(data["faces"]) == 1
     face = data["faces"][0]
     assert face["outcome"] == "known_person" and face["name"] == "Subject One"
     assert face["similar"] and face["similar"][0]["chip_url"].startswith("/face/")
-    html = client.post("/search", files={"photo": ("who.jpg", held_out, "image/jpeg")},
-                       data={"csrf_token": TOKEN})
+    html = client.post(
+        "/search", files={"photo": ("who.jpg", held_out, "image/jpeg")}, data={"csrf_token": TOKEN}
+    )
     assert "Subject One" in html.text
 
 
@@ -312,8 +357,9 @@ def test_cli_serve_binds_localhost_by_default(db: Path, monkeypatch: pytest.Monk
     res = CliRunner().invoke(main, ["--db", str(db), "serve"])
     assert res.exit_code == 0, res.output
     assert calls[0]["host"] == "127.0.0.1" and calls[0]["port"] == 8765
-    res = CliRunner().invoke(main, ["--db", str(db), "serve", "--host", "0.0.0.0",
-                                    "--port", "9001"])
+    res = CliRunner().invoke(
+        main, ["--db", str(db), "serve", "--host", "0.0.0.0", "--port", "9001"]
+    )
     assert res.exit_code == 0 and "warning" in res.output
     assert calls[1]["host"] == "0.0.0.0" and calls[1]["port"] == 9001
     missing = CliRunner().invoke(main, ["--db", str(db.parent / "nope.db"), "serve"])
@@ -333,9 +379,13 @@ def test_web_reads_the_catalog_only_through_library_functions() -> None:
             elif isinstance(node, ast.Import):
                 imports.update(a.name for a in node.names)
     assert "sqlite3" not in imports
-    foreign_private = {m for m in imports if m.startswith("faceatlas.")
-                       and not m.startswith("faceatlas.web")
-                       and any(part.startswith("_") for part in m.split("."))}
+    foreign_private = {
+        m
+        for m in imports
+        if m.startswith("faceatlas.")
+        and not m.startswith("faceatlas.web")
+        and any(part.startswith("_") for part in m.split("."))
+    }
     assert not foreign_private  # the gallery once reached into faceatlas.report._images
     assert {"faceatlas.views", "faceatlas.thumbnails", "faceatlas.policy"} <= imports
 

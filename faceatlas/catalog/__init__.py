@@ -27,8 +27,12 @@ class Catalog(PeopleMixin, LabelsMixin, PhotosMixin, SettingsMixin, CatalogBase)
     0
     """
 
-    migrations = [*_photos.MIGRATIONS, *_people.MIGRATIONS, *_labels.MIGRATIONS,
-                  *_settings.MIGRATIONS]
+    migrations = (
+        *_photos.MIGRATIONS,
+        *_people.MIGRATIONS,
+        *_labels.MIGRATIONS,
+        *_settings.MIGRATIONS,
+    )
 
     def __enter__(self) -> Catalog:
         return self

@@ -34,13 +34,15 @@ class CatalogBase:
         if not in_memory:
             parent = Path(self.path).resolve().parent
             if not parent.is_dir():
-                raise CatalogError(f"cannot create catalog {self.path}: folder {parent} does "
-                                   "not exist")
+                raise CatalogError(
+                    f"cannot create catalog {self.path}: folder {parent} does not exist"
+                )
         try:
             # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE below), so a
             # writer takes the lock up front instead of failing half-way on upgrade.
-            self.db = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None,
-                                      check_same_thread=False)
+            self.db = sqlite3.connect(
+                self.path, timeout=timeout_s, isolation_level=None, check_same_thread=False
+            )
             self.db.row_factory = sqlite3.Row
             if not in_memory:
                 # WAL lets readers (the web gallery) work while a scan writes; NORMAL sync is
@@ -163,7 +165,10 @@ class CatalogBase:
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         rows = self.query("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))
         return [
-            {**dict(r), "settings": json.loads(r["settings"] or "{}"),
-             "summary": json.loads(r["summary"] or "{}")}
+            {
+                **dict(r),
+                "settings": json.loads(r["settings"] or "{}"),
+                "summary": json.loads(r["summary"] or "{}"),
+            }
             for r in rows
         ]

@@ -39,8 +39,9 @@ class LabelsMixin(CatalogBase):
         """Every catalogued file path (a video once)."""
         return [r[0] for r in self.query("SELECT DISTINCT path FROM photos ORDER BY path")]
 
-    def set_labels(self, labels: Mapping[str, str], *, source: str = "",
-                   replace: bool = False) -> int:
+    def set_labels(
+        self, labels: Mapping[str, str], *, source: str = "", replace: bool = False
+    ) -> int:
         """Store ``{photo path: identity}``; with ``replace``, forget all others first."""
         stamp = now()
         with self.transaction() as db:
@@ -49,7 +50,8 @@ class LabelsMixin(CatalogBase):
             db.executemany(
                 "INSERT OR REPLACE INTO labels (path, identity, source, imported_at) "
                 "VALUES (?, ?, ?, ?)",
-                [(str(p), str(who), source, stamp) for p, who in labels.items()])
+                [(str(p), str(who), source, stamp) for p, who in labels.items()],
+            )
         return len(labels)
 
     def clear_labels(self) -> int:
@@ -58,15 +60,14 @@ class LabelsMixin(CatalogBase):
 
     def labels(self) -> dict[str, str]:
         """Every stored label, ``{photo path: identity}``."""
-        return {r[0]: r[1] for r in self.query("SELECT path, identity FROM labels "
-                                               "ORDER BY path")}
+        return {r[0]: r[1] for r in self.query("SELECT path, identity FROM labels ORDER BY path")}
 
-    def _labelled_face_rows(self) -> tuple[dict[str, list[tuple[int, float]]], dict[str, str],
-                                           int]:
+    def _labelled_face_rows(self) -> tuple[dict[str, list[tuple[int, float]]], dict[str, str], int]:
         labels = self.labels()
         rows = self.query(
             "SELECT f.id, p.path, (f.x2 - f.x1) * (f.y2 - f.y1) AS area "
-            "FROM faces f JOIN photos p ON p.id = f.photo_id ORDER BY f.id")
+            "FROM faces f JOIN photos p ON p.id = f.photo_id ORDER BY f.id"
+        )
         by_path: dict[str, list[tuple[int, float]]] = {}
         n_unlabelled = 0
         for r in rows:
@@ -76,8 +77,9 @@ class LabelsMixin(CatalogBase):
                 n_unlabelled += 1
         return by_path, labels, n_unlabelled
 
-    def labelled_faces(self, *, multi_face: str = "skip"
-                       ) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+    def labelled_faces(
+        self, *, multi_face: str = "skip"
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
         """Faces with a ground-truth person, and counts of those left out.
 
         Parameters
@@ -113,9 +115,13 @@ class LabelsMixin(CatalogBase):
             else:
                 n_ambiguous += len(faces)
         out.sort()
-        counts = {"labelled": len(out), "ambiguous": n_ambiguous, "unlabelled": n_unlabelled,
-                  "no_face_photos": sum(1 for p in labels if p not in by_path),
-                  "labelled_photos": len(labels)}
+        counts = {
+            "labelled": len(out),
+            "ambiguous": n_ambiguous,
+            "unlabelled": n_unlabelled,
+            "no_face_photos": sum(1 for p in labels if p not in by_path),
+            "labelled_photos": len(labels),
+        }
         ids = np.array([i for i, _ in out], np.int64)
         who_arr = np.array([w for _, w in out], dtype=object)
         return ids, who_arr.astype(str) if out else np.zeros(0, str), counts
@@ -125,6 +131,8 @@ class LabelsMixin(CatalogBase):
         return self.labelled_faces(multi_face=multi_face)[2]
 
     def label_sources(self) -> list[dict[str, Any]]:
-        rows = self.query("SELECT source, COUNT(*) AS photos, MAX(imported_at) AS imported_at "
-                          "FROM labels GROUP BY source ORDER BY imported_at")
+        rows = self.query(
+            "SELECT source, COUNT(*) AS photos, MAX(imported_at) AS imported_at "
+            "FROM labels GROUP BY source ORDER BY imported_at"
+        )
         return [dict(r) for r in rows]

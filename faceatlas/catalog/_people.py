@@ -83,7 +83,7 @@ def _chunks(ids: Sequence[int], size: int = 900) -> Iterator[list[int]]:
     """Slices under SQLite's bound-parameter limit."""
     ids = [int(i) for i in ids]
     for start in range(0, len(ids), size):
-        yield ids[start:start + size]
+        yield ids[start : start + size]
 
 
 class Correction:
@@ -112,8 +112,8 @@ class Correction:
         todo = [int(f) for f in face_ids if int(f) not in self.faces_before]
         for chunk in _chunks(todo):
             rows = self.db.execute(
-                f"SELECT * FROM face_person WHERE face_id IN ({','.join('?' * len(chunk))})",
-                chunk).fetchall()
+                f"SELECT * FROM face_person WHERE face_id IN ({','.join('?' * len(chunk))})", chunk
+            ).fetchall()
             found = {r["face_id"]: dict(r) for r in rows}
             for f in chunk:
                 self.faces_before[f] = found.get(f)
@@ -122,7 +122,8 @@ class Correction:
     def create_person(self, name: str | None = None) -> int:
         cur = self.db.execute(
             "INSERT INTO persons (name, hidden, created_at, updated_at) VALUES (?, 0, ?, ?)",
-            (name, self.stamp, self.stamp))
+            (name, self.stamp, self.stamp),
+        )
         pid = int(cur.lastrowid or 0)
         self.persons_before[pid] = None
         return pid
@@ -133,36 +134,53 @@ class Correction:
             raise InputError(f"person fields must be name or hidden, got {sorted(bad)}")
         self._snap_person(person_id)
         sets = ", ".join(f"{k} = ?" for k in fields)
-        self.db.execute(f"UPDATE persons SET {sets}, updated_at = ? WHERE id = ?",
-                        (*fields.values(), self.stamp, person_id))
+        self.db.execute(
+            f"UPDATE persons SET {sets}, updated_at = ? WHERE id = ?",
+            (*fields.values(), self.stamp, person_id),
+        )
 
-    def assign(self, face_ids: Sequence[int], person_id: int, *, source: str = "user",
-               confirmed: bool = True) -> None:
+    def assign(
+        self,
+        face_ids: Sequence[int],
+        person_id: int,
+        *,
+        source: str = "user",
+        confirmed: bool = True,
+    ) -> None:
         if source not in SOURCES:
             raise InputError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
         self._snap_faces(face_ids)
         self.db.executemany(
             "INSERT OR REPLACE INTO face_person (face_id, person_id, source, confirmed, "
             "run_id, assigned_at) VALUES (?, ?, ?, ?, NULL, ?)",
-            [(int(f), int(person_id), source, int(confirmed), self.stamp) for f in face_ids])
+            [(int(f), int(person_id), source, int(confirmed), self.stamp) for f in face_ids],
+        )
 
     def unassign(self, face_ids: Sequence[int]) -> None:
         self._snap_faces(face_ids)
         for chunk in _chunks(face_ids):
             self.db.execute(
-                f"DELETE FROM face_person WHERE face_id IN ({','.join('?' * len(chunk))})",
-                chunk)
+                f"DELETE FROM face_person WHERE face_id IN ({','.join('?' * len(chunk))})", chunk
+            )
 
-    def add_constraint(self, kind: str, face_a: int, face_b: int | None = None,
-                       person_id: int | None = None) -> int:
+    def add_constraint(
+        self, kind: str, face_a: int, face_b: int | None = None, person_id: int | None = None
+    ) -> int:
         if kind not in CONSTRAINT_KINDS:
-            raise InputError(f"constraint kind must be one of {', '.join(CONSTRAINT_KINDS)}, "
-                             f"got {kind!r}")
+            raise InputError(
+                f"constraint kind must be one of {', '.join(CONSTRAINT_KINDS)}, got {kind!r}"
+            )
         cur = self.db.execute(
             "INSERT INTO constraints (kind, face_a, face_b, person_id, created_at) "
             "VALUES (?, ?, ?, ?, ?)",
-            (kind, int(face_a), None if face_b is None else int(face_b),
-             None if person_id is None else int(person_id), self.stamp))
+            (
+                kind,
+                int(face_a),
+                None if face_b is None else int(face_b),
+                None if person_id is None else int(person_id),
+                self.stamp,
+            ),
+        )
         cid = int(cur.lastrowid or 0)
         self.constraints_added.append(cid)
         return cid
@@ -182,7 +200,9 @@ class Correction:
         a, b = sorted((int(person_a), int(person_b)))
         cur = self.db.execute(
             "INSERT OR IGNORE INTO dismissed_pairs (person_a, person_b, created_at) "
-            "VALUES (?, ?, ?)", (a, b, self.stamp))
+            "VALUES (?, ?, ?)",
+            (a, b, self.stamp),
+        )
         if cur.rowcount:
             self.dismissed_added.append((a, b))
 
@@ -200,12 +220,15 @@ class PeopleMixin(CatalogBase):
     """Reads and writes persons, assignments, constraints, corrections and dismissals."""
 
     # -- persons -----------------------------------------------------------------------
-    def persons(self, person_ids: Sequence[int] | None = None, *, with_empty: bool = False
-                ) -> list[dict[str, Any]]:
+    def persons(
+        self, person_ids: Sequence[int] | None = None, *, with_empty: bool = False
+    ) -> list[dict[str, Any]]:
         """Persons with ``n_faces`` and ``n_confirmed``, by id; empty ones only on request."""
-        sql = ("SELECT p.id, p.name, p.hidden, p.created_at, p.updated_at, "
-               "COUNT(fp.face_id) AS n_faces, COALESCE(SUM(fp.confirmed), 0) AS n_confirmed "
-               "FROM persons p LEFT JOIN face_person fp ON fp.person_id = p.id")
+        sql = (
+            "SELECT p.id, p.name, p.hidden, p.created_at, p.updated_at, "
+            "COUNT(fp.face_id) AS n_faces, COALESCE(SUM(fp.confirmed), 0) AS n_confirmed "
+            "FROM persons p LEFT JOIN face_person fp ON fp.person_id = p.id"
+        )
         params: list[Any] = []
         if person_ids is not None:
             ids = [int(i) for i in person_ids]
@@ -220,13 +243,14 @@ class PeopleMixin(CatalogBase):
     def person(self, person_id: int) -> dict[str, Any]:
         found = self.persons([person_id], with_empty=True)
         if not found:
-            raise NotFoundError(f"person {person_id} is not in the catalog; see `faceatlas "
-                                "people`")
+            raise NotFoundError(f"person {person_id} is not in the catalog; see `faceatlas people`")
         return found[0]
 
     def person_exists(self, person_id: int) -> bool:
-        return self.db.execute("SELECT 1 FROM persons WHERE id = ?",
-                               (int(person_id),)).fetchone() is not None
+        return (
+            self.db.execute("SELECT 1 FROM persons WHERE id = ?", (int(person_id),)).fetchone()
+            is not None
+        )
 
     # -- assignments -------------------------------------------------------------------
     def assignments(self, face_ids: Sequence[int] | None = None) -> dict[int, dict[str, Any]]:
@@ -237,19 +261,25 @@ class PeopleMixin(CatalogBase):
         else:
             rows = []
             for chunk in _chunks(face_ids):
-                rows += self.query(sql + f" WHERE face_id IN ({','.join('?' * len(chunk))})",
-                                   chunk)
-        return {r["face_id"]: {"person_id": r["person_id"], "source": r["source"],
-                               "confirmed": bool(r["confirmed"]), "run_id": r["run_id"]}
-                for r in rows}
+                rows += self.query(sql + f" WHERE face_id IN ({','.join('?' * len(chunk))})", chunk)
+        return {
+            r["face_id"]: {
+                "person_id": r["person_id"],
+                "source": r["source"],
+                "confirmed": bool(r["confirmed"]),
+                "run_id": r["run_id"],
+            }
+            for r in rows
+        }
 
     def assignment_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every assignment as arrays ``(face_ids, person_ids, confirmed)``, by face id.
 
         One query, no per-row dicts: what clustering reads on a large catalog.
         """
-        rows = self.db.execute("SELECT face_id, person_id, confirmed FROM face_person "
-                               "ORDER BY face_id").fetchall()
+        rows = self.db.execute(
+            "SELECT face_id, person_id, confirmed FROM face_person ORDER BY face_id"
+        ).fetchall()
         a = np.array(rows, np.int64).reshape(-1, 3)
         return a[:, 0], a[:, 1], a[:, 2].astype(bool)
 
@@ -260,14 +290,20 @@ class PeopleMixin(CatalogBase):
         return a[:, 0].astype(np.int64), a[:, 1].astype(np.int64), a[:, 2]
 
     def faces_of_person(self, person_id: int) -> list[int]:
-        return [r[0] for r in self.query(
-            "SELECT face_id FROM face_person WHERE person_id = ? ORDER BY face_id",
-            (int(person_id),))]
+        return [
+            r[0]
+            for r in self.query(
+                "SELECT face_id FROM face_person WHERE person_id = ? ORDER BY face_id",
+                (int(person_id),),
+            )
+        ]
 
     def face_people(self) -> dict[int, tuple[int, str | None]]:
         """``{face_id: (person_id, name)}`` for every assigned face."""
-        rows = self.query("SELECT fp.face_id, fp.person_id, p.name FROM face_person fp "
-                          "JOIN persons p ON p.id = fp.person_id")
+        rows = self.query(
+            "SELECT fp.face_id, fp.person_id, p.name FROM face_person fp "
+            "JOIN persons p ON p.id = fp.person_id"
+        )
         return {r[0]: (r[1], r[2]) for r in rows}
 
     def person_examples(self) -> dict[int, dict[str, Any]]:
@@ -275,7 +311,8 @@ class PeopleMixin(CatalogBase):
         rows = self.query(
             "SELECT fp.person_id, f.id AS face_id, p.path, p.frame_index, f.quality "
             "FROM face_person fp JOIN faces f ON f.id = fp.face_id "
-            "JOIN photos p ON p.id = f.photo_id ORDER BY fp.person_id, f.quality DESC, f.id")
+            "JOIN photos p ON p.id = f.photo_id ORDER BY fp.person_id, f.quality DESC, f.id"
+        )
         out: dict[int, dict[str, Any]] = {}
         for r in rows:
             out.setdefault(r["person_id"], dict(r))
@@ -287,12 +324,17 @@ class PeopleMixin(CatalogBase):
             "SELECT fa.person_id, f1.photo_id, f1.id, f2.id FROM face_person fa "
             "JOIN faces f1 ON f1.id = fa.face_id "
             "JOIN faces f2 ON f2.photo_id = f1.photo_id AND f2.id > f1.id "
-            "JOIN face_person fb ON fb.face_id = f2.id AND fb.person_id = fa.person_id")
+            "JOIN face_person fb ON fb.face_id = f2.id AND fb.person_id = fa.person_id"
+        )
         return [tuple(r) for r in rows]  # type: ignore[misc]
 
-    def apply_clustering(self, run_id: int, assign: Mapping[int, int],
-                         new_people: Sequence[Sequence[int]], unassign: Sequence[int] = ()
-                         ) -> list[int]:
+    def apply_clustering(
+        self,
+        run_id: int,
+        assign: Mapping[int, int],
+        new_people: Sequence[Sequence[int]],
+        unassign: Sequence[int] = (),
+    ) -> list[int]:
         """Write one cluster run in one transaction; returns the ids of the new persons.
 
         ``assign`` maps faces to existing persons, each of ``new_people`` (a list of face
@@ -301,28 +343,43 @@ class PeopleMixin(CatalogBase):
         """
         stamp = now()
         with self.transaction() as db:
-            pinned = {r[0] for r in db.execute(
-                "SELECT face_id FROM face_person WHERE confirmed = 1")}
+            pinned = {
+                r[0] for r in db.execute("SELECT face_id FROM face_person WHERE confirmed = 1")
+            }
             for chunk in _chunks([f for f in unassign if int(f) not in pinned]):
-                db.execute("DELETE FROM face_person WHERE face_id IN "
-                           f"({','.join('?' * len(chunk))})", chunk)
-            rows = [(int(f), int(p), "cluster", 0, run_id, stamp) for f, p in assign.items()
-                    if int(f) not in pinned]
+                db.execute(
+                    f"DELETE FROM face_person WHERE face_id IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+            rows = [
+                (int(f), int(p), "cluster", 0, run_id, stamp)
+                for f, p in assign.items()
+                if int(f) not in pinned
+            ]
             new_ids = []
             for faces in new_people:
-                cur = db.execute("INSERT INTO persons (name, hidden, created_at, updated_at) "
-                                 "VALUES (NULL, 0, ?, ?)", (stamp, stamp))
+                cur = db.execute(
+                    "INSERT INTO persons (name, hidden, created_at, updated_at) "
+                    "VALUES (NULL, 0, ?, ?)",
+                    (stamp, stamp),
+                )
                 pid = int(cur.lastrowid or 0)
                 new_ids.append(pid)
-                rows += [(int(f), pid, "cluster", 0, run_id, stamp) for f in faces
-                         if int(f) not in pinned]
+                rows += [
+                    (int(f), pid, "cluster", 0, run_id, stamp)
+                    for f in faces
+                    if int(f) not in pinned
+                ]
             db.executemany(
                 "INSERT OR REPLACE INTO face_person (face_id, person_id, source, confirmed, "
-                "run_id, assigned_at) VALUES (?, ?, ?, ?, ?, ?)", rows)
+                "run_id, assigned_at) VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
         return new_ids
 
-    def enroll_faces(self, face_ids: Sequence[int], person_id: int | None = None,
-                     name: str | None = None) -> int:
+    def enroll_faces(
+        self, face_ids: Sequence[int], person_id: int | None = None, name: str | None = None
+    ) -> int:
         """Pin faces to a person (created when ``person_id`` is None) as an enrolment.
 
         Logged as a correction, so ``undo`` reverts it; returns the person id. A person
@@ -340,8 +397,10 @@ class PeopleMixin(CatalogBase):
         by_photo: dict[int, int] = {}
         for f in face_ids:
             if photo_of[f] in by_photo and by_photo[photo_of[f]] != f:
-                raise InputError(f"faces {by_photo[photo_of[f]]} and {f} are in the same photo "
-                                 "and cannot both be one person")
+                raise InputError(
+                    f"faces {by_photo[photo_of[f]]} and {f} are in the same photo "
+                    "and cannot both be one person"
+                )
             by_photo[photo_of[f]] = f
         displaced = []
         for r in held:
@@ -349,11 +408,14 @@ class PeopleMixin(CatalogBase):
             if other is None or other == r["id"]:
                 continue
             if r["id"] in pinned:
-                raise InputError(f"person {person_id} already holds face {r['id']} of the same "
-                                 f"photo as face {other} (confirmed); move or reject it first")
+                raise InputError(
+                    f"person {person_id} already holds face {r['id']} of the same "
+                    f"photo as face {other} (confirmed); move or reject it first"
+                )
             displaced.append(r["id"])
-        with self.correction("enroll", {"faces": face_ids, "person": person_id, "name": name,
-                                        "displaced": displaced}) as c:
+        with self.correction(
+            "enroll", {"faces": face_ids, "person": person_id, "name": name, "displaced": displaced}
+        ) as c:
             if person_id is None:
                 person_id = c.create_person(name)
             elif not self.person_exists(person_id):
@@ -368,9 +430,13 @@ class PeopleMixin(CatalogBase):
     def _photo_of(self, face_ids: Sequence[int]) -> dict[int, int]:
         out: dict[int, int] = {}
         for chunk in _chunks(face_ids):
-            out.update((r[0], r[1]) for r in self.query(
-                f"SELECT id, photo_id FROM faces WHERE id IN ({','.join('?' * len(chunk))})",
-                chunk))
+            out.update(
+                (r[0], r[1])
+                for r in self.query(
+                    f"SELECT id, photo_id FROM faces WHERE id IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+            )
         return out
 
     # -- constraints -------------------------------------------------------------------
@@ -383,8 +449,7 @@ class PeopleMixin(CatalogBase):
         return [dict(r) for r in self.query(sql + " ORDER BY id", params)]
 
     def dismissed_pairs(self) -> set[tuple[int, int]]:
-        return {(r[0], r[1]) for r in self.query("SELECT person_a, person_b FROM "
-                                                 "dismissed_pairs")}
+        return {(r[0], r[1]) for r in self.query("SELECT person_a, person_b FROM dismissed_pairs")}
 
     # -- corrections -------------------------------------------------------------------
     @contextlib.contextmanager
@@ -394,32 +459,46 @@ class PeopleMixin(CatalogBase):
             rec = Correction(db)
             yield rec
             payload = {"info": dict(info), "undo": rec.undo_plan()}
-            cur = db.execute("INSERT INTO corrections (kind, payload, created_at) "
-                             "VALUES (?, ?, ?)", (kind, json.dumps(payload), rec.stamp))
+            cur = db.execute(
+                "INSERT INTO corrections (kind, payload, created_at) VALUES (?, ?, ?)",
+                (kind, json.dumps(payload), rec.stamp),
+            )
             rec.id = int(cur.lastrowid or 0)
             if rec.constraints_added:
-                db.execute(f"UPDATE constraints SET correction_id = ? WHERE id IN "
-                           f"({','.join('?' * len(rec.constraints_added))})",
-                           (rec.id, *rec.constraints_added))
+                db.execute(
+                    f"UPDATE constraints SET correction_id = ? WHERE id IN "
+                    f"({','.join('?' * len(rec.constraints_added))})",
+                    (rec.id, *rec.constraints_added),
+                )
             if rec.dismissed_added:
                 for a, b in rec.dismissed_added:
-                    db.execute("UPDATE dismissed_pairs SET correction_id = ? "
-                               "WHERE person_a = ? AND person_b = ?", (rec.id, a, b))
+                    db.execute(
+                        "UPDATE dismissed_pairs SET correction_id = ? "
+                        "WHERE person_a = ? AND person_b = ?",
+                        (rec.id, a, b),
+                    )
 
-    def corrections(self, limit: int = 50, *, include_undone: bool = True
-                    ) -> list[dict[str, Any]]:
+    def corrections(self, limit: int = 50, *, include_undone: bool = True) -> list[dict[str, Any]]:
         sql = "SELECT * FROM corrections"
         if not include_undone:
             sql += " WHERE undone_at IS NULL"
         rows = self.query(sql + " ORDER BY id DESC LIMIT ?", (limit,))
-        return [{"id": r["id"], "kind": r["kind"], "created_at": r["created_at"],
-                 "undone_at": r["undone_at"], **json.loads(r["payload"])["info"]}
-                for r in rows]
+        return [
+            {
+                "id": r["id"],
+                "kind": r["kind"],
+                "created_at": r["created_at"],
+                "undone_at": r["undone_at"],
+                **json.loads(r["payload"])["info"],
+            }
+            for r in rows
+        ]
 
     def undo_last_correction(self) -> dict[str, Any] | None:
         """Put back every row the last not-yet-undone correction changed; None if none."""
-        row = self.db.execute("SELECT * FROM corrections WHERE undone_at IS NULL "
-                              "ORDER BY id DESC LIMIT 1").fetchone()
+        row = self.db.execute(
+            "SELECT * FROM corrections WHERE undone_at IS NULL ORDER BY id DESC LIMIT 1"
+        ).fetchone()
         if row is None:
             return None
         plan = json.loads(row["payload"])["undo"]
@@ -430,14 +509,19 @@ class PeopleMixin(CatalogBase):
             for c in plan["constraints_removed"]:
                 # Faces may have gone since (rescanned file): their constraints stay gone.
                 if self._face_exists(db, c["face_a"]) and (
-                        c["face_b"] is None or self._face_exists(db, c["face_b"])):
-                    db.execute("INSERT OR REPLACE INTO constraints (id, kind, face_a, face_b, "
-                               "person_id, correction_id, created_at) VALUES "
-                               "(:id, :kind, :face_a, :face_b, :person_id, :correction_id, "
-                               ":created_at)", c)
+                    c["face_b"] is None or self._face_exists(db, c["face_b"])
+                ):
+                    db.execute(
+                        "INSERT OR REPLACE INTO constraints (id, kind, face_a, face_b, "
+                        "person_id, correction_id, created_at) VALUES "
+                        "(:id, :kind, :face_a, :face_b, :person_id, :correction_id, "
+                        ":created_at)",
+                        c,
+                    )
             for a, b in plan["dismissed_added"]:
-                db.execute("DELETE FROM dismissed_pairs WHERE person_a = ? AND person_b = ?",
-                           (a, b))
+                db.execute(
+                    "DELETE FROM dismissed_pairs WHERE person_a = ? AND person_b = ?", (a, b)
+                )
             # Persons first (restored assignments may point at them), deletions last.
             created = []
             for pid, before in plan["persons_before"].items():
@@ -446,18 +530,26 @@ class PeopleMixin(CatalogBase):
                 elif db.execute("SELECT 1 FROM persons WHERE id = ?", (int(pid),)).fetchone():
                     # UPDATE, not INSERT OR REPLACE: REPLACE deletes the row first, and the
                     # foreign-key cascade would take the person's assignments with it.
-                    db.execute("UPDATE persons SET name = :name, hidden = :hidden, "
-                               "updated_at = :updated_at WHERE id = :id", before)
+                    db.execute(
+                        "UPDATE persons SET name = :name, hidden = :hidden, "
+                        "updated_at = :updated_at WHERE id = :id",
+                        before,
+                    )
                 else:
-                    db.execute("INSERT INTO persons (id, name, hidden, created_at, updated_at) "
-                               "VALUES (:id, :name, :hidden, :created_at, :updated_at)", before)
+                    db.execute(
+                        "INSERT INTO persons (id, name, hidden, created_at, updated_at) "
+                        "VALUES (:id, :name, :hidden, :created_at, :updated_at)",
+                        before,
+                    )
             for fid, before in plan["faces_before"].items():
                 db.execute("DELETE FROM face_person WHERE face_id = ?", (int(fid),))
                 if before is not None and self._face_exists(db, int(fid)):
-                    db.execute("INSERT INTO face_person (face_id, person_id, source, "
-                               "confirmed, run_id, assigned_at) VALUES (:face_id, "
-                               ":person_id, :source, :confirmed, :run_id, :assigned_at)",
-                               before)
+                    db.execute(
+                        "INSERT INTO face_person (face_id, person_id, source, "
+                        "confirmed, run_id, assigned_at) VALUES (:face_id, "
+                        ":person_id, :source, :confirmed, :run_id, :assigned_at)",
+                        before,
+                    )
             for pid in created:
                 db.execute("DELETE FROM persons WHERE id = ?", (pid,))
             db.execute("UPDATE corrections SET undone_at = ? WHERE id = ?", (stamp, row["id"]))
@@ -466,5 +558,6 @@ class PeopleMixin(CatalogBase):
 
     @staticmethod
     def _face_exists(db: sqlite3.Connection, face_id: int) -> bool:
-        return db.execute("SELECT 1 FROM faces WHERE id = ?", (int(face_id),)).fetchone() \
-            is not None
+        return (
+            db.execute("SELECT 1 FROM faces WHERE id = ?", (int(face_id),)).fetchone() is not None
+        )

@@ -116,17 +116,28 @@ class PhotosMixin(CatalogBase):
             "FROM photos GROUP BY path"
         )
         # MIN(status) is 'done' if any frame is done, else 'error'.
-        return {r["path"]: FileState(r["path"], r["content_hash"], r["size"], r["mtime"],
-                                     r["status"], r["detector"]) for r in rows}
+        return {
+            r["path"]: FileState(
+                r["path"], r["content_hash"], r["size"], r["mtime"], r["status"], r["detector"]
+            )
+            for r in rows
+        }
 
     def paths_with_hash(self, content_hash: str) -> list[str]:
-        rows = self.query("SELECT DISTINCT path FROM photos WHERE content_hash = ?",
-                          (content_hash,))
+        rows = self.query(
+            "SELECT DISTINCT path FROM photos WHERE content_hash = ?", (content_hash,)
+        )
         return [r[0] for r in rows]
 
     def replace_file(
-        self, path: str, content_hash: str | None, size: int | None, mtime: float | None,
-        detector: str | None, photos: Sequence[PhotoRecord], embedder: str | None = None,
+        self,
+        path: str,
+        content_hash: str | None,
+        size: int | None,
+        mtime: float | None,
+        detector: str | None,
+        photos: Sequence[PhotoRecord],
+        embedder: str | None = None,
         embedder_version: str | None = None,
     ) -> int:
         """Atomically replace everything known about one file; returns the number of faces.
@@ -143,8 +154,20 @@ class PhotosMixin(CatalogBase):
                     "INSERT INTO photos (path, frame_index, time_s, content_hash, size, mtime, "
                     "width, height, status, error, detector, scanned_at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (path, p.frame_index, p.time_s, content_hash, size, mtime, p.width,
-                     p.height, p.status, p.error, detector, stamp),
+                    (
+                        path,
+                        p.frame_index,
+                        p.time_s,
+                        content_hash,
+                        size,
+                        mtime,
+                        p.width,
+                        p.height,
+                        p.status,
+                        p.error,
+                        detector,
+                        stamp,
+                    ),
                 )
                 photo_id = cur.lastrowid
                 for i, f in enumerate(p.faces):
@@ -152,17 +175,29 @@ class PhotosMixin(CatalogBase):
                         "INSERT INTO faces (photo_id, face_index, x1, y1, x2, y2, landmarks, "
                         "det_score, quality, sharpness, chip) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (photo_id, i, *map(float, f.box),
-                         np.asarray(f.landmarks, np.float32).tobytes(), float(f.det_score),
-                         float(f.quality), float(f.sharpness), f.chip_jpeg),
+                        (
+                            photo_id,
+                            i,
+                            *map(float, f.box),
+                            np.asarray(f.landmarks, np.float32).tobytes(),
+                            float(f.det_score),
+                            float(f.quality),
+                            float(f.sharpness),
+                            f.chip_jpeg,
+                        ),
                     )
                     if f.embedding is not None and embedder is not None:
                         vec = np.asarray(f.embedding, np.float32)
                         db.execute(
                             "INSERT INTO embeddings (face_id, embedder, version, dim, vector) "
                             "VALUES (?, ?, ?, ?, ?)",
-                            (fcur.lastrowid, embedder, embedder_version, vec.shape[0],
-                             vec.tobytes()),
+                            (
+                                fcur.lastrowid,
+                                embedder,
+                                embedder_version,
+                                vec.shape[0],
+                                vec.tobytes(),
+                            ),
                         )
                     n_faces += 1
         return n_faces
@@ -196,23 +231,30 @@ class PhotosMixin(CatalogBase):
         )
         out: dict[str, list[dict[str, Any]]] = {}
         for r in rows:
-            out.setdefault(r["path"], []).append({
-                "face_id": r["id"], "frame_index": r["frame_index"],
-                "box": np.array([r["x1"], r["y1"], r["x2"], r["y2"]], np.float32),
-                "landmarks": np.frombuffer(r["landmarks"], np.float32).reshape(5, 2),
-                "det_score": r["det_score"], "detector": r["detector"] or "",
-            })
+            out.setdefault(r["path"], []).append(
+                {
+                    "face_id": r["id"],
+                    "frame_index": r["frame_index"],
+                    "box": np.array([r["x1"], r["y1"], r["x2"], r["y2"]], np.float32),
+                    "landmarks": np.frombuffer(r["landmarks"], np.float32).reshape(5, 2),
+                    "det_score": r["det_score"],
+                    "detector": r["detector"] or "",
+                }
+            )
         return out
 
-    def add_embeddings(self, embedder: str, version: str, face_ids: Sequence[int],
-                       X: np.ndarray) -> None:
+    def add_embeddings(
+        self, embedder: str, version: str, face_ids: Sequence[int], X: np.ndarray
+    ) -> None:
         X = np.asarray(X, np.float32)
         with self.transaction() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO embeddings (face_id, embedder, version, dim, vector) "
                 "VALUES (?, ?, ?, ?, ?)",
-                [(int(i), embedder, version, X.shape[1], x.tobytes()) for i, x in
-                 zip(face_ids, X, strict=True)],
+                [
+                    (int(i), embedder, version, X.shape[1], x.tobytes())
+                    for i, x in zip(face_ids, X, strict=True)
+                ],
             )
 
     # -- reading -----------------------------------------------------------------------
@@ -227,12 +269,15 @@ class PhotosMixin(CatalogBase):
 
     def embedders(self) -> list[dict[str, Any]]:
         """Embedders that have vectors in the catalog, with their counts."""
-        rows = self.query("SELECT embedder, version, dim, COUNT(*) AS n FROM embeddings "
-                          "GROUP BY embedder, version, dim ORDER BY n DESC")
+        rows = self.query(
+            "SELECT embedder, version, dim, COUNT(*) AS n FROM embeddings "
+            "GROUP BY embedder, version, dim ORDER BY n DESC"
+        )
         return [dict(r) for r in rows]
 
-    def embeddings(self, embedder: str, face_ids: Sequence[int] | None = None
-                   ) -> tuple[np.ndarray, np.ndarray]:
+    def embeddings(
+        self, embedder: str, face_ids: Sequence[int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """All vectors of one embedder: ``(face_ids (n,), X (n, dim))``, ordered by face id.
 
         Raises
@@ -240,24 +285,31 @@ class PhotosMixin(CatalogBase):
         EmbedderMismatchError
             If the catalog holds vectors of several versions or sizes under that name.
         """
-        versions = self.query("SELECT DISTINCT version, dim FROM embeddings WHERE embedder = ?",
-                              (embedder,))
+        versions = self.query(
+            "SELECT DISTINCT version, dim FROM embeddings WHERE embedder = ?", (embedder,)
+        )
         if len(versions) > 1:
             found = ", ".join(f"{r['version']} ({r['dim']}-d)" for r in versions)
             raise EmbedderMismatchError(
                 f"the catalog holds several versions of embedder {embedder!r}: {found}; "
-                "rescan with one version")
+                "rescan with one version"
+            )
         if face_ids is None:
-            rows = self.query("SELECT face_id, vector FROM embeddings WHERE embedder = ? "
-                              "ORDER BY face_id", (embedder,))
+            rows = self.query(
+                "SELECT face_id, vector FROM embeddings WHERE embedder = ? ORDER BY face_id",
+                (embedder,),
+            )
         else:
             ids = [int(i) for i in face_ids]
             rows = []
             for start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
-                chunk = ids[start:start + 900]
+                chunk = ids[start : start + 900]
                 marks = ",".join("?" * len(chunk))
-                rows += self.query(f"SELECT face_id, vector FROM embeddings WHERE embedder = ? "
-                                   f"AND face_id IN ({marks})", (embedder, *chunk))
+                rows += self.query(
+                    f"SELECT face_id, vector FROM embeddings WHERE embedder = ? "
+                    f"AND face_id IN ({marks})",
+                    (embedder, *chunk),
+                )
             rows.sort(key=lambda r: r[0])
         if not rows:
             dim = int(versions[0]["dim"]) if versions else 0
@@ -268,18 +320,19 @@ class PhotosMixin(CatalogBase):
 
     def faces(self, face_ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
         """Face rows joined with their photo: id, photo_id, path, frame, box, score, quality."""
-        sql = ("SELECT f.id, f.photo_id, p.path, p.frame_index, p.time_s, f.face_index, f.x1, "
-               "f.y1, f.x2, f.y2, f.det_score, f.quality, f.sharpness, p.width, p.height "
-               "FROM faces f JOIN photos p ON p.id = f.photo_id")
+        sql = (
+            "SELECT f.id, f.photo_id, p.path, p.frame_index, p.time_s, f.face_index, f.x1, "
+            "f.y1, f.x2, f.y2, f.det_score, f.quality, f.sharpness, p.width, p.height "
+            "FROM faces f JOIN photos p ON p.id = f.photo_id"
+        )
         if face_ids is None:
             rows = self.query(sql + " ORDER BY f.id")
         else:
             ids = [int(i) for i in face_ids]
             rows = []
             for start in range(0, len(ids), 900):
-                chunk = ids[start:start + 900]
-                rows += self.query(sql + f" WHERE f.id IN ({','.join('?' * len(chunk))})",
-                                   chunk)
+                chunk = ids[start : start + 900]
+                rows += self.query(sql + f" WHERE f.id IN ({','.join('?' * len(chunk))})", chunk)
         return [dict(r) for r in rows]
 
     def face(self, face_id: int) -> dict[str, Any]:
@@ -302,11 +355,14 @@ class PhotosMixin(CatalogBase):
         lookup = {r[0]: r[1] for r in self.query("SELECT id, photo_id FROM faces")}
         return np.array([lookup[int(i)] for i in face_ids], np.int64)
 
-    def photos(self, *, errors_only: bool = False, limit: int | None = None
-               ) -> list[dict[str, Any]]:
-        sql = ("SELECT p.id, p.path, p.frame_index, p.width, p.height, p.status, p.error, "
-               "p.content_hash, p.size, p.scanned_at, "
-               "(SELECT COUNT(*) FROM faces f WHERE f.photo_id = p.id) AS faces FROM photos p")
+    def photos(
+        self, *, errors_only: bool = False, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        sql = (
+            "SELECT p.id, p.path, p.frame_index, p.width, p.height, p.status, p.error, "
+            "p.content_hash, p.size, p.scanned_at, "
+            "(SELECT COUNT(*) FROM faces f WHERE f.photo_id = p.id) AS faces FROM photos p"
+        )
         if errors_only:
             sql += " WHERE p.status = 'error'"
         sql += " ORDER BY p.path, p.frame_index"
@@ -324,5 +380,6 @@ class PhotosMixin(CatalogBase):
         """Faces recorded twice for the same photo and index (must always be 0)."""
         row = self.db.execute(
             "SELECT COUNT(*) FROM (SELECT photo_id, face_index, COUNT(*) c FROM faces "
-            "GROUP BY photo_id, face_index HAVING c > 1)").fetchone()
+            "GROUP BY photo_id, face_index HAVING c > 1)"
+        ).fetchone()
         return int(row[0])

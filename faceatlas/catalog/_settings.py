@@ -30,13 +30,17 @@ class SettingsMixin(CatalogBase):
 
     def set_setting(self, key: str, value: Any) -> None:
         with self.transaction() as db:
-            db.execute("INSERT OR REPLACE INTO settings (key, value, updated_at) "
-                       "VALUES (?, ?, ?)", (key, json.dumps(value, sort_keys=True), now()))
+            db.execute(
+                "INSERT OR REPLACE INTO settings (key, value, updated_at) VALUES (?, ?, ?)",
+                (key, json.dumps(value, sort_keys=True), now()),
+            )
 
     def delete_setting(self, key: str) -> None:
         with self.transaction() as db:
             db.execute("DELETE FROM settings WHERE key = ?", (key,))
 
     def settings(self) -> dict[str, Any]:
-        return {r[0]: json.loads(r[1]) for r in self.query(
-            "SELECT key, value FROM settings ORDER BY key")}
+        return {
+            r[0]: json.loads(r[1])
+            for r in self.query("SELECT key, value FROM settings ORDER BY key")
+        }

@@ -64,9 +64,14 @@ class FriendlyGroup(click.Group):
 
 
 @click.group(cls=FriendlyGroup)
-@click.option("--db", default=DEFAULT_DB, show_default=True, envvar=DB_ENVVAR,
-              type=click.Path(dir_okay=False),
-              help=f"Catalog file (SQLite); also ${DB_ENVVAR}, or --db after the command.")
+@click.option(
+    "--db",
+    default=DEFAULT_DB,
+    show_default=True,
+    envvar=DB_ENVVAR,
+    type=click.Path(dir_okay=False),
+    help=f"Catalog file (SQLite); also ${DB_ENVVAR}, or --db after the command.",
+)
 @click.version_option(package_name="faceatlas")
 @click.pass_context
 def main(ctx: click.Context, db: str) -> None:
@@ -87,15 +92,39 @@ def _register(group: click.Group, *commands: click.Command) -> None:
             group.add_command(command)
 
 
-_register(main,
-          _scan.scan, _scan.status, _scan.photos, _scan.runs, _scan.faces,
-          _people.cluster, _people.elbow, _people.people, _people.person, _people.name,
-          _people.merge, _people.split, _people.move, _people.reject, _people.hide,
-          _people.undo, _people.suggest,
-          _known.enroll, _known.who, _known.calibrate, _known.similar,
-          _classic.pca, _classic.eigenfaces, _classic.nearest,
-          _eval.label, _eval.eval_, _eval.compare, _eval.eval_pairs,
-          _apps.report, _apps.serve)
+_register(
+    main,
+    _scan.scan,
+    _scan.status,
+    _scan.photos,
+    _scan.runs,
+    _scan.faces,
+    _people.cluster,
+    _people.elbow,
+    _people.people,
+    _people.person,
+    _people.name,
+    _people.merge,
+    _people.split,
+    _people.move,
+    _people.reject,
+    _people.hide,
+    _people.undo,
+    _people.suggest,
+    _known.enroll,
+    _known.who,
+    _known.calibrate,
+    _known.similar,
+    _classic.pca,
+    _classic.eigenfaces,
+    _classic.nearest,
+    _eval.label,
+    _eval.eval_,
+    _eval.compare,
+    _eval.eval_pairs,
+    _apps.report,
+    _apps.serve,
+)
 
 
 if __name__ == "__main__":  # pragma: no cover

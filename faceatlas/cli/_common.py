@@ -78,9 +78,14 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    with Progress("[progress.description]{task.description}", BarColumn(),
-                  MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
         task = bar.add_task(label, total=None)
 
         def update(done: int, total: int) -> None:
@@ -110,8 +115,9 @@ def open_catalog(ctx: click.Context, *, create: bool = False) -> Catalog:
 
     path = db_path(ctx)
     if not create and path != ":memory:" and not Path(path).exists():
-        raise CatalogError(f"no catalog at {path}; scan first, or give the right --db "
-                           f"(or ${DB_ENVVAR})")
+        raise CatalogError(
+            f"no catalog at {path}; scan first, or give the right --db (or ${DB_ENVVAR})"
+        )
     return Catalog(path)
 
 
@@ -126,9 +132,15 @@ def _set_db(ctx: click.Context, param: click.Parameter, value: str | None) -> No
 
 def db_option_after_command() -> click.Option:
     """``--db`` on a subcommand, so it may come after the command name too (as git's)."""
-    return click.Option(["--db"], default=None, expose_value=False, is_eager=True,
-                        callback=_set_db, type=click.Path(dir_okay=False),
-                        help=f"Catalog file (SQLite) [default: ${DB_ENVVAR}, else {DEFAULT_DB}].")
+    return click.Option(
+        ["--db"],
+        default=None,
+        expose_value=False,
+        is_eager=True,
+        callback=_set_db,
+        type=click.Path(dir_okay=False),
+        help=f"Catalog file (SQLite) [default: ${DB_ENVVAR}, else {DEFAULT_DB}].",
+    )
 
 
 # -- options built from the library's constants --------------------------------------------
@@ -142,8 +154,14 @@ class LibraryDefaultOption(click.Option):
     default (and rules, such as ``--k`` implying k-means).
     """
 
-    def __init__(self, *args: Any, default_from: tuple[str, str], resolve: bool = True,
-                 names_from: tuple[str, str] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        default_from: tuple[str, str],
+        resolve: bool = True,
+        names_from: tuple[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.default_from = default_from
         self.names_from = names_from
@@ -177,19 +195,29 @@ class LibraryDefaultOption(click.Option):
         return record[0], f"{help_text}  [default: {shown}]".lstrip()
 
 
-def library_option(*decls: str, default_from: tuple[str, str], resolve: bool = True,
-                   names_from: tuple[str, str] | None = None,
-                   **kwargs: Any) -> Callable[..., Any]:
+def library_option(
+    *decls: str,
+    default_from: tuple[str, str],
+    resolve: bool = True,
+    names_from: tuple[str, str] | None = None,
+    **kwargs: Any,
+) -> Callable[..., Any]:
     """``click.option`` whose default is a library constant (:class:`LibraryDefaultOption`)."""
     kwargs.setdefault("default", None)  # click >= 8.2 would mark an absent default UNSET
-    return click.option(*decls, cls=LibraryDefaultOption, default_from=default_from,
-                        resolve=resolve, names_from=names_from, **kwargs)
+    return click.option(
+        *decls,
+        cls=LibraryDefaultOption,
+        default_from=default_from,
+        resolve=resolve,
+        names_from=names_from,
+        **kwargs,
+    )
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Output JSON.")
 
 
-def embedder_option(help: str = "Embedder whose vectors to use.") -> Callable[..., Any]:
+def embedder_option(help: str = "Embedder whose vectors to use.") -> Callable[..., Any]:  # noqa: A002 - click's name
     """``--embedder`` with the one default every workflow uses (faceatlas.policy)."""
     return click.option("--embedder", default=DEFAULT_EMBEDDER, show_default=True, help=help)
 

@@ -27,27 +27,60 @@ def _person_label(pid: Any, name: str | None) -> str:
 
 
 @click.command()
-@library_option("--method", default=None, resolve=False,
-                default_from=("faceatlas.cluster", "DEFAULT_METHOD"), metavar="NAME",
-                names_from=("faceatlas.cluster", "METHODS"),
-                help="Clustering method (`faceatlas compare` measures them on your labels).")
-@click.option("--k", "k", default=None, metavar="N|auto",
-              help="Number of people for k-means (implies --method kmeans and --all).")
-@click.option("--all", "all_faces", is_flag=True,
-              help="Re-cluster every face, not only the new ones (corrections still hold).")
+@library_option(
+    "--method",
+    default=None,
+    resolve=False,
+    default_from=("faceatlas.cluster", "DEFAULT_METHOD"),
+    metavar="NAME",
+    names_from=("faceatlas.cluster", "METHODS"),
+    help="Clustering method (`faceatlas compare` measures them on your labels).",
+)
+@click.option(
+    "--k",
+    "k",
+    default=None,
+    metavar="N|auto",
+    help="Number of people for k-means (implies --method kmeans and --all).",
+)
+@click.option(
+    "--all",
+    "all_faces",
+    is_flag=True,
+    help="Re-cluster every face, not only the new ones (corrections still hold).",
+)
 @embedder_option()
-@click.option("--min-faces", type=click.IntRange(min=1), default=None,
-              help="Fewest faces of a listed person [default: from the number of faces].")
-@click.option("--threshold", type=click.FloatRange(-1, 1), default=None,
-              help="Same-person cosine similarity [default: the embedder's].")
-@click.option("--use-recommended", is_flag=True,
-              help="Embedder, method and threshold recommended by `faceatlas compare` "
-                   "(options given explicitly still win).")
+@click.option(
+    "--min-faces",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Fewest faces of a listed person [default: from the number of faces].",
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(-1, 1),
+    default=None,
+    help="Same-person cosine similarity [default: the embedder's].",
+)
+@click.option(
+    "--use-recommended",
+    is_flag=True,
+    help="Embedder, method and threshold recommended by `faceatlas compare` "
+    "(options given explicitly still win).",
+)
 @json_option
 @click.pass_context
-def cluster(ctx: click.Context, method: str | None, k: str | None, all_faces: bool,
-            embedder: str, min_faces: int | None, threshold: float | None,
-            use_recommended: bool, as_json: bool) -> None:
+def cluster(
+    ctx: click.Context,
+    method: str | None,
+    k: str | None,
+    all_faces: bool,
+    embedder: str,
+    min_faces: int | None,
+    threshold: float | None,
+    use_recommended: bool,
+    as_json: bool,
+) -> None:
     """Group faces into people; new faces join existing people first (see --all)."""
     from faceatlas.people import cluster_people
 
@@ -56,8 +89,9 @@ def cluster(ctx: click.Context, method: str | None, k: str | None, all_faces: bo
         try:
             k_value = int(k)
         except ValueError:
-            raise click.BadParameter(f"must be an int or 'auto', got {k!r}",
-                                     param_hint="--k") from None
+            raise click.BadParameter(
+                f"must be an int or 'auto', got {k!r}", param_hint="--k"
+            ) from None
     with open_catalog(ctx) as cat:
         if use_recommended:
             from faceatlas.evaluation import recommended_settings
@@ -68,8 +102,15 @@ def cluster(ctx: click.Context, method: str | None, k: str | None, all_faces: bo
             if method is None and k is None:
                 method = rec["method"]
                 threshold = rec["threshold"] if threshold is None else threshold
-        summary = cluster_people(cat, embedder, method, all=all_faces, k=k_value,
-                                 min_faces=min_faces, threshold=threshold)
+        summary = cluster_people(
+            cat,
+            embedder,
+            method,
+            all=all_faces,
+            k=k_value,
+            min_faces=min_faces,
+            threshold=threshold,
+        )
     emit(summary.to_dict(), as_json, lambda _: summary.line())
 
 
@@ -85,9 +126,14 @@ def elbow(ctx: click.Context, out: str, embedder: str, as_json: bool) -> None:
     with open_catalog(ctx) as cat:
         curve = elbow_curve(cat, embedder)
     save_elbow_plot(curve, out)
-    emit({**curve, "plot": out}, as_json, lambda c: (
-        f"elbow at k={c['elbow_k']}, best silhouette near it at k={c['best_k']} "
-        f"({c['n_faces']} faces); plot saved to {out}"))
+    emit(
+        {**curve, "plot": out},
+        as_json,
+        lambda c: (
+            f"elbow at k={c['elbow_k']}, best silhouette near it at k={c['best_k']} "
+            f"({c['n_faces']} faces); plot saved to {out}"
+        ),
+    )
 
 
 @click.command()
@@ -102,18 +148,22 @@ def people(ctx: click.Context, include_hidden: bool, as_json: bool) -> None:
         data = list_people(cat, include_hidden=include_hidden)
 
     def text(d: dict[str, Any]) -> str:
-        lines = [f"{len(d['people'])} people, {len(d['unsorted'])} unsorted groups "
-                 f"(< {d['min_faces']} faces), {d['n_unassigned']} unassigned faces, "
-                 f"{d['n_faces']} faces in all"
-                 + (f"; {d['n_hidden']} hidden" if d["n_hidden"] else "")]
+        lines = [
+            f"{len(d['people'])} people, {len(d['unsorted'])} unsorted groups "
+            f"(< {d['min_faces']} faces), {d['n_unassigned']} unassigned faces, "
+            f"{d['n_faces']} faces in all" + (f"; {d['n_hidden']} hidden" if d["n_hidden"] else "")
+        ]
         for title, rows in (("people", d["people"]), ("unsorted", d["unsorted"])):
             if not rows:
                 continue
             lines.append(f"{title}:")
-            lines += [f"  {r['id']:>5}  {(r['name'] or '-')[:24]:<24} {r['n_faces']:>5} faces"
-                      + (f" ({r['n_confirmed']} confirmed)" if r["n_confirmed"] else "")
-                      + (" [hidden]" if r["hidden"] else "")
-                      + f"  e.g. {_short_path(r['example'])}" for r in rows[:50]]
+            lines += [
+                f"  {r['id']:>5}  {(r['name'] or '-')[:24]:<24} {r['n_faces']:>5} faces"
+                + (f" ({r['n_confirmed']} confirmed)" if r["n_confirmed"] else "")
+                + (" [hidden]" if r["hidden"] else "")
+                + f"  e.g. {_short_path(r['example'])}"
+                for r in rows[:50]
+            ]
             if len(rows) > 50:
                 lines.append(f"  ... and {len(rows) - 50} more (see --json)")
         return "\n".join(lines)
@@ -133,12 +183,16 @@ def person(ctx: click.Context, person_id: int, as_json: bool) -> None:
         data = person_detail(cat, person_id)
 
     def text(d: dict[str, Any]) -> str:
-        head = (f"person {d['id']}: {d['name'] or '(no name)'}, {d['n_faces']} faces, "
-                f"{d['n_confirmed']} confirmed" + (" [hidden]" if d["hidden"] else ""))
-        rows = [f"  face {f['face_id']:>6}  {f['source']:<7}{'*' if f['confirmed'] else ' '} "
-                f"{_short_path(f['path'])}"
-                + (f" [frame {f['frame_index']}]" if f["frame_index"] >= 0 else "")
-                for f in d["faces"]]
+        head = (
+            f"person {d['id']}: {d['name'] or '(no name)'}, {d['n_faces']} faces, "
+            f"{d['n_confirmed']} confirmed" + (" [hidden]" if d["hidden"] else "")
+        )
+        rows = [
+            f"  face {f['face_id']:>6}  {f['source']:<7}{'*' if f['confirmed'] else ' '} "
+            f"{_short_path(f['path'])}"
+            + (f" [frame {f['frame_index']}]" if f["frame_index"] >= 0 else "")
+            for f in d["faces"]
+        ]
         if d["rejected_faces"]:
             rows.append(f"  not this person: faces {', '.join(map(str, d['rejected_faces']))}")
         return "\n".join([head, *rows])
@@ -171,30 +225,49 @@ def merge(ctx: click.Context, person_a: int, person_b: int, as_json: bool) -> No
 
     with open_catalog(ctx) as cat:
         data = merge_people(cat, person_a, person_b)
-    emit(data, as_json, lambda d: (
-        f"merged person {d['merged']} into {_person_label(d['id'], d['name'])}: "
-        f"{d['n_faces']} faces" + (f"; unassigned faces {d['dropped']} (same photo as "
-                                   "another face of this person)" if d["dropped"] else "")))
+    emit(
+        data,
+        as_json,
+        lambda d: (
+            f"merged person {d['merged']} into {_person_label(d['id'], d['name'])}: "
+            f"{d['n_faces']} faces"
+            + (
+                f"; unassigned faces {d['dropped']} (same photo as another face of this person)"
+                if d["dropped"]
+                else ""
+            )
+        ),
+    )
 
 
 @click.command()
 @click.argument("person_id", type=int)
-@click.option("--parts", type=click.IntRange(min=2), default=None,
-              help="Split into this many parts with k-means [default: what clustering finds].")
+@click.option(
+    "--parts",
+    type=click.IntRange(min=2),
+    default=None,
+    help="Split into this many parts with k-means [default: what clustering finds].",
+)
 @embedder_option()
 @json_option
 @click.pass_context
-def split(ctx: click.Context, person_id: int, parts: int | None, embedder: str,
-          as_json: bool) -> None:
+def split(
+    ctx: click.Context, person_id: int, parts: int | None, embedder: str, as_json: bool
+) -> None:
     """Re-cluster inside one person; each part becomes a person (confirmed)."""
     from faceatlas.people import split_person
 
     with open_catalog(ctx) as cat:
         data = split_person(cat, person_id, n_parts=parts, embedder=embedder)
-    emit(data, as_json, lambda d: (
-        f"split person {d['person']} into parts of {d['parts']} faces; new people: "
-        f"{', '.join(map(str, d['new_people'])) or 'none'}"
-        + (f"; {len(d['unassigned'])} faces unassigned" if d["unassigned"] else "")))
+    emit(
+        data,
+        as_json,
+        lambda d: (
+            f"split person {d['person']} into parts of {d['parts']} faces; new people: "
+            f"{', '.join(map(str, d['new_people'])) or 'none'}"
+            + (f"; {len(d['unassigned'])} faces unassigned" if d["unassigned"] else "")
+        ),
+    )
 
 
 @click.command()
@@ -212,15 +285,20 @@ def move(ctx: click.Context, face_id: int, person_id: str, as_json: bool) -> Non
         try:
             target = int(person_id)
         except ValueError:
-            raise click.BadParameter(f"must be a person id or 'new', got {person_id!r}",
-                                     param_hint="PERSON") from None
+            raise click.BadParameter(
+                f"must be a person id or 'new', got {person_id!r}", param_hint="PERSON"
+            ) from None
     with open_catalog(ctx) as cat:
         data = move_face(cat, face_id, target)
-    emit(data, as_json, lambda d: (
-        f"face {d['face']} is now person {d['person']}"
-        + (f" (was {d['from']})" if d["from"] is not None else "")
-        + (f"; unassigned faces {d['displaced']} of the same photo" if d["displaced"]
-           else "")))
+    emit(
+        data,
+        as_json,
+        lambda d: (
+            f"face {d['face']} is now person {d['person']}"
+            + (f" (was {d['from']})" if d["from"] is not None else "")
+            + (f"; unassigned faces {d['displaced']} of the same photo" if d["displaced"] else "")
+        ),
+    )
 
 
 @click.command()
@@ -234,8 +312,14 @@ def reject(ctx: click.Context, face_id: int, person_id: int, as_json: bool) -> N
 
     with open_catalog(ctx) as cat:
         data = reject_face(cat, face_id, person_id)
-    emit(data, as_json, lambda d: f"face {d['face']} is not person {d['person']}"
-         + ("; it is now unassigned" if d["was_assigned"] else ""))
+    emit(
+        data,
+        as_json,
+        lambda d: (
+            f"face {d['face']} is not person {d['person']}"
+            + ("; it is now unassigned" if d["was_assigned"] else "")
+        ),
+    )
 
 
 @click.command()
@@ -249,8 +333,7 @@ def hide(ctx: click.Context, person_id: int, unhide: bool, as_json: bool) -> Non
 
     with open_catalog(ctx) as cat:
         data = hide_person(cat, person_id, hidden=not unhide)
-    emit(data, as_json, lambda d: f"person {d['id']} is "
-         + ("hidden" if d["hidden"] else "shown"))
+    emit(data, as_json, lambda d: f"person {d['id']} is " + ("hidden" if d["hidden"] else "shown"))
 
 
 @click.command()
@@ -262,22 +345,44 @@ def undo(ctx: click.Context, as_json: bool) -> None:
 
     with open_catalog(ctx) as cat:
         data = undo_last(cat)
-    emit(data, as_json, lambda d: "nothing to undo" if d is None else
-         f"undid {d['kind']} #{d['id']} of {d['created_at']}")
+    emit(
+        data,
+        as_json,
+        lambda d: (
+            "nothing to undo" if d is None else f"undid {d['kind']} #{d['id']} of {d['created_at']}"
+        ),
+    )
 
 
 @click.command()
-@click.option("--dismiss", nargs=2, type=int, default=None, metavar="A B",
-              help="A and B are different people: never suggest them again.")
-@click.option("--confirm", nargs=2, type=int, default=None, metavar="A B",
-              help="A and B are one person: merge B into A.")
+@click.option(
+    "--dismiss",
+    nargs=2,
+    type=int,
+    default=None,
+    metavar="A B",
+    help="A and B are different people: never suggest them again.",
+)
+@click.option(
+    "--confirm",
+    nargs=2,
+    type=int,
+    default=None,
+    metavar="A B",
+    help="A and B are one person: merge B into A.",
+)
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @embedder_option()
 @json_option
 @click.pass_context
-def suggest(ctx: click.Context, dismiss: tuple[int, int] | None,
-            confirm: tuple[int, int] | None, limit: int, embedder: str,
-            as_json: bool) -> None:
+def suggest(
+    ctx: click.Context,
+    dismiss: tuple[int, int] | None,
+    confirm: tuple[int, int] | None,
+    limit: int,
+    embedder: str,
+    as_json: bool,
+) -> None:
     """Pairs of people that may be the same person, most likely first."""
     from faceatlas.people import confirm_suggestion, dismiss_suggestion, suggest_merges
 
@@ -298,13 +403,15 @@ def suggest(ctx: click.Context, dismiss: tuple[int, int] | None,
             return f"merged person {d['merged']} into {_person_label(d['id'], d['name'])}"
         if not d:
             return "no merge suggestions"
-        return "\n".join(
-            f"{_person_label(s['person_a'], s['name_a']):>16} + "
-            f"{_person_label(s['person_b'], s['name_b']):<16}  closest faces "
-            f"{s['closest_similarity']:.3f} (faces {s['closest_faces'][0]}, "
-            f"{s['closest_faces'][1]}), centres {s['centroid_similarity']:.3f}"
-            for s in d) + "\n(faceatlas suggest --confirm A B  |  --dismiss A B)"
+        return (
+            "\n".join(
+                f"{_person_label(s['person_a'], s['name_a']):>16} + "
+                f"{_person_label(s['person_b'], s['name_b']):<16}  closest faces "
+                f"{s['closest_similarity']:.3f} (faces {s['closest_faces'][0]}, "
+                f"{s['closest_faces'][1]}), centres {s['centroid_similarity']:.3f}"
+                for s in d
+            )
+            + "\n(faceatlas suggest --confirm A B  |  --dismiss A B)"
+        )
 
     emit(data, as_json, text)
-
-

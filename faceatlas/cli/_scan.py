@@ -25,24 +25,48 @@ from faceatlas.exceptions import InputError
 # -- scanning (faceatlas.pipeline) ---------------------------------------------------------
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@library_option("--detector", default_from=("faceatlas.config", "ScanConfig.detector"),
-                type=detector_choice())
-@library_option("--embedder", default_from=("faceatlas.config", "ScanConfig.embedder"),
-                type=embedder_choice())
-@click.option("--cropped", is_flag=True,
-              help="Each image is one already-cropped face (no detection).")
-@library_option("--video-every", "video_every_s",
-                default_from=("faceatlas.config", "ScanConfig.video_every_s"),
-                type=click.FloatRange(min=0.01), help="Seconds between sampled video frames.")
-@library_option("--max-pixels", default_from=("faceatlas.images", "DEFAULT_MAX_PIXELS"),
-                type=click.IntRange(min=1), help="Larger images are refused (decompression bombs).")
-@click.option("--jobs", "-j", default=0, type=click.IntRange(min=0),
-              help="Worker processes [default: every core].")
+@library_option(
+    "--detector", default_from=("faceatlas.config", "ScanConfig.detector"), type=detector_choice()
+)
+@library_option(
+    "--embedder", default_from=("faceatlas.config", "ScanConfig.embedder"), type=embedder_choice()
+)
+@click.option(
+    "--cropped", is_flag=True, help="Each image is one already-cropped face (no detection)."
+)
+@library_option(
+    "--video-every",
+    "video_every_s",
+    default_from=("faceatlas.config", "ScanConfig.video_every_s"),
+    type=click.FloatRange(min=0.01),
+    help="Seconds between sampled video frames.",
+)
+@library_option(
+    "--max-pixels",
+    default_from=("faceatlas.images", "DEFAULT_MAX_PIXELS"),
+    type=click.IntRange(min=1),
+    help="Larger images are refused (decompression bombs).",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    default=0,
+    type=click.IntRange(min=0),
+    help="Worker processes [default: every core].",
+)
 @json_option
 @click.pass_context
-def scan(ctx: click.Context, paths: tuple[str, ...], detector: str, embedder: str,
-         cropped: bool, video_every_s: float, max_pixels: int, jobs: int,
-         as_json: bool) -> None:
+def scan(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    detector: str,
+    embedder: str,
+    cropped: bool,
+    video_every_s: float,
+    max_pixels: int,
+    jobs: int,
+    as_json: bool,
+) -> None:
     """Find, align and embed every face in PATHS (folders are walked recursively)."""
     from faceatlas.config import ScanConfig
     from faceatlas.pipeline import scan as run_scan
@@ -50,8 +74,14 @@ def scan(ctx: click.Context, paths: tuple[str, ...], detector: str, embedder: st
     missing = [p for p in paths if not os.path.lexists(p)]
     if missing:  # a mistyped folder is a failed job, not a scan of nothing
         raise InputError(f"no such file or folder: {', '.join(missing)}")
-    config = ScanConfig(detector=detector, embedder=embedder, cropped=cropped,
-                        video_every_s=video_every_s, max_pixels=max_pixels, jobs=jobs)
+    config = ScanConfig(
+        detector=detector,
+        embedder=embedder,
+        cropped=cropped,
+        video_every_s=video_every_s,
+        max_pixels=max_pixels,
+        jobs=jobs,
+    )
     with open_catalog(ctx, create=True) as cat, progress_bar("scanning") as bar:
         summary = run_scan(paths, cat, config, progress=bar)
     if not as_json:
@@ -59,8 +89,10 @@ def scan(ctx: click.Context, paths: tuple[str, ...], detector: str, embedder: st
             where = "" if err["path"] in err["error"] else f"{err['path']}: "
             click.echo(f"skipped {where}{err['error']}", err=True)
         if len(summary.errors) > 20:
-            click.echo(f"... and {len(summary.errors) - 20} more: see `faceatlas photos "
-                       "--errors`", err=True)
+            click.echo(
+                f"... and {len(summary.errors) - 20} more: see `faceatlas photos --errors`",
+                err=True,
+            )
     emit(summary.to_dict(), as_json, lambda _: summary.line())
     if summary.interrupted:
         ctx.exit(130)
@@ -73,13 +105,19 @@ def scan(ctx: click.Context, paths: tuple[str, ...], detector: str, embedder: st
 def status(ctx: click.Context, as_json: bool) -> None:
     """Counts of files, photos, faces, errors and embedders in the catalog."""
     with open_catalog(ctx) as cat:
-        data = {"db": cat.path, **cat.counts(), "embedders": cat.embedders(),
-                "migrations": cat.applied_migrations()}
+        data = {
+            "db": cat.path,
+            **cat.counts(),
+            "embedders": cat.embedders(),
+            "migrations": cat.applied_migrations(),
+        }
 
     def text(d: dict[str, Any]) -> str:
         emb = ", ".join(f"{e['embedder']} ({e['n']})" for e in d["embedders"]) or "none"
-        return (f"{d['db']}: {d['files']} files, {d['photos']} photos, {d['faces']} faces, "
-                f"{d['errors']} errors; embeddings: {emb}")
+        return (
+            f"{d['db']}: {d['files']} files, {d['photos']} photos, {d['faces']} faces, "
+            f"{d['errors']} errors; embeddings: {emb}"
+        )
 
     emit(data, as_json, text)
 
@@ -100,7 +138,8 @@ def photos(ctx: click.Context, errors_only: bool, limit: int | None, as_json: bo
         return "\n".join(
             f"{r['id']:>6}  {r['faces']:>2} faces  {r['path']}"
             + (f"  [frame {r['frame_index']}]" if r["frame_index"] >= 0 else "")
-            for r in rs)
+            for r in rs
+        )
 
     emit(rows, as_json, text)
 
@@ -113,9 +152,15 @@ def runs(ctx: click.Context, limit: int, as_json: bool) -> None:
     """Recent runs (scans, clusterings) with their settings and summaries."""
     with open_catalog(ctx) as cat:
         rows = cat.runs(limit)
-    emit(rows, as_json, lambda rs: "\n".join(
-        f"{r['id']:>4} {r['started_at']} {r['command']:<10} {r['status']:<11} "
-        f"{json.dumps(r['settings'], sort_keys=True)}" for r in rs))
+    emit(
+        rows,
+        as_json,
+        lambda rs: "\n".join(
+            f"{r['id']:>4} {r['started_at']} {r['command']:<10} {r['status']:<11} "
+            f"{json.dumps(r['settings'], sort_keys=True)}"
+            for r in rs
+        ),
+    )
 
 
 @click.command()
@@ -129,13 +174,28 @@ def faces(ctx: click.Context, as_csv: bool, as_json: bool) -> None:
     with open_catalog(ctx) as cat:
         rows = face_table(cat)
     if as_csv:
-        cols = ["face_id", "path", "frame_index", "x1", "y1", "x2", "y2", "det_score", "quality",
-                "person_id", "person_name"]
+        cols = [
+            "face_id",
+            "path",
+            "frame_index",
+            "x1",
+            "y1",
+            "x2",
+            "y2",
+            "det_score",
+            "quality",
+            "person_id",
+            "person_name",
+        ]
         writer = csv.DictWriter(sys.stdout, fieldnames=cols, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
         return
-    emit(rows, as_json, lambda rs: "\n".join(
-        f"{r['face_id']:>6}  {r['person_name'] or r['person_id'] or '-':<20} {r['path']}"
-        for r in rs))
-
+    emit(
+        rows,
+        as_json,
+        lambda rs: "\n".join(
+            f"{r['face_id']:>6}  {r['person_name'] or r['person_id'] or '-':<20} {r['path']}"
+            for r in rs
+        ),
+    )

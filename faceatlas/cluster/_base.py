@@ -49,6 +49,7 @@ def _drop_small(labels: np.ndarray, weights: np.ndarray, min_size: int) -> np.nd
     labels[idx] = -1
     return labels
 
+
 class _FaceClusteringBase:
     """Shared ``fit``: constraints, quality, min_cluster_size, relabelling."""
 

@@ -40,6 +40,15 @@ def _cluster_sums(X: np.ndarray, labels: np.ndarray, weights: np.ndarray, k: int
     return S, size
 
 
+def _partners(pairs: np.ndarray) -> dict[int, list[int]]:
+    """Each face's cannot-link partners, both ways."""
+    partners: dict[int, list[int]] = {}
+    for a, b in pairs:
+        partners.setdefault(int(a), []).append(int(b))
+        partners.setdefault(int(b), []).append(int(a))
+    return partners
+
+
 def enforce_cannot_link(
     X: Any,
     labels: Any,
@@ -85,10 +94,7 @@ def enforce_cannot_link(
         return labels
     if np.any(cl[:, 0] == cl[:, 1]):
         raise InputError("cannot_link pairs a face with itself")
-    partners: dict[int, list[int]] = {}
-    for a, b in cl:
-        partners.setdefault(int(a), []).append(int(b))
-        partners.setdefault(int(b), []).append(int(a))
+    partners = _partners(cl)
     k = int(labels.max()) + 1 if (labels >= 0).any() else 0
     S, size = _cluster_sums(X, labels, w, k)
     Xd = X.astype(np.float64)

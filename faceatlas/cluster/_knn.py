@@ -92,7 +92,7 @@ def knn_graph(
     for s in range(0, n, step):
         D[s : s + step], I[s : s + step] = idx.search(X[s : s + step], k + 1)
     # drop the face itself wherever it appears (duplicates may outrank it), else the last
-    is_self = I == np.arange(n)[:, None]
+    is_self = np.arange(n)[:, None] == I
     no_self = ~is_self.any(axis=1)
     is_self[no_self, k] = True
     keep = ~is_self
@@ -117,6 +117,7 @@ def _edges(D: np.ndarray, I: np.ndarray, threshold: float) -> sparse.csr_matrix:
     g = g.maximum(g.T).tocsr()
     g.eliminate_zeros()
     return g
+
 
 def pair_threshold(
     X: Any,

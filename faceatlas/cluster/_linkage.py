@@ -97,6 +97,7 @@ def _linkage_labels(X, weights, D, I, t, t1):  # noqa: E741
     )
     return root.astype(np.int64)
 
+
 class AverageLinkage(_FaceClusteringBase):
     """Average-linkage agglomerative clustering cut at ``1 - threshold`` cosine distance.
 
@@ -119,6 +120,7 @@ class AverageLinkage(_FaceClusteringBase):
         if I is None:
             return np.zeros(n, np.int64)
         return _linkage_labels(X, weights, D, I, self.threshold_, self.threshold_)
+
 
 def _sparse_average_linkage(
     S: np.ndarray,

@@ -15,8 +15,7 @@ from faceatlas.exceptions import InputError
 
 EMBEDDERS = ("sface", "dlib", "pixels", "landmarks", "cnn", "fake")
 
-__all__ = ["EMBEDDERS", "Embedder", "aligned_chips", "embed_faces", "get_embedder",
-           "l2_normalize"]
+__all__ = ["EMBEDDERS", "Embedder", "aligned_chips", "embed_faces", "get_embedder", "l2_normalize"]
 
 
 def get_embedder(name: str, **params: object) -> Embedder:

@@ -60,8 +60,9 @@ def check_chips(chips: np.ndarray, size: int | None = None) -> np.ndarray:
     """Validate a chip batch at the public boundary."""
     chips = np.asarray(chips)
     if chips.dtype != np.uint8 or chips.ndim != 4 or chips.shape[3] != 3:
-        raise InputError(f"chips must be uint8 of shape (n, s, s, 3), got {chips.dtype} "
-                         f"{chips.shape}")
+        raise InputError(
+            f"chips must be uint8 of shape (n, s, s, 3), got {chips.dtype} {chips.shape}"
+        )
     if size is not None and chips.shape[1:3] != (size, size):
         raise InputError(f"chips must be {size}x{size}, got {chips.shape[1]}x{chips.shape[2]}")
     return chips

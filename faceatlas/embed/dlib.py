@@ -50,11 +50,12 @@ class DlibEmbedder:
     dim: int = field(default=128, init=False)
     threshold: float = field(default=0.82, init=False)
     threshold_source: str = field(
-        default="dlib's published Euclidean tolerance 0.6, as cosine 1 - 0.6^2/2", init=False)
+        default="dlib's published Euclidean tolerance 0.6, as cosine 1 - 0.6^2/2", init=False
+    )
     _net: object = field(default=None, init=False, repr=False)
     _shape: object = field(default=None, init=False, repr=False)
 
-    def _load(self):  # noqa: ANN202
+    def _load(self):
         dlib = models.import_dlib()
         if self._net is None:
             self._net = dlib.face_recognition_model_v1(str(models.dlib_model_path("resnet")))
@@ -81,6 +82,8 @@ class DlibEmbedder:
         self._load()
         if len(chips) == 0:
             return np.zeros((0, self.dim), np.float32)
-        vecs = [np.asarray(self._net.compute_face_descriptor(np.ascontiguousarray(c),
-                                                            self.num_jitters)) for c in chips]
+        vecs = [
+            np.asarray(self._net.compute_face_descriptor(np.ascontiguousarray(c), self.num_jitters))
+            for c in chips
+        ]
         return l2_normalize(np.stack(vecs))

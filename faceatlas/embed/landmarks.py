@@ -57,18 +57,63 @@ from faceatlas.embed.base import check_chips, l2_normalize
 
 __all__ = ["FEATURES", "LandmarksEmbedder", "REFERENCE_MEAN", "REFERENCE_STD", "measurements"]
 
-FEATURES = ("jaw_ratio", "eye_distance", "nose_ratio", "nose_size", "nose_width", "eye_size",
-            "eye_size_diff", "eye_height", "eyebrow_width", "eyebrow_lift", "mouth_width",
-            "lip_height", "chin_height", "jaw_taper")
+FEATURES = (
+    "jaw_ratio",
+    "eye_distance",
+    "nose_ratio",
+    "nose_size",
+    "nose_width",
+    "eye_size",
+    "eye_size_diff",
+    "eye_height",
+    "eyebrow_width",
+    "eyebrow_lift",
+    "mouth_width",
+    "lip_height",
+    "chin_height",
+    "jaw_taper",
+)
 
 # Means and population standard deviations of the measurements of 1,000 randomly chosen
 # (seed 0) LFW faces of people with one photo, YuNet + this chip (see the module docstring).
 REFERENCE_MEAN = np.array(
-    [0.8220, 0.4245, 1.7383, 0.3357, 0.1960, 0.1667, 0.0140, 0.0472, 0.3152, 0.1614,
-     0.3814, 0.1436, 0.2474, 0.8267], np.float64)
+    [
+        0.8220,
+        0.4245,
+        1.7383,
+        0.3357,
+        0.1960,
+        0.1667,
+        0.0140,
+        0.0472,
+        0.3152,
+        0.1614,
+        0.3814,
+        0.1436,
+        0.2474,
+        0.8267,
+    ],
+    np.float64,
+)
 REFERENCE_STD = np.array(
-    [0.0611, 0.0270, 0.2429, 0.0294, 0.0262, 0.0131, 0.0124, 0.0118, 0.0242, 0.0273,
-     0.0588, 0.0530, 0.0359, 0.0337], np.float64)
+    [
+        0.0611,
+        0.0270,
+        0.2429,
+        0.0294,
+        0.0262,
+        0.0131,
+        0.0124,
+        0.0118,
+        0.0242,
+        0.0273,
+        0.0588,
+        0.0530,
+        0.0359,
+        0.0337,
+    ],
+    np.float64,
+)
 
 # The chip: the 112-px five-point template placed with a 24-px margin in a 160-px square,
 # so the whole jawline (below the template's chin) is inside it.
@@ -103,26 +148,33 @@ def measurements(points: np.ndarray) -> np.ndarray:
     eye_wl, eye_wr = _dist(p[:, 36], p[:, 39]), _dist(p[:, 42], p[:, 45])
     nose_len = _dist(p[:, 27], p[:, 33])
     nose_w = np.maximum(_dist(p[:, 31], p[:, 35]), 1e-9)
-    eye_open = (_dist(p[:, 37], p[:, 41]) + _dist(p[:, 38], p[:, 40])
-                + _dist(p[:, 43], p[:, 47]) + _dist(p[:, 44], p[:, 46])) / 4
+    eye_open = (
+        _dist(p[:, 37], p[:, 41])
+        + _dist(p[:, 38], p[:, 40])
+        + _dist(p[:, 43], p[:, 47])
+        + _dist(p[:, 44], p[:, 46])
+    ) / 4
     brow_w = (_dist(p[:, 17], p[:, 21]) + _dist(p[:, 22], p[:, 26])) / 2
     brow_lift = (_dist(p[:, 19], eye_l) + _dist(p[:, 24], eye_r)) / 2
-    out = np.stack([
-        _dist(p[:, 27], p[:, 8]) / w,
-        _dist(eye_l, eye_r) / w,
-        nose_len / nose_w,
-        nose_len / w,
-        nose_w / w,
-        (eye_wl + eye_wr) / 2 / w,
-        np.abs(eye_wl - eye_wr) / w,
-        eye_open / w,
-        brow_w / w,
-        brow_lift / w,
-        _dist(p[:, 48], p[:, 54]) / w,
-        _dist(p[:, 51], p[:, 57]) / w,
-        _dist(p[:, 57], p[:, 8]) / w,
-        _dist(p[:, 4], p[:, 12]) / w,
-    ], axis=1)
+    out = np.stack(
+        [
+            _dist(p[:, 27], p[:, 8]) / w,
+            _dist(eye_l, eye_r) / w,
+            nose_len / nose_w,
+            nose_len / w,
+            nose_w / w,
+            (eye_wl + eye_wr) / 2 / w,
+            np.abs(eye_wl - eye_wr) / w,
+            eye_open / w,
+            brow_w / w,
+            brow_lift / w,
+            _dist(p[:, 48], p[:, 54]) / w,
+            _dist(p[:, 51], p[:, 57]) / w,
+            _dist(p[:, 57], p[:, 8]) / w,
+            _dist(p[:, 4], p[:, 12]) / w,
+        ],
+        axis=1,
+    )
     return out[0] if single else out
 
 
@@ -144,7 +196,8 @@ class LandmarksEmbedder:
     dim: int = field(default=len(FEATURES), init=False)
     threshold: float = field(default=0.21, init=False)
     threshold_source: str = field(
-        default="equal-error cosine over LFW's 6,000 pairs (bench/embedders.py)", init=False)
+        default="equal-error cosine over LFW's 6,000 pairs (bench/embedders.py)", init=False
+    )
     _shape: object = field(default=None, init=False, repr=False)
 
     def chips(self, image: np.ndarray, detections: Detections) -> np.ndarray:
@@ -153,9 +206,16 @@ class LandmarksEmbedder:
         if len(detections) == 0:
             return np.zeros((0, CHIP_SIZE, CHIP_SIZE, 3), np.uint8)
         dst = TEMPLATE_112 + np.float32(_MARGIN)
-        out = [cv2.warpAffine(image, similarity_transform(lm, dst), (CHIP_SIZE, CHIP_SIZE),
-                              flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-               for lm in detections.landmarks]
+        out = [
+            cv2.warpAffine(
+                image,
+                similarity_transform(lm, dst),
+                (CHIP_SIZE, CHIP_SIZE),
+                flags=cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_CONSTANT,
+            )
+            for lm in detections.landmarks
+        ]
         return np.stack(out).astype(np.uint8)
 
     def landmarks(self, chips: np.ndarray) -> np.ndarray:

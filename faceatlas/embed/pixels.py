@@ -46,8 +46,9 @@ def _is_whole_image(box: np.ndarray, width: int, height: int) -> bool:
     return bool(np.all(np.abs(np.asarray(box, np.float64) - (0, 0, width, height)) < 1.0))
 
 
-def whole_image_chips(image: np.ndarray, detections: Detections,
-                      size: int = CHIP_SIZE) -> np.ndarray:
+def whole_image_chips(
+    image: np.ndarray, detections: Detections, size: int = CHIP_SIZE
+) -> np.ndarray:
     """Chips for pre-cropped faces: the whole image resized to ``size x size``.
 
     Faces whose box is not the whole image are aligned with their five points instead.
@@ -96,11 +97,15 @@ class PixelsEmbedder:
     dim: int = field(default=0, init=False)
     threshold: float = field(default=0.94, init=False)
     threshold_source: str = field(
-        default="equal-error cosine of raw 56x56 pixel vectors over all ORL pairs", init=False)
+        default="equal-error cosine of raw 56x56 pixel vectors over all ORL pairs", init=False
+    )
 
     def __post_init__(self) -> None:
-        if isinstance(self.size, bool) or not isinstance(self.size, numbers.Integral) \
-                or not 8 <= self.size <= CHIP_SIZE:
+        if (
+            isinstance(self.size, bool)
+            or not isinstance(self.size, numbers.Integral)
+            or not 8 <= self.size <= CHIP_SIZE
+        ):
             raise InputError(f"size must be an int in [8, {CHIP_SIZE}], got {self.size!r}")
         self.size = int(self.size)
         self.dim = self.size * self.size
@@ -154,8 +159,9 @@ class EigenfaceSpace:
         Length of :meth:`transform`'s vectors, ``n_components_``.
     """
 
-    def __init__(self, *, n_components: int | float = 100,
-                 image_shape: tuple[int, int] | None = None) -> None:
+    def __init__(
+        self, *, n_components: int | float = 100, image_shape: tuple[int, int] | None = None
+    ) -> None:
         self.n_components = n_components
         self.image_shape = image_shape
 
@@ -169,13 +175,14 @@ class EigenfaceSpace:
         nc = self.n_components
         if isinstance(nc, numbers.Integral) and not isinstance(nc, bool):
             if nc < 1:
-                raise InputError(f"n_components must be an int >= 1 or a float in (0, 1), "
-                                 f"got {nc!r}")
+                raise InputError(
+                    f"n_components must be an int >= 1 or a float in (0, 1), got {nc!r}"
+                )
             # Centring removes one dimension: n faces span at most n - 1 directions.
             nc = int(min(nc, len(X) - 1, X.shape[1]))
         self.pca_ = PCA(n_components=nc, random_state=0).fit(X)
         if self.image_shape is None:
-            side = int(round(np.sqrt(X.shape[1])))
+            side = round(np.sqrt(X.shape[1]))
             if side * side != X.shape[1]:
                 raise InputError(f"image_shape is needed for {X.shape[1]} non-square features")
             self.image_shape_ = (side, side)
@@ -206,9 +213,9 @@ class EigenfaceSpace:
         return eigenfaces(self.pca_, self.image_shape_, n)
 
 
-def eigenface_space(source: Any, *, n_components: int | float = 100,
-                    embedder: str = "pixels", face_ids: Any = None
-                    ) -> tuple[EigenfaceSpace, np.ndarray, np.ndarray]:
+def eigenface_space(
+    source: Any, *, n_components: int | float = 100, embedder: str = "pixels", face_ids: Any = None
+) -> tuple[EigenfaceSpace, np.ndarray, np.ndarray]:
     """Fit eigenfaces on stored pixel vectors of a catalog, or on an array.
 
     Parameters
@@ -232,13 +239,17 @@ def eigenface_space(source: Any, *, n_components: int | float = 100,
         The pixel vectors the space was fitted on.
     """
     if hasattr(source, "embeddings"):
-        ids, X = source.embeddings(embedder, face_ids) if face_ids is not None \
+        ids, X = (
+            source.embeddings(embedder, face_ids)
+            if face_ids is not None
             else source.embeddings(embedder)
+        )
         ids = np.asarray(ids)
         if len(ids) < 2:
             raise InputError(
                 f"the catalog has {len(ids)} faces with {embedder!r} vectors; eigenfaces need "
-                f"at least 2: scan with `--embedder {embedder}` first")
+                f"at least 2: scan with `--embedder {embedder}` first"
+            )
     else:
         X = np.asarray(source, np.float32)
         ids = np.arange(len(X))

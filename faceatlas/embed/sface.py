@@ -55,8 +55,11 @@ def dequantize_onnx(src: Path, dst: Path) -> Path:
         attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
         q = numpy_helper.to_array(consts[node.input[0]]).astype(np.float32)
         scale = numpy_helper.to_array(consts[node.input[1]]).astype(np.float32)
-        zero = (numpy_helper.to_array(consts[node.input[2]]).astype(np.float32)
-                if len(node.input) > 2 and node.input[2] else np.zeros_like(scale))
+        zero = (
+            numpy_helper.to_array(consts[node.input[2]]).astype(np.float32)
+            if len(node.input) > 2 and node.input[2]
+            else np.zeros_like(scale)
+        )
         axis, block = int(attrs.get("axis", 1)), int(attrs.get("block_size", 0))
         if block:
             keep = range(q.shape[axis])
@@ -110,13 +113,15 @@ class SFaceEmbedder:
     dim: int = field(default=128, init=False)
     threshold: float = field(default=0.363, init=False)
     threshold_source: str = field(
-        default="SFace's published same-person cosine threshold on LFW (OpenCV)", init=False)
+        default="SFace's published same-person cosine threshold on LFW (OpenCV)", init=False
+    )
     _run: object = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.backend not in ("auto", "opencv", "openvino"):
-            raise InputError(f"backend must be 'auto', 'opencv' or 'openvino', got "
-                             f"{self.backend!r}")
+            raise InputError(
+                f"backend must be 'auto', 'opencv' or 'openvino', got {self.backend!r}"
+            )
 
     def chips(self, image: np.ndarray, detections: Detections) -> np.ndarray:
         return aligned_chips(image, detections, 112)
@@ -127,7 +132,7 @@ class SFaceEmbedder:
             return "openvino" if openvino_available() else "opencv"
         return self.backend
 
-    def _load(self):  # noqa: ANN202
+    def _load(self):
         if self._run is not None:
             return self._run
         if self.active_backend == "openvino":
@@ -141,8 +146,11 @@ class SFaceEmbedder:
             # One thread: faceatlas parallelises over photos with one process per core.
             # No pinning: OpenVINO would pin every worker process to the same core, and a
             # 2-job scan then ran no faster than one job (measured on LFW).
-            settings = {"INFERENCE_NUM_THREADS": 1, "PERFORMANCE_HINT": "LATENCY",
-                        "ENABLE_CPU_PINNING": False}
+            settings = {
+                "INFERENCE_NUM_THREADS": 1,
+                "PERFORMANCE_HINT": "LATENCY",
+                "ENABLE_CPU_PINNING": False,
+            }
             compiled = ov.Core().compile_model(str(fp32), "CPU", settings)
             request = compiled.create_infer_request()
 
@@ -150,7 +158,8 @@ class SFaceEmbedder:
                 # The graph takes RGB NCHW in 0..255 (OpenCV swaps BGR to RGB before it).
                 blob = chips.transpose(0, 3, 1, 2).astype(np.float32)
                 return np.concatenate(
-                    [request.infer({0: blob[i:i + 1]})[0] for i in range(len(blob))])
+                    [request.infer({0: blob[i : i + 1]})[0] for i in range(len(blob))]
+                )
         else:
             import cv2
 
@@ -158,8 +167,10 @@ class SFaceEmbedder:
 
             def run(chips: np.ndarray) -> np.ndarray:
                 # OpenCV's API takes BGR chips, as it reads images.
-                return np.stack([net.feature(np.ascontiguousarray(c[:, :, ::-1])).reshape(-1)
-                                 for c in chips])
+                return np.stack(
+                    [net.feature(np.ascontiguousarray(c[:, :, ::-1])).reshape(-1) for c in chips]
+                )
+
         self._run = run
         return run
 

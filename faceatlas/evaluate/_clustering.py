@@ -6,6 +6,7 @@ its own singleton cluster (see :mod:`faceatlas.evaluate`).
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -64,9 +65,7 @@ def _contingency(labels_true: Any, labels_pred: Any) -> sparse.csr_matrix:
     t, p = _codes(labels_true, labels_pred)
     n_t = int(t.max()) + 1 if t.size else 0
     n_p = int(p.max()) + 1 if p.size else 0
-    c = sparse.coo_matrix(
-        (np.ones(t.size, dtype=np.int64), (t, p)), shape=(n_t, n_p)
-    ).tocsr()
+    c = sparse.coo_matrix((np.ones(t.size, dtype=np.int64), (t, p)), shape=(n_t, n_p)).tocsr()
     c.sum_duplicates()
     return c
 
@@ -271,7 +270,7 @@ def _hungarian(c: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
     rest = rest[np.argsort(e_comp[rest], kind="stable")]
     r_comp = e_comp[rest]
     bounds = np.flatnonzero(np.r_[True, r_comp[1:] != r_comp[:-1], True])
-    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+    for lo, hi in itertools.pairwise(bounds):
         e = rest[lo:hi]
         a, b = _match_component(coo.row[e], coo.col[e], coo.data[e])
         rows.append(a)
@@ -279,9 +278,7 @@ def _hungarian(c: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(rows).astype(np.int64), np.concatenate(cols).astype(np.int64)
 
 
-def _match_component(
-    r: np.ndarray, cc: np.ndarray, v: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def _match_component(r: np.ndarray, cc: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Match one connected component given as cells (row, column, count)."""
     ur, ri = np.unique(r, return_inverse=True)
     uc, ci = np.unique(cc, return_inverse=True)

@@ -28,8 +28,9 @@ if TYPE_CHECKING:
     from faceatlas.embed import Embedder
 
 
-def read_pairs(pairs_file: str | Path, root: str | Path | None = None
-               ) -> list[tuple[str, str, bool]]:
+def read_pairs(
+    pairs_file: str | Path, root: str | Path | None = None
+) -> list[tuple[str, str, bool]]:
     """Labelled pairs as ``(path_a, path_b, same)``.
 
     Two formats: LFW's ``pairs.txt`` (``name n1 n2`` for a same pair, ``name1 n1 name2
@@ -49,11 +50,14 @@ def read_pairs(pairs_file: str | Path, root: str | Path | None = None
             try:
                 a, b, same = row["path_a"], row["path_b"], row["same"].strip().lower()
             except (KeyError, AttributeError):
-                raise InputError(f"{pairs_file}: a CSV of pairs needs the columns path_a, "
-                                 f"path_b, same (row {i + 2})") from None
+                raise InputError(
+                    f"{pairs_file}: a CSV of pairs needs the columns path_a, "
+                    f"path_b, same (row {i + 2})"
+                ) from None
             if same not in {"1", "0", "true", "false", "yes", "no"}:
-                raise InputError(f"{pairs_file} row {i + 2}: same must be 1/0 or true/false, "
-                                 f"got {row['same']!r}")
+                raise InputError(
+                    f"{pairs_file} row {i + 2}: same must be 1/0 or true/false, got {row['same']!r}"
+                )
             out.append((str(base / a), str(base / b), same in {"1", "true", "yes"}))
         return out
 
@@ -69,22 +73,30 @@ def read_pairs(pairs_file: str | Path, root: str | Path | None = None
         elif len(parts) == 4:
             out.append((lfw(parts[0], parts[1]), lfw(parts[2], parts[3]), False))
         else:
-            raise InputError(f"{pairs_file} line {i + 1}: expected 'name n1 n2' or "
-                             f"'name1 n1 name2 n2', got {line!r}")
+            raise InputError(
+                f"{pairs_file} line {i + 1}: expected 'name n1 n2' or "
+                f"'name1 n1 name2 n2', got {line!r}"
+            )
     return out
 
 
 def _central_face(faces: list[Any], width: float, height: float) -> Any:
     """The face nearest the image centre (LFW's convention for its labelled face)."""
+
     def dist(box: Any) -> float:
         cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
         return float((cx - width / 2) ** 2 + (cy - height / 2) ** 2)
+
     return min(faces, key=lambda f: dist(f[0]))
 
 
-def _vectors_of_paths(catalog: Catalog, paths: Sequence[str], emb: Embedder,
-                      config: ScanConfig, progress: Callable[[int, int], None] | None
-                      ) -> dict[str, np.ndarray]:
+def _vectors_of_paths(
+    catalog: Catalog,
+    paths: Sequence[str],
+    emb: Embedder,
+    config: ScanConfig,
+    progress: Callable[[int, int], None] | None,
+) -> dict[str, np.ndarray]:
     """One vector per image (its central face): from the catalog when scanned, else embedded."""
     ids, X = catalog.embeddings(emb.name)
     row_of = {int(f): i for i, f in enumerate(ids.tolist())}
@@ -93,7 +105,8 @@ def _vectors_of_paths(catalog: Catalog, paths: Sequence[str], emb: Embedder,
     for f in catalog.faces():
         if f["frame_index"] < 0 and f["id"] in row_of:
             by_path.setdefault(f["path"], []).append(
-                ([f["x1"], f["y1"], f["x2"], f["y2"]], row_of[f["id"]]))
+                ([f["x1"], f["y1"], f["x2"], f["y2"]], row_of[f["id"]])
+            )
             size[f["path"]] = (f["width"] or 0, f["height"] or 0)
     from faceatlas.pipeline import process_file
 
@@ -108,19 +121,28 @@ def _vectors_of_paths(catalog: Catalog, paths: Sequence[str], emb: Embedder,
             res = process_file(ap, config)
             ph = res.photos[0] if res.photos else None
             if ph is not None and ph.status == "done" and ph.faces:
-                face = _central_face([(f.box, f) for f in ph.faces], ph.width or 0,
-                                     ph.height or 0)[1]
+                face = _central_face([(f.box, f) for f in ph.faces], ph.width or 0, ph.height or 0)[
+                    1
+                ]
                 out[p] = face.embedding
         if progress:
             progress(done, len(unique))
     return out
 
 
-def calibrate(catalog: Catalog, pairs_file: str | Path | None = None, *,
-              root: str | Path | None = None, target_fmr: float = 0.001,
-              target_fpir: float | None = None, embedder: str | None = None,
-              detector: str = "yunet", store: bool = True, force: bool = False,
-              progress: Callable[[int, int], None] | None = None) -> Calibration:
+def calibrate(
+    catalog: Catalog,
+    pairs_file: str | Path | None = None,
+    *,
+    root: str | Path | None = None,
+    target_fmr: float = 0.001,
+    target_fpir: float | None = None,
+    embedder: str | None = None,
+    detector: str = "yunet",
+    store: bool = True,
+    force: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> Calibration:
     """Choose and store the same-person threshold for a target false-match rate.
 
     Parameters
@@ -158,39 +180,48 @@ def calibrate(catalog: Catalog, pairs_file: str | Path | None = None, *,
 
     emb = embedder_of(catalog, embedder)
     if pairs_file is not None and target_fpir is not None:
-        raise InputError("target_fpir needs the catalog's named people (who plays the "
-                         "stranger against whom), not a pairs file")
+        raise InputError(
+            "target_fpir needs the catalog's named people (who plays the "
+            "stranger against whom), not a pairs file"
+        )
     if pairs_file is not None:
         pairs = read_pairs(pairs_file, root)
         if not pairs:
             raise InputError(f"{pairs_file} holds no pairs")
         config = ScanConfig(detector=detector, embedder=emb.name, jobs=1)
-        vecs = _vectors_of_paths(catalog, [p for a, b, _ in pairs for p in (a, b)], emb,
-                                 config, progress)
+        vecs = _vectors_of_paths(
+            catalog, [p for a, b, _ in pairs for p in (a, b)], emb, config, progress
+        )
         usable = [(a, b, s) for a, b, s in pairs if a in vecs and b in vecs]
         if len(usable) < len(pairs):
             missing = len(pairs) - len(usable)
             if missing > len(pairs) // 2:
-                raise InputError(f"{missing} of {len(pairs)} pairs have an image without a "
-                                 "face or that cannot be read; check --root")
+                raise InputError(
+                    f"{missing} of {len(pairs)} pairs have an image without a "
+                    "face or that cannot be read; check --root"
+                )
         sims = np.array([float(vecs[a] @ vecs[b]) for a, b, _ in usable])
         same = np.array([s for _, _, s in usable])
         source = f"{len(usable)} labelled pairs from {Path(pairs_file).name}"
     else:
         gallery = catalog_gallery(catalog, emb)
         confirmed = {f for f, a in catalog.assignments().items() if a["confirmed"]}
-        keep = np.array([int(f) in confirmed for f in gallery.face_ids.tolist()], bool) \
-            & (gallery.person_ids >= 0)
+        keep = np.array([int(f) in confirmed for f in gallery.face_ids.tolist()], bool) & (
+            gallery.person_ids >= 0
+        )
         labels = gallery.person_ids[keep]
         if np.unique(labels).size < 2:
-            raise InputError("calibration needs confirmed faces of at least 2 named people "
-                             "(run `faceatlas enroll`), or labelled pairs (--pairs FILE)")
+            raise InputError(
+                "calibration needs confirmed faces of at least 2 named people "
+                "(run `faceatlas enroll`), or labelled pairs (--pairs FILE)"
+            )
         sims, same = pairs_from_labels(gallery.X[keep], labels)
         if not same.any():
-            raise InputError("calibration needs at least one person with 2 or more "
-                             "confirmed faces")
-        source = (f"{len(sims)} pairs of {int(keep.sum())} confirmed faces of "
-                  f"{np.unique(labels).size} people")
+            raise InputError("calibration needs at least one person with 2 or more confirmed faces")
+        source = (
+            f"{len(sims)} pairs of {int(keep.sum())} confirmed faces of "
+            f"{np.unique(labels).size} people"
+        )
     cal = calibrate_threshold(sims, same, target_fmr, source=source)
     if target_fpir is not None:
         with_open_set_threshold(cal, gallery.X[keep], labels, sims, same, target_fpir)
@@ -198,15 +229,22 @@ def calibrate(catalog: Catalog, pairs_file: str | Path | None = None, *,
         cal.warnings.append(
             f"only {cal.n_different} different-person pairs: an FMR of {target_fmr:g} needs at "
             f"least {int(np.ceil(1 / target_fmr))} to be measured, so this threshold is "
-            "optimistic")
+            "optimistic"
+        )
     if cal.warnings and store and not force:
         cal.warnings.append("not stored: pass --force (force=True) to store it anyway")
         store = False
     cal.stored = bool(store)
     if store:
-        catalog.set_setting(calibration_key(emb), {
-            **cal.summary(), "embedder": emb.name, "version": emb.version,
-            "calibrated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})
+        catalog.set_setting(
+            calibration_key(emb),
+            {
+                **cal.summary(),
+                "embedder": emb.name,
+                "version": emb.version,
+                "calibrated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            },
+        )
     return cal
 
 
@@ -222,9 +260,13 @@ def plot_roc(cal: Calibration, path: str | Path) -> Path:
     ax.semilogx(fmr, cal.roc_tmr, lw=1.5)
     ax.axvline(cal.target_fmr, color="grey", ls=":", lw=1)
     ax.plot([max(cal.fmr, cal.fmr_resolution / 10)], [cal.tmr], "o", color="C3")
-    ax.annotate(f"threshold {cal.threshold:.3f}\nTMR {cal.tmr:.3f} at FMR {cal.fmr:.2g}",
-                (max(cal.fmr, cal.fmr_resolution / 10), cal.tmr), textcoords="offset points",
-                xytext=(8, -28), fontsize=8)
+    ax.annotate(
+        f"threshold {cal.threshold:.3f}\nTMR {cal.tmr:.3f} at FMR {cal.fmr:.2g}",
+        (max(cal.fmr, cal.fmr_resolution / 10), cal.tmr),
+        textcoords="offset points",
+        xytext=(8, -28),
+        fontsize=8,
+    )
     ax.set_xlabel("false-match rate")
     ax.set_ylabel("true-match rate")
     ax.set_title(f"ROC (AUC {cal.auc:.4f}, EER {cal.eer:.4f})", fontsize=10)
@@ -234,5 +276,3 @@ def plot_roc(cal: Calibration, path: str | Path) -> Path:
     fig.savefig(path)
     plt.close(fig)
     return path
-
-

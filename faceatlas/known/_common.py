@@ -33,8 +33,9 @@ def embedder_of(catalog: Catalog, name: str | None) -> Embedder:
     return get_embedder(catalog_embedder(catalog, name) or DEFAULT_EMBEDDER)
 
 
-def resolve_threshold(catalog: Catalog, embedder: Embedder, threshold: float | None = None
-                      ) -> tuple[float, str, dict[str, Any] | None]:
+def resolve_threshold(
+    catalog: Catalog, embedder: Embedder, threshold: float | None = None
+) -> tuple[float, str, dict[str, Any] | None]:
     """``(value, source, stored calibration)`` of :func:`faceatlas.policy.same_person_threshold`.
 
     Kept for callers of the former ``faceatlas.enroll.resolve_threshold``; new code calls

@@ -27,23 +27,27 @@ def known_people(known_dir: str | Path) -> dict[str, list[str]]:
     """
     root = Path(known_dir)
     if not root.is_dir():
-        raise InputError(f"known_dir must be a folder of people, got {str(root)!r} "
-                         "(no such folder)")
+        raise InputError(
+            f"known_dir must be a folder of people, got {str(root)!r} (no such folder)"
+        )
     out: dict[str, list[str]] = {}
     for entry in sorted(root.iterdir()):
         if entry.name.startswith("."):
             continue
         if entry.is_dir():
-            files = sorted(os.path.abspath(p) for p in entry.rglob("*")
-                           if p.is_file() and not p.name.startswith(".")
-                           and media_kind(p) == "image")
+            files = sorted(
+                os.path.abspath(p)
+                for p in entry.rglob("*")
+                if p.is_file() and not p.name.startswith(".") and media_kind(p) == "image"
+            )
             if files:
                 out.setdefault(entry.name, []).extend(files)
         elif entry.is_file() and media_kind(entry) == "image":
             out.setdefault(entry.stem, []).append(os.path.abspath(entry))
     if not out:
-        raise InputError(f"{root} holds no images: put one sub-folder (or one image file) "
-                         "per person in it")
+        raise InputError(
+            f"{root} holds no images: put one sub-folder (or one image file) per person in it"
+        )
     return out
 
 
@@ -57,14 +61,20 @@ class EnrollSummary:
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"people": self.people, "warnings": self.warnings, "scan": self.scan,
-                "seconds": round(self.seconds, 3)}
+        return {
+            "people": self.people,
+            "warnings": self.warnings,
+            "scan": self.scan,
+            "seconds": round(self.seconds, 3),
+        }
 
     def line(self) -> str:
         n_faces = sum(p["faces"] for p in self.people)
         new = sum(p["new_faces"] for p in self.people)
-        return (f"enrolled {len(self.people)} people with {n_faces} faces ({new} new); "
-                f"{len(self.warnings)} warnings; {self.seconds:.1f} s")
+        return (
+            f"enrolled {len(self.people)} people with {n_faces} faces ({new} new); "
+            f"{len(self.warnings)} warnings; {self.seconds:.1f} s"
+        )
 
 
 def _main_face(faces: list[dict[str, Any]]) -> dict[str, Any]:
@@ -72,9 +82,14 @@ def _main_face(faces: list[dict[str, Any]]) -> dict[str, Any]:
     return max(faces, key=lambda f: (f["x2"] - f["x1"]) * (f["y2"] - f["y1"]))
 
 
-def enroll(catalog: Catalog, known_dir: str | Path, config: ScanConfig | None = None, *,
-           progress: Callable[[int, int], None] | None = None, log: Log = quiet
-           ) -> EnrollSummary:
+def enroll(
+    catalog: Catalog,
+    known_dir: str | Path,
+    config: ScanConfig | None = None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    log: Log = quiet,
+) -> EnrollSummary:
     """Scan a known-people folder into the catalog and pin its faces to named persons.
 
     An image with several faces enrols its largest face (and warns); an image with none is
@@ -123,20 +138,34 @@ def enroll(catalog: Catalog, known_dir: str | Path, config: ScanConfig | None = 
                 log(msg)
                 continue
             if len(found) > 1:
-                msg = (f"{len(found)} faces in {path}: enrolled the largest as {name}")
+                msg = f"{len(found)} faces in {path}: enrolled the largest as {name}"
                 summary.warnings.append(msg)
                 log(msg)
             chosen.append(int(_main_face(found)["id"]))
         person_id = by_name.get(name)
-        new = [f for f in chosen if not (
-            person_id is not None and f in assigned and assigned[f]["person_id"] == person_id
-            and assigned[f]["confirmed"])]
+        new = [
+            f
+            for f in chosen
+            if not (
+                person_id is not None
+                and f in assigned
+                and assigned[f]["person_id"] == person_id
+                and assigned[f]["confirmed"]
+            )
+        ]
         if new:
-            person_id = catalog.enroll_faces(new, person_id=person_id,
-                                             name=None if person_id is not None else name)
+            person_id = catalog.enroll_faces(
+                new, person_id=person_id, name=None if person_id is not None else name
+            )
             by_name[name] = person_id
-        summary.people.append({"name": name, "person_id": person_id, "files": len(files),
-                               "faces": len(chosen), "new_faces": len(new)})
+        summary.people.append(
+            {
+                "name": name,
+                "person_id": person_id,
+                "files": len(files),
+                "faces": len(chosen),
+                "new_faces": len(new),
+            }
+        )
     summary.seconds = time.perf_counter() - t0
     return summary
-

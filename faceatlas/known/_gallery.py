@@ -34,8 +34,13 @@ def catalog_gallery(catalog: Catalog, embedder: Embedder) -> Gallery:
             names[i] = person["name"]
     hash_of_photo = {r["id"]: r["content_hash"] for r in catalog.photos()}
     faces = {f["id"]: f for f in catalog.faces()}
-    hashes = [hash_of_photo.get(faces[f]["photo_id"]) if f in faces else None
-              for f in face_ids.tolist()]
-    return Gallery(X if len(X) else np.zeros((0, embedder.dim), np.float32), person_ids=pids,
-                   names=names, face_ids=face_ids, content_hashes=hashes)
-
+    hashes = [
+        hash_of_photo.get(faces[f]["photo_id"]) if f in faces else None for f in face_ids.tolist()
+    ]
+    return Gallery(
+        X if len(X) else np.zeros((0, embedder.dim), np.float32),
+        person_ids=pids,
+        names=names,
+        face_ids=face_ids,
+        content_hashes=hashes,
+    )

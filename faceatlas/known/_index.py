@@ -65,9 +65,16 @@ def index_dir(catalog: Catalog) -> Path | None:
     return None if catalog.path == ":memory:" else Path(catalog.path + ".index")
 
 
-def catalog_index(catalog: Catalog, embedder: Embedder, *, kind: str = "auto",
-                  exact_max: int | None = None, target_recall: float = 0.98,
-                  rebuild: bool = False, log: Log = quiet) -> tuple[Any, np.ndarray, IndexInfo]:
+def catalog_index(
+    catalog: Catalog,
+    embedder: Embedder,
+    *,
+    kind: str = "auto",
+    exact_max: int | None = None,
+    target_recall: float = 0.98,
+    rebuild: bool = False,
+    log: Log = quiet,
+) -> tuple[Any, np.ndarray, IndexInfo]:
     """The search index over the catalog's faces of one embedder, built or updated as needed.
 
     Parameters
@@ -107,13 +114,24 @@ def catalog_index(catalog: Catalog, embedder: Embedder, *, kind: str = "auto",
         want = "exact" if n < exact_max else search.AUTO_APPROXIMATE_KIND
     if want == "exact" or n == 0:
         index = search.ExactIndex().add(X, ids=face_ids) if n else search.ExactIndex()
-        return index, face_ids, IndexInfo("exact", n, embedder.name, recall_at_10=1.0,
-                                          reason=f"below {exact_max} faces" if kind == "auto"
-                                          else "")
+        return (
+            index,
+            face_ids,
+            IndexInfo(
+                "exact",
+                n,
+                embedder.name,
+                recall_at_10=1.0,
+                reason=f"below {exact_max} faces" if kind == "auto" else "",
+            ),
+        )
     folder = index_dir(catalog)
     stem = f"{embedder.name}-{embedder.version}-{want}"
-    files = None if folder is None else (
-        folder / f"{stem}.npz", folder / f"{stem}.json", folder / f"{stem}.ids.npy")
+    files = (
+        None
+        if folder is None
+        else (folder / f"{stem}.npz", folder / f"{stem}.json", folder / f"{stem}.ids.npy")
+    )
     info = IndexInfo(want, n, embedder.name, path=str(files[0]) if files else None)
     if not rebuild and files is not None and all(f.exists() for f in files):
         path, meta_path, ids_path = files
@@ -136,33 +154,55 @@ def catalog_index(catalog: Catalog, embedder: Embedder, *, kind: str = "auto",
             if removed:
                 info.reason = f"{removed} removed faces are filtered out of results"
             return _Filtered(index, current) if removed else index, face_ids, info
-        info.reason = (f"rebuilt: {drift:.0%} of the faces changed since the last build "
-                       f"(limit {DRIFT_FRACTION:.0%})")
+        info.reason = (
+            f"rebuilt: {drift:.0%} of the faces changed since the last build "
+            f"(limit {DRIFT_FRACTION:.0%})"
+        )
     t0 = time.perf_counter()
     try:
-        index = search.build_index(X, kind=want, ids=face_ids, target_recall=target_recall,
-                                   k=10)
+        index = search.build_index(X, kind=want, ids=face_ids, target_recall=target_recall, k=10)
     except InputError as exc:
         # Too few faces for the index's clusters: exact search is exact and fast here.
         index = search.ExactIndex().add(X, ids=face_ids)
-        return index, face_ids, IndexInfo("exact", n, embedder.name, recall_at_10=1.0,
-                                          reason=f"no {want} index over {n} faces ({exc})")
+        return (
+            index,
+            face_ids,
+            IndexInfo(
+                "exact",
+                n,
+                embedder.name,
+                recall_at_10=1.0,
+                reason=f"no {want} index over {n} faces ({exc})",
+            ),
+        )
     info.build_seconds = round(time.perf_counter() - t0, 3)
     info.built = True
     info.recall_at_10 = float(getattr(index, "recall_at_10_", float("nan")))
-    log(f"built a {want} index of {n} faces in {info.build_seconds:.1f} s: recall@10 "
+    log(
+        f"built a {want} index of {n} faces in {info.build_seconds:.1f} s: recall@10 "
         f"{info.recall_at_10:.3f} against exact search (target {target_recall}, measured on "
-        f"{min(n, 1000)} sampled faces)")
+        f"{min(n, 1000)} sampled faces)"
+    )
     if files is not None:
         path, meta_path, ids_path = files
         path.parent.mkdir(exist_ok=True)
         index.save(path)
         np.save(ids_path, face_ids)
-        meta_path.write_text(json.dumps({
-            "kind": want, "embedder": embedder.name, "version": embedder.version,
-            "n_at_build": n, "recall_at_10": info.recall_at_10,
-            "target_recall": target_recall, "build_seconds": info.build_seconds,
-            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S")}, indent=2))
+        meta_path.write_text(
+            json.dumps(
+                {
+                    "kind": want,
+                    "embedder": embedder.name,
+                    "version": embedder.version,
+                    "n_at_build": n,
+                    "recall_at_10": info.recall_at_10,
+                    "target_recall": target_recall,
+                    "build_seconds": info.build_seconds,
+                    "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                },
+                indent=2,
+            )
+        )
     return index, face_ids, info
 
 
@@ -180,8 +220,8 @@ class _Filtered:
         outI = np.full((len(Q), k), -1, np.int64)
         for r in range(len(Q)):
             keep = np.flatnonzero(ok[r])[:k]
-            outD[r, :len(keep)] = D[r, keep]
-            outI[r, :len(keep)] = ids[r, keep]
+            outD[r, : len(keep)] = D[r, keep]
+            outI[r, : len(keep)] = ids[r, keep]
         return outD, outI
 
 
@@ -199,5 +239,3 @@ class RowIndex:
         pos = np.clip(np.searchsorted(self.sorted_ids, ids), 0, len(self.sorted_ids) - 1)
         found = (ids >= 0) & (self.sorted_ids[pos] == ids)
         return D, np.where(found, self.rows[pos], -1)
-
-

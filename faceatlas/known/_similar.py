@@ -20,21 +20,29 @@ if TYPE_CHECKING:
     from faceatlas.embed import Embedder
 
 
-def _resolve_query(catalog: Catalog, query: str | int | Path, emb: Embedder,
-                   config: ScanConfig) -> list[dict[str, Any]]:
+def _resolve_query(
+    catalog: Catalog, query: str | int | Path, emb: Embedder, config: ScanConfig
+) -> list[dict[str, Any]]:
     """Query vectors with what to leave out of their results."""
     if isinstance(query, Path) or (isinstance(query, str) and os.path.isfile(query)):
         files = embed_files([str(query)], config)
         f = files[0]
         if f["error"]:
             raise InputError(f"cannot read {query}: {f['error']}")
-        out = []
-        for fr in f["frames"]:
-            for face in fr["faces"]:
-                out.append({"query": {"kind": "photo", "file": str(query),
-                                      "frame_index": fr["frame_index"],
-                                      "box": [round(float(v), 1) for v in face.box]},
-                            "vector": face.embedding, "exclude": set()})
+        out: list[dict[str, Any]] = [
+            {
+                "query": {
+                    "kind": "photo",
+                    "file": str(query),
+                    "frame_index": fr["frame_index"],
+                    "box": [round(float(v), 1) for v in face.box],
+                },
+                "vector": face.embedding,
+                "exclude": set(),
+            }
+            for fr in f["frames"]
+            for face in fr["faces"]
+        ]
         if not out:
             raise InputError(f"no face found in {query}")
         return out
@@ -53,8 +61,10 @@ def _resolve_query(catalog: Catalog, query: str | int | Path, emb: Embedder,
     else:
         named = [p for p in catalog.persons() if (p["name"] or "").lower() == text.lower()]
         if not named:
-            raise InputError(f"query must be an image file, a face id, person:<id> or a "
-                             f"person's name; nothing matches {text!r}")
+            raise InputError(
+                f"query must be an image file, a face id, person:<id> or a "
+                f"person's name; nothing matches {text!r}"
+            )
         pid = int(named[0]["id"])
     faces = catalog.faces_of_person(pid)
     _, X = catalog.embeddings(emb.name, faces)
@@ -63,15 +73,27 @@ def _resolve_query(catalog: Catalog, query: str | int | Path, emb: Embedder,
     # The person's mean direction: look-alikes of the person, not of one photo of them.
     v = X.mean(axis=0)
     v /= max(float(np.linalg.norm(v)), 1e-12)
-    return [{"query": {"kind": "person", "person_id": pid,
-                       "name": catalog.person(pid)["name"]},
-             "vector": v.astype(np.float32), "exclude": set(faces)}]
+    return [
+        {
+            "query": {"kind": "person", "person_id": pid, "name": catalog.person(pid)["name"]},
+            "vector": v.astype(np.float32),
+            "exclude": set(faces),
+        }
+    ]
 
 
-def similar(catalog: Catalog, query: str | int | Path, *, k: int = 10,
-            min_similarity: float | None = None, embedder: str | None = None,
-            detector: str = "yunet", index_kind: str = "auto", exact_max: int | None = None,
-            log: Log = quiet) -> dict[str, Any]:
+def similar(
+    catalog: Catalog,
+    query: str | int | Path,
+    *,
+    k: int = 10,
+    min_similarity: float | None = None,
+    embedder: str | None = None,
+    detector: str = "yunet",
+    index_kind: str = "auto",
+    exact_max: int | None = None,
+    log: Log = quiet,
+) -> dict[str, Any]:
     """The catalogued faces most similar to a photo's faces, a face, or a person.
 
     Parameters
@@ -103,8 +125,7 @@ def similar(catalog: Catalog, query: str | int | Path, *, k: int = 10,
     emb = embedder_of(catalog, embedder)
     config = ScanConfig(detector=detector, embedder=emb.name, jobs=1)
     queries = _resolve_query(catalog, query, emb, config)
-    index, _, info = catalog_index(catalog, emb, kind=index_kind, exact_max=exact_max,
-                                   log=log)
+    index, _, info = catalog_index(catalog, emb, kind=index_kind, exact_max=exact_max, log=log)
     extra = max(len(q["exclude"]) for q in queries)
     Q = np.stack([q["vector"] for q in queries]).astype(np.float32)
     D, ids = index.search(Q, k + extra)
@@ -121,10 +142,17 @@ def similar(catalog: Catalog, query: str | int | Path, *, k: int = 10,
                 break
             f = faces[fid]
             pid, name = people.get(fid, (None, None))
-            results.append({"face_id": fid, "similarity": round(float(s), 6),
-                            "path": f["path"], "frame_index": f["frame_index"],
-                            "box": [round(f[c], 1) for c in ("x1", "y1", "x2", "y2")],
-                            "person_id": pid, "name": name})
+            results.append(
+                {
+                    "face_id": fid,
+                    "similarity": round(float(s), 6),
+                    "path": f["path"],
+                    "frame_index": f["frame_index"],
+                    "box": [round(f[c], 1) for c in ("x1", "y1", "x2", "y2")],
+                    "person_id": pid,
+                    "name": name,
+                }
+            )
             if len(results) == k:
                 break
         out.append({"query": q["query"], "results": results})

@@ -42,18 +42,34 @@ def embed_files(paths: Sequence[str], config: ScanConfig) -> list[dict[str, Any]
             if ph.status == "error":
                 error = ph.error
                 continue
-            frames.append({"frame_index": ph.frame_index, "time_s": ph.time_s,
-                           "faces": ph.faces})
-        out.append({"file": given, "path": path, "content_hash": digest, "error": error,
-                    "frames": frames, "video": media_kind(path) == "video"})
+            frames.append({"frame_index": ph.frame_index, "time_s": ph.time_s, "faces": ph.faces})
+        out.append(
+            {
+                "file": given,
+                "path": path,
+                "content_hash": digest,
+                "error": error,
+                "frames": frames,
+                "video": media_kind(path) == "video",
+            }
+        )
     return out
 
 
-def who(catalog: Catalog, paths: Sequence[str | Path], *, embedder: str | None = None,
-        detector: str = "yunet", cropped: bool = False, threshold: float | None = None,
-        same_image_threshold: float = SAME_IMAGE_THRESHOLD, video_every_s: float = 1.0,
-        index_kind: str = "auto", exact_max: int | None = None, log: Log = quiet
-        ) -> dict[str, Any]:
+def who(
+    catalog: Catalog,
+    paths: Sequence[str | Path],
+    *,
+    embedder: str | None = None,
+    detector: str = "yunet",
+    cropped: bool = False,
+    threshold: float | None = None,
+    same_image_threshold: float = SAME_IMAGE_THRESHOLD,
+    video_every_s: float = 1.0,
+    index_kind: str = "auto",
+    exact_max: int | None = None,
+    log: Log = quiet,
+) -> dict[str, Any]:
     """Recognise every face of some photos or videos against the catalog's named people.
 
     Parameters
@@ -84,8 +100,9 @@ def who(catalog: Catalog, paths: Sequence[str | Path], *, embedder: str | None =
         ``box`` and the fields of :class:`faceatlas.recognize.Identification`).
     """
     emb = embedder_of(catalog, embedder)
-    config = ScanConfig(detector=detector, embedder=emb.name, cropped=cropped,
-                        video_every_s=video_every_s, jobs=1)
+    config = ScanConfig(
+        detector=detector, embedder=emb.name, cropped=cropped, video_every_s=video_every_s, jobs=1
+    )
     # No catalog-derived threshold (derived=None): the people workflow derives one only for
     # joining new faces to existing people, and who/similar have never used it.
     chosen = same_person_threshold(catalog, emb, threshold)
@@ -93,8 +110,7 @@ def who(catalog: Catalog, paths: Sequence[str | Path], *, embedder: str | None =
     gallery = catalog_gallery(catalog, emb)
     index = None
     if index_kind != "exact" and len(gallery):
-        idx, _, info = catalog_index(catalog, emb, kind=index_kind, exact_max=exact_max,
-                                     log=log)
+        idx, _, info = catalog_index(catalog, emb, kind=index_kind, exact_max=exact_max, log=log)
         if info.kind != "exact":
             index = RowIndex(idx, gallery.face_ids)
     files = embed_files([str(p) for p in paths], config)
@@ -107,18 +123,36 @@ def who(catalog: Catalog, paths: Sequence[str | Path], *, embedder: str | None =
         if recs:
             Q = np.stack([face.embedding for _, face in recs])
             hashes = [f["content_hash"]] * len(recs)
-            results = identify(Q, gallery, thr, same_image_threshold, threshold_source=source,
-                               query_hashes=hashes, index=index, **slope_kw)
+            results = identify(
+                Q,
+                gallery,
+                thr,
+                same_image_threshold,
+                threshold_source=source,
+                query_hashes=hashes,
+                index=index,
+                **slope_kw,
+            )
             for (fr, face), res in zip(recs, results, strict=True):
-                faces_out.append({"frame_index": fr["frame_index"], "time_s": fr["time_s"],
-                                  "box": [round(float(v), 1) for v in face.box],
-                                  **res.to_dict()})
+                faces_out.append(
+                    {
+                        "frame_index": fr["frame_index"],
+                        "time_s": fr["time_s"],
+                        "box": [round(float(v), 1) for v in face.box],
+                        **res.to_dict(),
+                    }
+                )
         f["faces"] = faces_out
         for key in ("frames", "path", "content_hash"):
             f.pop(key, None)
-    return {"threshold": thr, "threshold_source": source, "embedder": emb.name,
-            "n_people": gallery.n_people, "same_image_threshold": same_image_threshold,
-            "files": files}
+    return {
+        "threshold": thr,
+        "threshold_source": source,
+        "embedder": emb.name,
+        "n_people": gallery.n_people,
+        "same_image_threshold": same_image_threshold,
+        "files": files,
+    }
 
 
 def who_csv_lines(result: dict[str, Any]) -> list[str]:
@@ -142,4 +176,3 @@ def who_csv_lines(result: dict[str, Any]) -> list[str]:
             else:
                 lines.append(f"{f['file']},{face['name']},{face['distance']}")
     return lines
-

@@ -32,12 +32,12 @@ def _match(groups: np.ndarray, old: np.ndarray, pinned: np.ndarray) -> dict[int,
     w = np.where(pinned[ok], big, 1.0)
     g_ids, g_inv = np.unique(groups[ok], return_inverse=True)
     p_ids, p_inv = np.unique(old[ok], return_inverse=True)
-    W = coo_matrix((w, (g_inv.ravel(), p_inv.ravel())),
-                   shape=(g_ids.size, p_ids.size)).tocsr()
+    W = coo_matrix((w, (g_inv.ravel(), p_inv.ravel())), shape=(g_ids.size, p_ids.size)).tocsr()
     W.sum_duplicates()
     n_g = g_ids.size
-    bip = coo_matrix((np.ones(W.nnz), (W.tocoo().row, W.tocoo().col + n_g)),
-                     shape=(n_g + p_ids.size,) * 2)
+    bip = coo_matrix(
+        (np.ones(W.nnz), (W.tocoo().row, W.tocoo().col + n_g)), shape=(n_g + p_ids.size,) * 2
+    )
     _, comp = connected_components(bip, directed=False)
     out: dict[int, int] = {}
     for c in np.unique(comp[:n_g]):
@@ -107,7 +107,6 @@ def _finalize(st: _State, final: np.ndarray, protected: set[int]) -> np.ndarray:
     return final
 
 
-
 def _near_new(st: _State, new: np.ndarray, old: np.ndarray, threshold: float) -> np.ndarray:
     """Mask of the ``old`` rows within ``threshold`` of at least one ``new`` row."""
     out = np.zeros(st.ids.size, bool)
@@ -118,13 +117,14 @@ def _near_new(st: _State, new: np.ndarray, old: np.ndarray, threshold: float) ->
         return out
     Xn = st.X[new]
     for start in range(0, old.size, 8192):
-        rows = old[start:start + 8192]
+        rows = old[start : start + 8192]
         out[rows] = (st.X[rows] @ Xn.T).max(axis=1) >= threshold
     return out
 
 
-def _join_existing(st: _State, cand: np.ndarray, persons: Sequence[int], threshold: float
-                   ) -> np.ndarray:
+def _join_existing(
+    st: _State, cand: np.ndarray, persons: Sequence[int], threshold: float
+) -> np.ndarray:
     """Existing person (or -1) of each candidate face: the best allowed mean similarity.
 
     The score of a person is the mean similarity to its faces (the dot product with their
@@ -143,8 +143,10 @@ def _join_existing(st: _State, cand: np.ndarray, persons: Sequence[int], thresho
         return np.full(cand.size, -1, np.int64)
     cols = np.searchsorted(pid_arr, st.person[member])
     # per-person sums as one sparse product (float32 throughout: no n x d float64 copy)
-    onehot = sparse.csr_matrix((np.ones(member.size, np.float32), (cols, np.arange(member.size))),
-                               shape=(pid_arr.size, member.size))
+    onehot = sparse.csr_matrix(
+        (np.ones(member.size, np.float32), (cols, np.arange(member.size))),
+        shape=(pid_arr.size, member.size),
+    )
     S = np.asarray(onehot @ st.X[member])
     size = np.bincount(cols, minlength=pid_arr.size)
     C = (S / np.maximum(size, 1)[:, None]).astype(np.float32)
@@ -175,4 +177,3 @@ def _join_existing(st: _State, cand: np.ndarray, persons: Sequence[int], thresho
         else:
             taken.add(key)
     return out.astype(np.int64)
-

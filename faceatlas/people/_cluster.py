@@ -55,12 +55,14 @@ class ClusterSummary:
         return asdict(self)
 
     def line(self) -> str:
-        return (f"{self.n_people} people, {self.n_unsorted_groups} unsorted groups, "
-                f"{self.n_unassigned} unassigned faces of {self.n_faces} ({self.mode}, "
-                f"{self.method}; {self.n_new_faces} new faces, {self.n_matched_existing} "
-                f"joined existing people, "
-                f"{self.n_clustered} re-clustered, {self.n_new_people} new people) in "
-                f"{self.seconds:.2f} s")
+        return (
+            f"{self.n_people} people, {self.n_unsorted_groups} unsorted groups, "
+            f"{self.n_unassigned} unassigned faces of {self.n_faces} ({self.mode}, "
+            f"{self.method}; {self.n_new_faces} new faces, {self.n_matched_existing} "
+            f"joined existing people, "
+            f"{self.n_clustered} re-clustered, {self.n_new_people} new people) in "
+            f"{self.seconds:.2f} s"
+        )
 
 
 def cluster_people(
@@ -133,15 +135,24 @@ def cluster_people(
     # assignments written at the end refer to faces that are gone.
     catalog.acquire_scan_lock()
     try:
-        return _cluster_people(catalog, embedder, method, all, min_faces, threshold,
-                               random_state, params, t0)
+        return _cluster_people(
+            catalog, embedder, method, all, min_faces, threshold, random_state, params, t0
+        )
     finally:
         catalog.release_scan_lock()
 
 
-def _cluster_people(catalog: Catalog, embedder: str, method: str, all: bool,  # noqa: A002
-                    min_faces: int | None, threshold: float | None, random_state: int,
-                    params: dict[str, Any], t0: float) -> ClusterSummary:
+def _cluster_people(
+    catalog: Catalog,
+    embedder: str,
+    method: str,
+    all: bool,  # noqa: A002 - the CLI flag's name
+    min_faces: int | None,
+    threshold: float | None,
+    random_state: int,
+    params: dict[str, Any],
+    t0: float,
+) -> ClusterSummary:
     k = params.get("n_clusters")
     st = _load_state(catalog, embedder)
     n = st.ids.size
@@ -152,19 +163,40 @@ def _cluster_people(catalog: Catalog, embedder: str, method: str, all: bool,  # 
         min_faces = default_min_faces(n) if last is None else last
     else:
         min_faces = check_int(min_faces, "min_faces", low=1)
-    group, join = cluster_thresholds(catalog, embedder, threshold, st.X,
-                                     np.where(st.pinned, st.person, -1))
+    group, join = cluster_thresholds(
+        catalog, embedder, threshold, st.X, np.where(st.pinned, st.person, -1)
+    )
     threshold, t_source = group.value, group.source
     a_threshold, a_source = join.value, join.source
-    settings = {"embedder": embedder, "method": method, "all": bool(all), "k": k,
-                "min_faces": min_faces, "threshold": threshold, **{
-                    key: v for key, v in params.items() if key != "n_clusters"}}
+    settings = {
+        "embedder": embedder,
+        "method": method,
+        "all": bool(all),
+        "k": k,
+        "min_faces": min_faces,
+        "threshold": threshold,
+        **{key: v for key, v in params.items() if key != "n_clusters"},
+    }
     last_max_id = _last_max_face_id(catalog, embedder)
     run_id = catalog.start_run("cluster", settings)
     try:
-        summary = _cluster_run(catalog, st, run_id, embedder, method, all, min_faces,
-                               threshold, t_source, a_threshold, a_source, last_max_id,
-                               random_state, params, t0)
+        summary = _cluster_run(
+            catalog,
+            st,
+            run_id,
+            embedder,
+            method,
+            all,
+            min_faces,
+            threshold,
+            t_source,
+            a_threshold,
+            a_source,
+            last_max_id,
+            random_state,
+            params,
+            t0,
+        )
     except BaseException as exc:
         catalog.finish_run(run_id, {"error": str(exc)}, status="error")
         raise
@@ -172,18 +204,33 @@ def _cluster_people(catalog: Catalog, embedder: str, method: str, all: bool,  # 
     return summary
 
 
-def _cluster_run(catalog: Catalog, st: _State, run_id: int, embedder: str, method: str,
-                 all: bool, min_faces: int, threshold: float, t_source: str,  # noqa: A002
-                 a_threshold: float, a_source: str, last_max_id: int, random_state: int,
-                 params: dict[str, Any], t0: float) -> ClusterSummary:
+def _cluster_run(
+    catalog: Catalog,
+    st: _State,
+    run_id: int,
+    embedder: str,
+    method: str,
+    all: bool,  # noqa: A002 - the CLI flag's name
+    min_faces: int,
+    threshold: float,
+    t_source: str,
+    a_threshold: float,
+    a_source: str,
+    last_max_id: int,
+    random_state: int,
+    params: dict[str, Any],
+    t0: float,
+) -> ClusterSummary:
     from faceatlas.cluster import cluster_faces
 
     n = st.ids.size
 
-    protected = {pid for pid, p in st.persons.items()
-                 if p["name"] or p["hidden"] or p["n_confirmed"] > 0}
-    established = {pid for pid, p in st.persons.items()
-                   if pid in protected or p["n_faces"] >= min_faces}
+    protected = {
+        pid for pid, p in st.persons.items() if p["name"] or p["hidden"] or p["n_confirmed"] > 0
+    }
+    established = {
+        pid for pid, p in st.persons.items() if pid in protected or p["n_faces"] >= min_faces
+    }
     final = st.person.copy()
     n_matched = 0
     if all:
@@ -205,9 +252,9 @@ def _cluster_run(catalog: Catalog, st: _State, run_id: int, embedder: str, metho
         # 2. the new faces left over are clustered with the old unassigned faces and
         # small groups near them; the rest of that pool had no partner last time and
         # still has none, so leaving it alone keeps the cost with the new faces.
-        pool_mask = leftover | _near_new(st, np.flatnonzero(leftover),
-                                         np.flatnonzero(((st.person < 0) | soft) & ~new),
-                                         threshold)
+        pool_mask = leftover | _near_new(
+            st, np.flatnonzero(leftover), np.flatnonzero(((st.person < 0) | soft) & ~new), threshold
+        )
         soft_hit = np.unique(st.person[pool_mask & soft])
         pool_mask |= soft & np.isin(st.person, soft_hit)  # a small group moves as a whole
         final[pool_mask & soft] = -1
@@ -225,13 +272,20 @@ def _cluster_run(catalog: Catalog, st: _State, run_id: int, embedder: str, metho
         else:
             if method == "kmeans" and isinstance(params.get("n_clusters"), int):
                 clparams["n_clusters"] = min(int(params["n_clusters"]), pool.size)
-            labels = cluster_faces(st.X[pool], method, cannot_link=cl, must_link=ml,
-                                   quality=st.quality[pool], **clparams)
+            labels = cluster_faces(
+                st.X[pool],
+                method,
+                cannot_link=cl,
+                must_link=ml,
+                quality=st.quality[pool],
+                **clparams,
+            )
         # old persons of pool faces (all of them when re-clustering everything)
         old = st.person[pool]
         mapping = _match(labels, old, st.pinned[pool])
-        mapped = np.array([mapping.get(int(g), -(int(g) + 2)) if g >= 0 else -1
-                           for g in labels], np.int64)
+        mapped = np.array(
+            [mapping.get(int(g), -(int(g) + 2)) if g >= 0 else -1 for g in labels], np.int64
+        )
         final[pool] = mapped
     final = _finalize(st, final, protected)
 
@@ -245,21 +299,35 @@ def _cluster_run(catalog: Catalog, st: _State, run_id: int, embedder: str, metho
 
     people = catalog.persons()
     n_people = sum(1 for p in people if p["n_faces"] >= min_faces or p["id"] in protected)
-    summary = ClusterSummary(
-        run_id=run_id, embedder=embedder, method=method, mode="all" if all else "incremental",
-        n_faces=n, n_clustered=int(pool.size), n_matched_existing=n_matched,
+    return ClusterSummary(
+        run_id=run_id,
+        embedder=embedder,
+        method=method,
+        mode="all" if all else "incremental",
+        n_faces=n,
+        n_clustered=int(pool.size),
+        n_matched_existing=n_matched,
         n_new_faces=int((st.ids > last_max_id).sum()),
-        n_people=n_people, n_unsorted_groups=len(people) - n_people,
-        n_unassigned=n - sum(p["n_faces"] for p in people), n_new_people=len(new_people),
-        n_changed=int(changed.size), n_cannot_link=n_cl, n_must_link=n_ml,
-        min_faces=min_faces, threshold=float(threshold), threshold_source=t_source,
-        assign_threshold=float(a_threshold), assign_threshold_source=a_source,
-        seconds=round(time.perf_counter() - t0, 3), max_face_id=int(st.ids.max()))
-    return summary
+        n_people=n_people,
+        n_unsorted_groups=len(people) - n_people,
+        n_unassigned=n - sum(p["n_faces"] for p in people),
+        n_new_people=len(new_people),
+        n_changed=int(changed.size),
+        n_cannot_link=n_cl,
+        n_must_link=n_ml,
+        min_faces=min_faces,
+        threshold=float(threshold),
+        threshold_source=t_source,
+        assign_threshold=float(a_threshold),
+        assign_threshold_source=a_source,
+        seconds=round(time.perf_counter() - t0, 3),
+        max_face_id=int(st.ids.max()),
+    )
 
 
-def _catalog_bars(method: str, params: dict[str, Any], X: np.ndarray, threshold: float,
-                  random_state: int) -> dict[str, float]:
+def _catalog_bars(
+    method: str, params: dict[str, Any], X: np.ndarray, threshold: float, random_state: int
+) -> dict[str, float]:
     """The data-derived bars of a method (``pair_threshold``, ``edge_threshold``), from all
     the catalog's faces, for those the caller left on "auto".
 
@@ -269,19 +337,25 @@ def _catalog_bars(method: str, params: dict[str, Any], X: np.ndarray, threshold:
     """
     from faceatlas.cluster import make_clusterer, pair_threshold
 
-    names = [k for k in ("pair_threshold", "edge_threshold")
-             if k in make_clusterer(method).get_params() and params.get(k, "auto") == "auto"]
+    names = [
+        k
+        for k in ("pair_threshold", "edge_threshold")
+        if k in make_clusterer(method).get_params() and params.get(k, "auto") == "auto"
+    ]
     if not names:
         return {}
     n = X.shape[0]
-    bar = pair_threshold(X, threshold, random_state=random_state,
-                         # 50,000 pairs pin the median and MAD to ~0.5 %; a small
-                         # catalog has few distinct pairs to sample
-                         n_samples=int(min(50_000, max(10_000, n * (n - 1)))))
+    bar = pair_threshold(
+        X,
+        threshold,
+        random_state=random_state,
+        # 50,000 pairs pin the median and MAD to ~0.5 %; a small
+        # catalog has few distinct pairs to sample
+        n_samples=int(min(50_000, max(10_000, n * (n - 1)))),
+    )
     # Capped half-way between the threshold and 1: the estimate assumes most random pairs
     # are of different people, which fails in a library of two or three people (it then
     # reaches 1.0 and nothing would ever be grouped). On LFW it is 0.515 and on the
     # face_recognition examples 0.565, under the cap (0.68 for SFace).
     bar = min(bar, threshold + (1.0 - threshold) / 2)
     return dict.fromkeys(names, float(bar))
-

@@ -26,8 +26,9 @@ def name_person(catalog: Catalog, person_id: int, name: str) -> dict[str, Any]:
     if not isinstance(name, str):
         raise InputError(f"name must be text, got {name!r}")
     clean = " ".join(name.split()) or None
-    with catalog.correction("name", {"person": person_id, "name": clean,
-                                     "old_name": old["name"]}) as c:
+    with catalog.correction(
+        "name", {"person": person_id, "name": clean, "old_name": old["name"]}
+    ) as c:
         c.update_person(person_id, name=clean)
     return catalog.person(person_id)
 
@@ -40,8 +41,9 @@ def hide_person(catalog: Catalog, person_id: int, hidden: bool = True) -> dict[s
     return catalog.person(person_id)
 
 
-def _embeddings_of(catalog: Catalog, face_ids: Sequence[int], embedder: str | None
-                   ) -> dict[int, np.ndarray]:
+def _embeddings_of(
+    catalog: Catalog, face_ids: Sequence[int], embedder: str | None
+) -> dict[int, np.ndarray]:
     """Vectors of the given faces under ``embedder`` (default: :func:`catalog_embedder`'s)."""
     embedder = catalog_embedder(catalog, embedder)
     if embedder is None:
@@ -50,8 +52,14 @@ def _embeddings_of(catalog: Catalog, face_ids: Sequence[int], embedder: str | No
     return {int(i): x for i, x in zip(ids, X, strict=True)}
 
 
-def merge_people(catalog: Catalog, person_a: int, person_b: int, *,
-                 embedder: str | None = None, kind: str = "merge") -> dict[str, Any]:
+def merge_people(
+    catalog: Catalog,
+    person_a: int,
+    person_b: int,
+    *,
+    embedder: str | None = None,
+    kind: str = "merge",
+) -> dict[str, Any]:
     """Person ``person_b`` is ``person_a``: pin every face of both to ``person_a``.
 
     Faces of one photo cannot both stay: when the two people hold faces of the same
@@ -78,9 +86,11 @@ def merge_people(catalog: Catalog, person_a: int, person_b: int, *,
         for fs in clashes:
             pins = [f for f in fs if assign[f]["confirmed"]]
             if len(pins) > 1:
-                raise InputError(f"faces {pins[0]} and {pins[1]} are in the same photo and both "
-                                 f"confirmed, so persons {person_a} and {person_b} cannot be "
-                                 f"one person; move or reject one of those faces first")
+                raise InputError(
+                    f"faces {pins[0]} and {pins[1]} are in the same photo and both "
+                    f"confirmed, so persons {person_a} and {person_b} cannot be "
+                    f"one person; move or reject one of those faces first"
+                )
 
             def score(f: int, pins: list[int] = pins) -> float:
                 if f in pins:
@@ -91,8 +101,11 @@ def merge_people(catalog: Catalog, person_a: int, person_b: int, *,
             keep = max(fs, key=score)
             dropped += [f for f in fs if f != keep]
     # a face the user said is not one of the two is not the merged person either
-    refused = {con["face_a"] for con in catalog.constraints("not_person")
-               if con["person_id"] in (person_a, person_b)}
+    refused = {
+        con["face_a"]
+        for con in catalog.constraints("not_person")
+        if con["person_id"] in (person_a, person_b)
+    }
     dropped += [f for f in faces if f in refused and f not in dropped]
     kept = [f for f in faces if f not in set(dropped)]
     info = {"person": person_a, "merged": person_b, "faces": len(kept), "dropped": dropped}
@@ -111,9 +124,15 @@ def merge_people(catalog: Catalog, person_a: int, person_b: int, *,
     return {**catalog.person(person_a), "merged": person_b, "dropped": dropped}
 
 
-def split_person(catalog: Catalog, person_id: int, *, n_parts: int | None = None,
-                 embedder: str = DEFAULT_EMBEDDER, method: str | None = None,
-                 threshold: float | None = None) -> dict[str, Any]:
+def split_person(
+    catalog: Catalog,
+    person_id: int,
+    *,
+    n_parts: int | None = None,
+    embedder: str = DEFAULT_EMBEDDER,
+    method: str | None = None,
+    threshold: float | None = None,
+) -> dict[str, Any]:
     """Re-cluster inside one person and make each part a person of its own (pinned).
 
     The method's own groups are used when it finds two or more; otherwise (or when
@@ -129,27 +148,34 @@ def split_person(catalog: Catalog, person_id: int, *, n_parts: int | None = None
     faces = catalog.faces_of_person(person_id)
     ids, X = catalog.embeddings(embedder, faces)
     if ids.size < 2:
-        raise InputError(f"person {person_id} has {ids.size} face(s) with embedder "
-                         f"{embedder!r}; splitting needs at least 2")
+        raise InputError(
+            f"person {person_id} has {ids.size} face(s) with embedder "
+            f"{embedder!r}; splitting needs at least 2"
+        )
     threshold = same_person_threshold(catalog, embedder, threshold).value
     labels = None
     if n_parts is None:
         method = method or DEFAULT_METHOD
         _, X_all = catalog.embeddings(embedder)
-        labels = cluster_faces(X, method, threshold=threshold, min_cluster_size=1,
-                               **_catalog_bars(method, {}, X_all, threshold, 0))
+        labels = cluster_faces(
+            X,
+            method,
+            threshold=threshold,
+            min_cluster_size=1,
+            **_catalog_bars(method, {}, X_all, threshold, 0),
+        )
         if np.unique(labels[labels >= 0]).size < 2:
             labels = None
     if labels is None:
         k = min(n_parts or 2, ids.size)
-        labels = cluster_faces(X, "kmeans", n_clusters=k, min_cluster_size=1,
-                               threshold=threshold)
+        labels = cluster_faces(X, "kmeans", n_clusters=k, min_cluster_size=1, threshold=threshold)
     parts = [ids[labels == g].tolist() for g in np.unique(labels[labels >= 0])]
     parts.sort(key=len, reverse=True)
     loose = [int(f) for f in ids[labels < 0]] + [f for f in faces if f not in set(ids.tolist())]
     new_ids = []
-    with catalog.correction("split", {"person": person_id, "parts": [len(p) for p in parts],
-                                      "unassigned": loose}) as c:
+    with catalog.correction(
+        "split", {"person": person_id, "parts": [len(p) for p in parts], "unassigned": loose}
+    ) as c:
         c.assign(parts[0], person_id, source="user", confirmed=True)
         for part in parts[1:]:
             pid = c.create_person()
@@ -157,8 +183,12 @@ def split_person(catalog: Catalog, person_id: int, *, n_parts: int | None = None
             c.assign(part, pid, source="user", confirmed=True)
         if loose:
             c.unassign(loose)
-    return {"person": person_id, "new_people": new_ids, "parts": [len(p) for p in parts],
-            "unassigned": loose}
+    return {
+        "person": person_id,
+        "new_people": new_ids,
+        "parts": [len(p) for p in parts],
+        "unassigned": loose,
+    }
 
 
 def move_face(catalog: Catalog, face_id: int, person_id: int | None) -> dict[str, Any]:
@@ -171,24 +201,35 @@ def move_face(catalog: Catalog, face_id: int, person_id: int | None) -> dict[str
     if person_id is not None:
         _require_person(catalog, person_id)
         members = catalog.faces_of_person(person_id)
-        same_photo = [f["id"] for f in catalog.faces(members)
-                      if f["photo_id"] == face["photo_id"] and f["id"] != face_id]
+        same_photo = [
+            f["id"]
+            for f in catalog.faces(members)
+            if f["photo_id"] == face["photo_id"] and f["id"] != face_id
+        ]
     else:
         same_photo = []
     assign = catalog.assignments(same_photo)
     pinned = [f for f in same_photo if assign[f]["confirmed"]]
     if pinned:
-        raise InputError(f"person {person_id} already holds face {pinned[0]} of the same photo "
-                         f"(confirmed); move or reject face {pinned[0]} first")
+        raise InputError(
+            f"person {person_id} already holds face {pinned[0]} of the same photo "
+            f"(confirmed); move or reject face {pinned[0]} first"
+        )
     old = catalog.assignments([face_id]).get(face_id, {}).get("person_id")
-    with catalog.correction("move", {"face": face_id, "person": person_id, "from": old,
-                                     "displaced": same_photo}) as c:
+    with catalog.correction(
+        "move", {"face": face_id, "person": person_id, "from": old, "displaced": same_photo}
+    ) as c:
         if person_id is None:
             person_id = c.create_person()
         if same_photo:
             c.unassign(same_photo)
-        c.remove_constraints([con["id"] for con in catalog.constraints("not_person")
-                              if con["face_a"] == face_id and con["person_id"] == person_id])
+        c.remove_constraints(
+            [
+                con["id"]
+                for con in catalog.constraints("not_person")
+                if con["face_a"] == face_id and con["person_id"] == person_id
+            ]
+        )
         c.assign([face_id], person_id, source="user", confirmed=True)
     return {"face": face_id, "person": person_id, "from": old, "displaced": same_photo}
 
@@ -201,8 +242,10 @@ def reject_face(catalog: Catalog, face_id: int, person_id: int) -> dict[str, Any
     with catalog.correction("reject", {"face": face_id, "person": person_id}) as c:
         if current == person_id:
             c.unassign([face_id])
-        already = any(con["face_a"] == face_id and con["person_id"] == person_id
-                      for con in catalog.constraints("not_person"))
+        already = any(
+            con["face_a"] == face_id and con["person_id"] == person_id
+            for con in catalog.constraints("not_person")
+        )
         if not already:
             c.add_constraint("not_person", face_id, person_id=person_id)
     return {"face": face_id, "person": person_id, "was_assigned": current == person_id}
@@ -211,4 +254,3 @@ def reject_face(catalog: Catalog, face_id: int, person_id: int) -> dict[str, Any
 def undo(catalog: Catalog) -> dict[str, Any] | None:
     """Revert the last correction not yet undone; returns it, or None if there is none."""
     return catalog.undo_last_correction()
-

@@ -7,6 +7,7 @@ the constraints of a subset of rows, and the settings earlier cluster runs left 
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -52,8 +53,10 @@ def _load_state(catalog: Catalog, embedder: str) -> _State:
     ids, X = catalog.embeddings(embedder)
     if ids.size == 0:
         known = ", ".join(e["embedder"] for e in catalog.embedders()) or "none"
-        raise InputError(f"the catalog has no faces embedded with {embedder!r} (embedders "
-                         f"present: {known}); run `faceatlas scan` first or pass --embedder")
+        raise InputError(
+            f"the catalog has no faces embedded with {embedder!r} (embedders "
+            f"present: {known}); run `faceatlas scan` first or pass --embedder"
+        )
     row_of = {int(f): i for i, f in enumerate(ids)}
     # whole-table reads aligned by searchsorted: both are sorted by face id
     fid, photo_all, quality_all = catalog.face_photo_quality()
@@ -81,9 +84,19 @@ def _load_state(catalog: Catalog, embedder: str) -> _State:
             continue
         (ml if c["kind"] == "must_link" else cl).append((a, b))
     persons = {p["id"]: p for p in catalog.persons()}
-    return _State(ids, X, photo, quality, person, pinned, dict(not_person),
-                  np.array(ml, np.int64).reshape(-1, 2), np.array(cl, np.int64).reshape(-1, 2),
-                  persons, row_of)
+    return _State(
+        ids,
+        X,
+        photo,
+        quality,
+        person,
+        pinned,
+        dict(not_person),
+        np.array(ml, np.int64).reshape(-1, 2),
+        np.array(cl, np.int64).reshape(-1, 2),
+        persons,
+        row_of,
+    )
 
 
 def _photo_pairs(photo: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -92,7 +105,7 @@ def _photo_pairs(photo: np.ndarray, rows: np.ndarray) -> np.ndarray:
     ph = photo[rows][order]
     bounds = np.flatnonzero(np.r_[True, ph[1:] != ph[:-1], True])
     pairs = []
-    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+    for lo, hi in itertools.pairwise(bounds):
         if hi - lo > 1:
             members = order[lo:hi]
             a, b = np.triu_indices(hi - lo, 1)
@@ -152,16 +165,17 @@ def _constraints_for(st: _State, rows: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return mls.reshape(-1, 2), cls.reshape(-1, 2)
 
 
-
 def _last_max_face_id(catalog: Catalog, embedder: str) -> int:
     """Newest face id seen by the last finished cluster run of ``embedder`` (-1: none)."""
     for run in catalog.runs(limit=1000):
-        if (run["command"] == "cluster" and run["status"] == "done"
-                and run["settings"].get("embedder") == embedder
-                and "max_face_id" in run["summary"]):
+        if (
+            run["command"] == "cluster"
+            and run["status"] == "done"
+            and run["settings"].get("embedder") == embedder
+            and "max_face_id" in run["summary"]
+        ):
             return int(run["summary"]["max_face_id"])
     return -1
-
 
 
 _COUNT = object()
@@ -173,7 +187,6 @@ def _last_min_faces(catalog: Catalog, default: Any = _COUNT) -> Any:
         if run["command"] == "cluster" and "min_faces" in run["summary"]:
             return int(run["summary"]["min_faces"])
     return default_min_faces(catalog.counts()["faces"]) if default is _COUNT else default
-
 
 
 # -- checked reads ---------------------------------------------------------------------------
@@ -190,4 +203,3 @@ def _require_face(catalog: Catalog, face_id: int) -> dict[str, Any]:
     if not found:
         raise NotFoundError(f"face {face_id} is not in the catalog; see `faceatlas faces`")
     return found[0]
-

@@ -14,9 +14,14 @@ from faceatlas.people._state import _centroid, _load_state, _require_person
 from faceatlas.policy import DEFAULT_EMBEDDER, same_person_threshold
 
 
-def suggest_merges(catalog: Catalog, embedder: str = DEFAULT_EMBEDDER, *, limit: int = 20,
-                   min_similarity: float | None = None, n_candidates: int = 10
-                   ) -> list[dict[str, Any]]:
+def suggest_merges(
+    catalog: Catalog,
+    embedder: str = DEFAULT_EMBEDDER,
+    *,
+    limit: int = 20,
+    min_similarity: float | None = None,
+    n_candidates: int = 10,
+) -> list[dict[str, Any]]:
     """Pairs of people that may be one person, most likely first.
 
     Candidates are each person's ``n_candidates`` nearest people by centre; a pair is
@@ -66,12 +71,20 @@ def suggest_merges(catalog: Catalog, embedder: str = DEFAULT_EMBEDDER, *, limit:
                 continue
             centre = float(sims[i, j])
             pa, pb = st.persons[a], st.persons[b]
-            out.append({"person_a": a, "person_b": b, "name_a": pa["name"],
-                        "name_b": pb["name"], "n_faces_a": pa["n_faces"],
-                        "n_faces_b": pb["n_faces"], "closest_similarity": round(closest, 4),
-                        "closest_faces": [int(st.ids[ra[ia]]), int(st.ids[rb[ib]])],
-                        "centroid_similarity": round(centre, 4),
-                        "score": round((closest + centre) / 2, 4)})
+            out.append(
+                {
+                    "person_a": a,
+                    "person_b": b,
+                    "name_a": pa["name"],
+                    "name_b": pb["name"],
+                    "n_faces_a": pa["n_faces"],
+                    "n_faces_b": pb["n_faces"],
+                    "closest_similarity": round(closest, 4),
+                    "closest_faces": [int(st.ids[ra[ia]]), int(st.ids[rb[ib]])],
+                    "centroid_similarity": round(centre, 4),
+                    "score": round((closest + centre) / 2, 4),
+                }
+            )
     out.sort(key=lambda s: (-s["score"], s["person_a"], s["person_b"]))
     return out[:limit]
 
@@ -84,12 +97,15 @@ def dismiss_suggestion(catalog: Catalog, person_a: int, person_b: int) -> dict[s
         raise InputError(f"a suggestion pairs two different people, got {person_a} twice")
     with catalog.correction("dismiss", {"person_a": person_a, "person_b": person_b}) as c:
         c.dismiss(person_a, person_b)
-    return {"person_a": min(person_a, person_b), "person_b": max(person_a, person_b),
-            "dismissed": True}
+    return {
+        "person_a": min(person_a, person_b),
+        "person_b": max(person_a, person_b),
+        "dismissed": True,
+    }
 
 
-def confirm_suggestion(catalog: Catalog, person_a: int, person_b: int, *,
-                       embedder: str | None = None) -> dict[str, Any]:
+def confirm_suggestion(
+    catalog: Catalog, person_a: int, person_b: int, *, embedder: str | None = None
+) -> dict[str, Any]:
     """The two people are one: merge ``person_b`` into ``person_a``."""
     return merge_people(catalog, person_a, person_b, embedder=embedder, kind="confirm")
-

@@ -26,8 +26,7 @@ CALIBRATION_MIN_DIFFERENT = 1000
 CALIBRATION_TARGET_FMR = 0.001
 
 
-def _calibrated_threshold(X: np.ndarray, pinned_person: np.ndarray
-                          ) -> tuple[float, str] | None:
+def _calibrated_threshold(X: np.ndarray, pinned_person: np.ndarray) -> tuple[float, str] | None:
     """Same-person threshold from the catalog's own confirmed faces, when there are enough.
 
     ``pinned_person`` holds each row's confirmed person, -1 for rows without one. Returns
@@ -42,21 +41,28 @@ def _calibrated_threshold(X: np.ndarray, pinned_person: np.ndarray
     n_same, n_diff = int(same.sum()), int((~same).sum())
     if n_same < CALIBRATION_MIN_SAME or n_diff < CALIBRATION_MIN_DIFFERENT:
         return None
-    cal = calibrate_threshold(sims, same, CALIBRATION_TARGET_FMR,
-                              source="the catalog's confirmed faces")
+    cal = calibrate_threshold(
+        sims, same, CALIBRATION_TARGET_FMR, source="the catalog's confirmed faces"
+    )
     # The lowest threshold meeting the target sits right above the worst impostor pair
     # seen; when the confirmed people are well apart, the middle of the gap up to the
     # nearest same-person pair above it is the safer bar (on overlapping data the two
     # coincide).
     above = sims[same & (sims >= cal.threshold)]
     t = (cal.threshold + float(above.min())) / 2 if above.size else cal.threshold
-    return float(t), (f"calibrated on the catalog's confirmed faces ({n_same} same "
-                      f"/ {n_diff} different pairs, FMR <= {CALIBRATION_TARGET_FMR:g})")
+    return float(t), (
+        f"calibrated on the catalog's confirmed faces ({n_same} same "
+        f"/ {n_diff} different pairs, FMR <= {CALIBRATION_TARGET_FMR:g})"
+    )
 
 
-def cluster_thresholds(catalog: Catalog, embedder: str, threshold: float | None,
-                       X: np.ndarray, pinned_person: np.ndarray
-                       ) -> tuple[Threshold, Threshold]:
+def cluster_thresholds(
+    catalog: Catalog,
+    embedder: str,
+    threshold: float | None,
+    X: np.ndarray,
+    pinned_person: np.ndarray,
+) -> tuple[Threshold, Threshold]:
     """The grouping threshold and the joining threshold of one cluster run.
 
     Both follow :func:`faceatlas.policy.same_person_threshold` (explicit, then a stored

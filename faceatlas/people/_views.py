@@ -18,11 +18,21 @@ def face_table(catalog: Catalog) -> list[dict[str, Any]]:
     out = []
     for f in catalog.faces():
         person_id, person_name = people.get(f["id"], (None, None))
-        out.append({"face_id": f["id"], "path": f["path"], "frame_index": f["frame_index"],
-                    "x1": round(f["x1"], 1), "y1": round(f["y1"], 1), "x2": round(f["x2"], 1),
-                    "y2": round(f["y2"], 1), "det_score": round(f["det_score"], 4),
-                    "quality": round(f["quality"], 4), "person_id": person_id,
-                    "person_name": person_name or ""})
+        out.append(
+            {
+                "face_id": f["id"],
+                "path": f["path"],
+                "frame_index": f["frame_index"],
+                "x1": round(f["x1"], 1),
+                "y1": round(f["y1"], 1),
+                "x2": round(f["x2"], 1),
+                "y2": round(f["y2"], 1),
+                "det_score": round(f["det_score"], 4),
+                "quality": round(f["quality"], 4),
+                "person_id": person_id,
+                "person_name": person_name or "",
+            }
+        )
     return out
 
 
@@ -55,9 +65,14 @@ def list_people(catalog: Catalog, *, include_hidden: bool = False) -> dict[str, 
     people.sort(key=lambda r: (-r["n_faces"], r["id"]))
     unsorted.sort(key=lambda r: (-r["n_faces"], r["id"]))
     n_faces = catalog.counts()["faces"]
-    return {"people": people, "unsorted": unsorted, "n_faces": n_faces,
-            "n_unassigned": n_faces - n_assigned, "n_hidden": n_hidden,
-            "min_faces": min_faces}
+    return {
+        "people": people,
+        "unsorted": unsorted,
+        "n_faces": n_faces,
+        "n_unassigned": n_faces - n_assigned,
+        "n_hidden": n_hidden,
+        "min_faces": min_faces,
+    }
 
 
 def person_detail(catalog: Catalog, person_id: int) -> dict[str, Any]:
@@ -68,27 +83,40 @@ def person_detail(catalog: Catalog, person_id: int) -> dict[str, Any]:
     faces = []
     for f in catalog.faces(face_ids):
         a = assign[f["id"]]
-        faces.append({"face_id": f["id"], "photo_id": f["photo_id"], "path": f["path"],
-                      "frame_index": f["frame_index"],
-                      "box": [round(f[c], 1) for c in ("x1", "y1", "x2", "y2")],
-                      "quality": round(f["quality"], 4), "source": a["source"],
-                      "confirmed": a["confirmed"]})
-    rejected = [c["face_a"] for c in catalog.constraints("not_person")
-                if c["person_id"] == person_id]
+        faces.append(
+            {
+                "face_id": f["id"],
+                "photo_id": f["photo_id"],
+                "path": f["path"],
+                "frame_index": f["frame_index"],
+                "box": [round(f[c], 1) for c in ("x1", "y1", "x2", "y2")],
+                "quality": round(f["quality"], 4),
+                "source": a["source"],
+                "confirmed": a["confirmed"],
+            }
+        )
+    rejected = [
+        c["face_a"] for c in catalog.constraints("not_person") if c["person_id"] == person_id
+    ]
     return {**person, "faces": faces, "rejected_faces": rejected}
 
 
-
 # -- k-means elbow ------------------------------------------------------------------------
-def elbow_curve(catalog: Catalog, embedder: str = DEFAULT_EMBEDDER,
-                k_values: Sequence[int] | None = None, *, random_state: int = 0) -> dict[str, Any]:
+def elbow_curve(
+    catalog: Catalog,
+    embedder: str = DEFAULT_EMBEDDER,
+    k_values: Sequence[int] | None = None,
+    *,
+    random_state: int = 0,
+) -> dict[str, Any]:
     """k-means inertia and silhouette over k for the catalog's faces (``kmeans_curve``)."""
     from faceatlas.cluster import kmeans_curve
 
     ids, X = catalog.embeddings(embedder)
     if ids.size < 3:
-        raise InputError(f"the elbow curve needs at least 3 faces embedded with {embedder!r}, "
-                         f"got {ids.size}")
+        raise InputError(
+            f"the elbow curve needs at least 3 faces embedded with {embedder!r}, got {ids.size}"
+        )
     curve = kmeans_curve(X, k_values, random_state=random_state)
     return {**curve, "embedder": embedder, "n_faces": int(ids.size)}
 
@@ -110,8 +138,7 @@ def save_elbow_plot(curve: dict[str, Any], path: str | Path) -> Path:
     ax2.set_ylabel("silhouette (cosine)", color="tab:orange")
     ax.axvline(curve["elbow_k"], color="grey", ls=":", label=f"elbow k={curve['elbow_k']}")
     ax.axvline(curve["best_k"], color="tab:green", ls="-.", label=f"chosen k={curve['best_k']}")
-    ax.set_title(f"k-means on {curve.get('n_faces', '?')} faces "
-                 f"({curve.get('embedder', '')})")
+    ax.set_title(f"k-means on {curve.get('n_faces', '?')} faces ({curve.get('embedder', '')})")
     handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
     ax.legend(handles=handles, loc="upper right", fontsize=8)
     fig.tight_layout()

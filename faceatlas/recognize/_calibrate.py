@@ -85,18 +85,23 @@ class Calibration:
 
     def line(self) -> str:
         if self.target_fpir is not None:
-            return (f"threshold {self.threshold:.4f} (cosine similarity) for open-set FPIR <= "
-                    f"{self.target_fpir:g}: measured FPIR {self.fpir:.4g} (leave one person "
-                    f"out); per pair FMR {self.fmr:.4g}, TMR {self.tmr:.4f} on {self.n_same} "
-                    f"same / {self.n_different} different pairs; AUC {self.auc:.4f}")
-        return (f"threshold {self.threshold:.4f} (cosine similarity) for FMR <= "
-                f"{self.target_fmr:g}: measured FMR {self.fmr:.4g}, TMR {self.tmr:.4f} on "
-                f"{self.n_same} same / {self.n_different} different pairs; AUC {self.auc:.4f}, "
-                f"EER {self.eer:.4f}")
+            return (
+                f"threshold {self.threshold:.4f} (cosine similarity) for open-set FPIR <= "
+                f"{self.target_fpir:g}: measured FPIR {self.fpir:.4g} (leave one person "
+                f"out); per pair FMR {self.fmr:.4g}, TMR {self.tmr:.4f} on {self.n_same} "
+                f"same / {self.n_different} different pairs; AUC {self.auc:.4f}"
+            )
+        return (
+            f"threshold {self.threshold:.4f} (cosine similarity) for FMR <= "
+            f"{self.target_fmr:g}: measured FMR {self.fmr:.4g}, TMR {self.tmr:.4f} on "
+            f"{self.n_same} same / {self.n_different} different pairs; AUC {self.auc:.4f}, "
+            f"EER {self.eer:.4f}"
+        )
 
 
-def calibrate_threshold(similarities: Any, same_flags: Any, target_fmr: float = 0.001, *,
-                        source: str = "labelled pairs") -> Calibration:
+def calibrate_threshold(
+    similarities: Any, same_flags: Any, target_fmr: float = 0.001, *, source: str = "labelled pairs"
+) -> Calibration:
     """Pick the lowest threshold whose false-match rate is at most ``target_fmr``.
 
     Parameters
@@ -117,8 +122,11 @@ def calibrate_threshold(similarities: Any, same_flags: Any, target_fmr: float = 
 
     from faceatlas.evaluate import equal_error_rate, roc, roc_auc, tmr_at_fmr
 
-    if isinstance(target_fmr, bool) or not isinstance(target_fmr, numbers.Real) or not (
-            0 < float(target_fmr) < 1):
+    if (
+        isinstance(target_fmr, bool)
+        or not isinstance(target_fmr, numbers.Real)
+        or not (0 < float(target_fmr) < 1)
+    ):
         raise InputError(f"target_fmr must be a rate in (0, 1), got {target_fmr!r}")
     s = np.asarray(similarities, dtype=np.float64).ravel()
     y = np.asarray(same_flags).ravel().astype(bool)
@@ -129,15 +137,32 @@ def calibrate_threshold(similarities: Any, same_flags: Any, target_fmr: float = 
     # Platt scaling; C large: the curve's only job is to follow the data.
     lr = LogisticRegression(C=1e4).fit(s[:, None], y)
     return Calibration(
-        threshold=float(threshold), target_fmr=float(target_fmr), fmr=fmr, tmr=float(tmr),
-        fmr_resolution=1.0 / int((~y).sum()), auc=roc_auc(s, y), eer=float(eer),
-        slope=float(lr.coef_[0, 0]), intercept=float(lr.intercept_[0]),
-        n_same=int(y.sum()), n_different=int((~y).sum()),
-        roc_fmr=fmr_c, roc_tmr=tmr_c, roc_thresholds=thr_c, source=source)
+        threshold=float(threshold),
+        target_fmr=float(target_fmr),
+        fmr=fmr,
+        tmr=float(tmr),
+        fmr_resolution=1.0 / int((~y).sum()),
+        auc=roc_auc(s, y),
+        eer=float(eer),
+        slope=float(lr.coef_[0, 0]),
+        intercept=float(lr.intercept_[0]),
+        n_same=int(y.sum()),
+        n_different=int((~y).sum()),
+        roc_fmr=fmr_c,
+        roc_tmr=tmr_c,
+        roc_thresholds=thr_c,
+        source=source,
+    )
 
 
-def with_open_set_threshold(cal: Calibration, X: Any, labels: Any, similarities: Any,
-                            same_flags: Any, target_fpir: float = 0.01) -> Calibration:
+def with_open_set_threshold(
+    cal: Calibration,
+    X: Any,
+    labels: Any,
+    similarities: Any,
+    same_flags: Any,
+    target_fpir: float = 0.01,
+) -> Calibration:
     """Move a calibration's threshold to where at most ``target_fpir`` of strangers get a name.
 
     Each person of ``X`` plays the stranger against all the others
@@ -170,12 +195,14 @@ def with_open_set_threshold(cal: Calibration, X: Any, labels: Any, similarities:
     if len(best) * float(target_fpir) < 1:
         cal.warnings.append(
             f"only {len(best)} faces played the stranger: an FPIR of {target_fpir:g} needs at "
-            f"least {int(np.ceil(1 / float(target_fpir)))} to be measured")
+            f"least {int(np.ceil(1 / float(target_fpir)))} to be measured"
+        )
     return cal
 
 
-def pairs_from_labels(X: Any, labels: Any, *, max_pairs: int = 2_000_000,
-                      random_state: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def pairs_from_labels(
+    X: Any, labels: Any, *, max_pairs: int = 2_000_000, random_state: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Similarities and same-person flags of pairs among labelled faces.
 
     All pairs when there are at most ``max_pairs``; otherwise every same-person pair (up
@@ -262,8 +289,11 @@ def threshold_for_fpir(best_similarities: Any, target_fpir: float = 0.01) -> flo
     -------
     float
     """
-    if isinstance(target_fpir, bool) or not isinstance(target_fpir, numbers.Real) or not (
-            0 < float(target_fpir) < 1):
+    if (
+        isinstance(target_fpir, bool)
+        or not isinstance(target_fpir, numbers.Real)
+        or not (0 < float(target_fpir) < 1)
+    ):
         raise InputError(f"target_fpir must be a rate in (0, 1), got {target_fpir!r}")
     best = np.sort(np.asarray(best_similarities, dtype=np.float64).ravel())[::-1]
     if not best.size:
@@ -298,14 +328,15 @@ def leave_one_person_out(X: Any, labels: Any) -> np.ndarray:
         raise InputError(f"labels must have one entry per face ({len(Xn)}), got {y.shape}")
     out = np.full(len(Xn), -np.inf, np.float32)
     for start in range(0, len(Xn), _CHUNK):
-        S = Xn[start:start + _CHUNK] @ Xn.T
-        S[y[start:start + _CHUNK, None] == y[None, :]] = -np.inf
-        out[start:start + _CHUNK] = S.max(axis=1)
+        S = Xn[start : start + _CHUNK] @ Xn.T
+        S[y[start : start + _CHUNK, None] == y[None, :]] = -np.inf
+        out[start : start + _CHUNK] = S.max(axis=1)
     return out
 
 
-def open_set_report(Q: Any, probe_labels: Any, gallery: Gallery, threshold: float
-                    ) -> dict[str, Any]:
+def open_set_report(
+    Q: Any, probe_labels: Any, gallery: Gallery, threshold: float
+) -> dict[str, Any]:
     """How often strangers are wrongly named, and known people rightly named.
 
     Parameters
@@ -330,14 +361,23 @@ def open_set_report(Q: Any, probe_labels: Any, gallery: Gallery, threshold: floa
     Qn = _as_matrix(Q, "Q", gallery.dim)
     y = np.asarray(probe_labels)
     if y.shape != (len(Qn),):
-        raise InputError(f"probe_labels must have one entry per probe ({len(Qn)}), "
-                         f"got {y.shape}")
+        raise InputError(f"probe_labels must have one entry per probe ({len(Qn)}), got {y.shape}")
     people, starts, order = _people_layout(gallery)
     if people.size == 0:
         raise InputError("the gallery names nobody: enrol people first")
     Xn = gallery.X[order]
-    P = np.concatenate([np.maximum.reduceat(Qn[i:i + _CHUNK] @ Xn.T, starts, axis=1)
-                        for i in range(0, len(Qn), _CHUNK)]) if len(Qn) else np.zeros(
-        (0, people.size), np.float32)
-    return {"threshold": threshold, "rank1": rank1_accuracy(P, people, y),
-            **open_set_rates(P, people, y, threshold)}
+    P = (
+        np.concatenate(
+            [
+                np.maximum.reduceat(Qn[i : i + _CHUNK] @ Xn.T, starts, axis=1)
+                for i in range(0, len(Qn), _CHUNK)
+            ]
+        )
+        if len(Qn)
+        else np.zeros((0, people.size), np.float32)
+    )
+    return {
+        "threshold": threshold,
+        "rank1": rank1_accuracy(P, people, y),
+        **open_set_rates(P, people, y, threshold),
+    }

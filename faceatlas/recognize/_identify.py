@@ -82,8 +82,9 @@ class Gallery:
         n = X.shape[0]
         pids = np.asarray(self.person_ids)
         if pids.shape != (n,) or (n and not np.issubdtype(pids.dtype, np.integer)):
-            raise InputError(f"person_ids must be ints of shape ({n},), got {pids.dtype} "
-                             f"{pids.shape}")
+            raise InputError(
+                f"person_ids must be ints of shape ({n},), got {pids.dtype} {pids.shape}"
+            )
         pids = pids.astype(np.int64)
         if n and pids.min() < -1:
             raise InputError(f"person_ids must be >= -1 (-1: no person), got {pids.min()}")
@@ -98,15 +99,17 @@ class Gallery:
         else:
             fids = np.asarray(self.face_ids)
             if fids.shape != (n,) or (n and not np.issubdtype(fids.dtype, np.integer)):
-                raise InputError(f"face_ids must be ints of shape ({n},), got {fids.dtype} "
-                                 f"{fids.shape}")
+                raise InputError(
+                    f"face_ids must be ints of shape ({n},), got {fids.dtype} {fids.shape}"
+                )
             fids = fids.astype(np.int64)
         hashes = None
         if self.content_hashes is not None:
             hashes = np.asarray(list(self.content_hashes), dtype=object)
             if hashes.shape != (n,):
-                raise InputError(f"content_hashes must have one entry per face ({n}), "
-                                 f"got {hashes.shape}")
+                raise InputError(
+                    f"content_hashes must have one entry per face ({n}), got {hashes.shape}"
+                )
         object.__setattr__(self, "X", X)
         object.__setattr__(self, "person_ids", pids)
         object.__setattr__(self, "names", names)
@@ -187,8 +190,13 @@ class Identification:
         return asdict(self)
 
 
-def confidence_of(similarity: Any, threshold: float, *, slope: float = DEFAULT_LOGISTIC_SLOPE,
-                  intercept: float | None = None) -> np.ndarray:
+def confidence_of(
+    similarity: Any,
+    threshold: float,
+    *,
+    slope: float = DEFAULT_LOGISTIC_SLOPE,
+    intercept: float | None = None,
+) -> np.ndarray:
     """P(same person | similarity) from a logistic curve.
 
     Parameters
@@ -217,10 +225,10 @@ def _top1(Q: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if len(X) == 0:
         return best, sim
     for start in range(0, len(Q), _CHUNK):
-        S = Q[start:start + _CHUNK] @ X.T
+        S = Q[start : start + _CHUNK] @ X.T
         j = np.argmax(S, axis=1)
-        best[start:start + _CHUNK] = j
-        sim[start:start + _CHUNK] = S[np.arange(len(S)), j]
+        best[start : start + _CHUNK] = j
+        sim[start : start + _CHUNK] = S[np.arange(len(S)), j]
     return best, sim
 
 
@@ -233,8 +241,9 @@ def _people_layout(gallery: Gallery) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return pids[starts], starts, order
 
 
-def _per_person_top2(Q: np.ndarray, gallery: Gallery
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _per_person_top2(
+    Q: np.ndarray, gallery: Gallery
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Best and second-best named person of each query, by their best face.
 
     Returns person ids (-1 when none), similarities (-inf when none) and the gallery row of
@@ -271,8 +280,7 @@ def _per_person_top2(Q: np.ndarray, gallery: Gallery
         # The best person's best face: the argmax of S restricted to that person's columns.
         ends = np.r_[starts[1:], n_named]
         cols = np.arange(n_named)[None, :]
-        masked = np.where((cols >= starts[j1][:, None]) & (cols < ends[j1][:, None]), S,
-                          -np.inf)
+        masked = np.where((cols >= starts[j1][:, None]) & (cols < ends[j1][:, None]), S, -np.inf)
         row1[sl] = order[np.argmax(masked, axis=1)]
     return p1, s1, row1, p2, s2
 
@@ -323,8 +331,9 @@ def identify(
     Qn = _as_matrix(Q, "Q", gallery.dim if len(gallery) else None)
     n_q = len(Qn)
     if query_hashes is not None and len(query_hashes) != n_q:
-        raise InputError(f"query_hashes must have one entry per query ({n_q}), "
-                         f"got {len(query_hashes)}")
+        raise InputError(
+            f"query_hashes must have one entry per query ({n_q}), got {len(query_hashes)}"
+        )
 
     if index is not None and len(gallery):
         top_d, top_i = index.search(Qn, 1)
@@ -333,8 +342,7 @@ def identify(
         any_row, any_sim = _top1(Qn, gallery.X)
     p1, s1, row1, p2, s2 = _per_person_top2(Qn, gallery)
     p_same1 = confidence_of(s1, threshold, slope=slope, intercept=intercept)
-    p_same2 = np.where(p2 >= 0, confidence_of(s2, threshold, slope=slope, intercept=intercept),
-                       0.0)
+    p_same2 = np.where(p2 >= 0, confidence_of(s2, threshold, slope=slope, intercept=intercept), 0.0)
 
     # Faces from a file with the same content: the copy is the most similar of them.
     hash_row = np.full(n_q, -1, np.int64)
@@ -356,35 +364,59 @@ def identify(
         has_person = p1[i] >= 0
         sim = float(s1[i]) if has_person else -1.0
         runner = int(p2[i]) if p2[i] >= 0 else None
-        common: dict[str, Any] = dict(
-            nearest_person_id=int(p1[i]) if has_person else None,
-            nearest_name=name(int(p1[i])),
-            runner_up_person_id=runner,
-            runner_up_name=name(runner) if runner is not None else None,
-            runner_up_similarity=round(float(s2[i]), 6) if runner is not None else None,
-            same_image_similarity=round(float(any_sim[i]), 6) if any_row[i] >= 0 else None,
-            threshold=threshold, threshold_source=threshold_source,
-            similarity=round(sim, 6), distance=round(1.0 - sim, 6),
+        common: dict[str, Any] = {
+            "nearest_person_id": int(p1[i]) if has_person else None,
+            "nearest_name": name(int(p1[i])),
+            "runner_up_person_id": runner,
+            "runner_up_name": name(runner) if runner is not None else None,
+            "runner_up_similarity": round(float(s2[i]), 6) if runner is not None else None,
+            "same_image_similarity": round(float(any_sim[i]), 6) if any_row[i] >= 0 else None,
+            "threshold": threshold,
+            "threshold_source": threshold_source,
+            "similarity": round(sim, 6),
+            "distance": round(1.0 - sim, 6),
+        }
+        copy_row = (
+            hash_row[i]
+            if hash_row[i] >= 0
+            else (any_row[i] if any_row[i] >= 0 and any_sim[i] >= same_image_threshold else -1)
         )
-        copy_row = hash_row[i] if hash_row[i] >= 0 else (
-            any_row[i] if any_row[i] >= 0 and any_sim[i] >= same_image_threshold else -1)
         if copy_row >= 0:
             pid = int(gallery.person_ids[copy_row])
             if hash_row[i] >= 0:
                 common["same_image_similarity"] = round(float(gallery.X[copy_row] @ Qn[i]), 6)
-            out.append(Identification(
-                outcome="same_image", person_id=pid if pid >= 0 else None, name=name(pid),
-                confidence=1.0, face_id=int(gallery.face_ids[copy_row]), **common))
+            out.append(
+                Identification(
+                    outcome="same_image",
+                    person_id=pid if pid >= 0 else None,
+                    name=name(pid),
+                    confidence=1.0,
+                    face_id=int(gallery.face_ids[copy_row]),
+                    **common,
+                )
+            )
         elif has_person and s1[i] >= threshold:
-            out.append(Identification(
-                outcome="known_person", person_id=int(p1[i]), name=name(int(p1[i])),
-                confidence=round(float(p_same1[i] * (1.0 - p_same2[i])), 6),
-                face_id=int(gallery.face_ids[row1[i]]), **common))
+            out.append(
+                Identification(
+                    outcome="known_person",
+                    person_id=int(p1[i]),
+                    name=name(int(p1[i])),
+                    confidence=round(float(p_same1[i] * (1.0 - p_same2[i])), 6),
+                    face_id=int(gallery.face_ids[row1[i]]),
+                    **common,
+                )
+            )
         else:
-            out.append(Identification(
-                outcome="stranger", person_id=None, name=None,
-                confidence=round(float(1.0 - p_same1[i]) if has_person else 1.0, 6),
-                face_id=int(gallery.face_ids[row1[i]]) if has_person else None, **common))
+            out.append(
+                Identification(
+                    outcome="stranger",
+                    person_id=None,
+                    name=None,
+                    confidence=round(float(1.0 - p_same1[i]) if has_person else 1.0, 6),
+                    face_id=int(gallery.face_ids[row1[i]]) if has_person else None,
+                    **common,
+                )
+            )
     return out
 
 

@@ -73,10 +73,12 @@ class ReportSummary:
         return asdict(self)
 
     def line(self) -> str:
-        return (f"report of {self.n_people} people, {self.n_unsorted_groups} unsorted groups "
-                f"and {self.n_unassigned} unassigned faces ({self.n_faces} faces, "
-                f"{self.n_pages} pages; {self.thumbs_made} thumbnails made, "
-                f"{self.thumbs_reused} reused) in {self.seconds:.1f} s: {self.index}")
+        return (
+            f"report of {self.n_people} people, {self.n_unsorted_groups} unsorted groups "
+            f"and {self.n_unassigned} unassigned faces ({self.n_faces} faces, "
+            f"{self.n_pages} pages; {self.thumbs_made} thumbnails made, "
+            f"{self.thumbs_reused} reused) in {self.seconds:.1f} s: {self.index}"
+        )
 
 
 # -- the report -------------------------------------------------------------------------------
@@ -95,11 +97,20 @@ def _face_files(f: Mapping[str, Any]) -> dict[str, Any]:
     w, ht = max(f["width"] or 1, 1), max(f["height"] or 1, 1)
     x1, y1, x2, y2 = f["box"]
     # the box as percentages of the photo, for the style sheet to draw on the thumbnail
-    box_css = (f"left:{100 * x1 / w:.2f}%;top:{100 * y1 / ht:.2f}%;"
-               f"width:{100 * (x2 - x1) / w:.2f}%;height:{100 * (y2 - y1) / ht:.2f}%")
-    return {"id": f["id"], "photo_id": f["photo_id"], "path": f["path"],
-            "frame_index": f["frame_index"], "quality": f["quality"], "box_css": box_css,
-            "chip": f"chips/{f['id']}-{h}.jpg", "thumb": f"thumbs/{h}{frame}.jpg"}
+    box_css = (
+        f"left:{100 * x1 / w:.2f}%;top:{100 * y1 / ht:.2f}%;"
+        f"width:{100 * (x2 - x1) / w:.2f}%;height:{100 * (y2 - y1) / ht:.2f}%"
+    )
+    return {
+        "id": f["id"],
+        "photo_id": f["photo_id"],
+        "path": f["path"],
+        "frame_index": f["frame_index"],
+        "quality": f["quality"],
+        "box_css": box_css,
+        "chip": f"chips/{f['id']}-{h}.jpg",
+        "thumb": f"thumbs/{h}{frame}.jpg",
+    }
 
 
 def _chip_or_none(catalog: Catalog, face_id: int) -> bytes | None:
@@ -109,6 +120,36 @@ def _chip_or_none(catalog: Catalog, face_id: int) -> bytes | None:
         return face_chip(catalog, face_id)
     except NotFoundError:
         return None
+
+
+def _check_sizes(limit_per_person: int, thumb_size: int, n_jobs: int | None) -> int:
+    """Check :func:`write_report`'s sizes; returns ``n_jobs`` (default every core)."""
+    for name, value, low in (
+        ("limit_per_person", limit_per_person, 1),
+        ("thumb_size", thumb_size, 32),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise InputError(f"{name} must be an int >= {low}, got {value!r}")
+    if n_jobs is None:
+        return os.cpu_count() or 1
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
+        raise InputError(f"n_jobs must be an int >= 1, got {n_jobs!r}")
+    return n_jobs
+
+
+def _write_chips(catalog: Catalog, out: Path, faces: list[dict[str, Any]]) -> None:
+    """Each face's chip under ``out``, unless already there; ``chip`` is None for a face
+    without one."""
+    for r in faces:
+        dest = out / r["chip"]
+        if not dest.exists():
+            chip = _chip_or_none(catalog, r["id"])
+            if chip:
+                tmp = dest.with_name(dest.name + ".part")
+                tmp.write_bytes(chip)
+                tmp.replace(dest)
+            else:
+                r["chip"] = None
 
 
 def write_report(
@@ -159,14 +200,7 @@ def write_report(
     from faceatlas.thumbnails import write_chip_sheets, write_thumbnails
     from faceatlas.views import methods_data, report_contents
 
-    for name, value, low in (("limit_per_person", limit_per_person, 1),
-                             ("thumb_size", thumb_size, 32)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise InputError(f"{name} must be an int >= {low}, got {value!r}")
-    if n_jobs is None:
-        n_jobs = os.cpu_count() or 1
-    elif isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
-        raise InputError(f"n_jobs must be an int >= 1, got {n_jobs!r}")
+    n_jobs = _check_sizes(limit_per_person, thumb_size, n_jobs)
     t0 = time.perf_counter()
     out = Path(out_dir)
     for sub in ("people", "chips", "thumbs", "sheets", "plots"):
@@ -174,29 +208,22 @@ def write_report(
 
     contents = report_contents(catalog, include_hidden=include_hidden)
     shown_persons = {p["id"]: dict(p) for p in contents["people"] + contents["unsorted"]}
-    faces_of = {pid: [_face_files(f) for f in recs]
-                for pid, recs in contents["faces_of"].items()}
+    faces_of = {pid: [_face_files(f) for f in recs] for pid, recs in contents["faces_of"].items()}
     unassigned = [_face_files(f) for f in contents["unassigned"]]
     shown_faces = [r for recs in faces_of.values() for r in recs] + unassigned
 
     timings = {"catalog": time.perf_counter() - t0}
     # chips: straight from the catalog (the main process owns the connection)
-    for r in shown_faces:
-        dest = out / r["chip"]
-        if not dest.exists():
-            chip = _chip_or_none(catalog, r["id"])
-            if chip:
-                tmp = dest.with_name(dest.name + ".part")
-                tmp.write_bytes(chip)
-                tmp.replace(dest)
-            else:
-                r["chip"] = None
+    _write_chips(catalog, out, shown_faces)
 
     timings["chips"] = time.perf_counter() - t0
     # thumbnails and contact sheets: worker processes, only what is missing
     wanted_thumbs = {r["thumb"]: r for r in shown_faces}
-    todo = [(r["path"], r["frame_index"], str(out / rel), thumb_size)
-            for rel, r in wanted_thumbs.items() if not (out / rel).exists()]
+    todo = [
+        (r["path"], r["frame_index"], str(out / rel), thumb_size)
+        for rel, r in wanted_thumbs.items()
+        if not (out / rel).exists()
+    ]
     errors = write_thumbnails(todo, n_jobs=n_jobs, progress=progress)
     failed = {Path(t[2]).name for t, e in zip(todo, errors, strict=True) if e}
     for r in shown_faces:
@@ -206,8 +233,9 @@ def write_report(
     n_sheets_reused = 0
     for pid, recs in faces_of.items():
         first = [r for r in recs[:limit_per_person] if r["chip"]]
-        key = hashlib.blake2b("|".join(r["chip"] for r in first).encode(),
-                              digest_size=6).hexdigest()
+        key = hashlib.blake2b(
+            "|".join(r["chip"] for r in first).encode(), digest_size=6
+        ).hexdigest()
         rel = f"sheets/{pid}-{key}.jpg"
         shown_persons[pid]["sheet"] = rel
         shown_persons[pid]["n_more"] = max(0, len(recs) - limit_per_person)
@@ -238,28 +266,63 @@ def write_report(
     # pages
     env = _environment()
     people = [{**shown_persons[p["id"]], "label": _person_label(p)} for p in contents["people"]]
-    unsorted = [{**shown_persons[p["id"]], "label": _person_label(p)}
-                for p in contents["unsorted"]]
-    common = {"n_faces": contents["n_faces"], "n_people": len(people),
-              "n_unsorted": len(unsorted), "n_unassigned": len(unassigned),
-              "generated": time.strftime("%Y-%m-%d %H:%M"), "catalog": contents["catalog"]}
-    _write_page(env, out / "index.html", "index.html", root="", people=people,
-                limit=limit_per_person, **common)
-    _write_page(env, out / "unsorted.html", "unsorted.html", root="", groups=unsorted,
-                faces=unassigned, **common)
-    _write_page(env, out / "methods.html", "methods.html", root="", figures=figures,
-                metrics=metrics, confusion=confusion, skipped=skipped, embedder=emb,
-                **common)
+    unsorted = [{**shown_persons[p["id"]], "label": _person_label(p)} for p in contents["unsorted"]]
+    common = {
+        "n_faces": contents["n_faces"],
+        "n_people": len(people),
+        "n_unsorted": len(unsorted),
+        "n_unassigned": len(unassigned),
+        "generated": time.strftime("%Y-%m-%d %H:%M"),
+        "catalog": contents["catalog"],
+    }
+    _write_page(
+        env,
+        out / "index.html",
+        "index.html",
+        root="",
+        people=people,
+        limit=limit_per_person,
+        **common,
+    )
+    _write_page(
+        env,
+        out / "unsorted.html",
+        "unsorted.html",
+        root="",
+        groups=unsorted,
+        faces=unassigned,
+        **common,
+    )
+    _write_page(
+        env,
+        out / "methods.html",
+        "methods.html",
+        root="",
+        figures=figures,
+        metrics=metrics,
+        confusion=confusion,
+        skipped=skipped,
+        embedder=emb,
+        **common,
+    )
     for pid, p in shown_persons.items():
-        _write_page(env, out / "people" / f"{pid}.html", "person.html", root="../",
-                    person={**p, "label": _person_label(p)}, faces=faces_of.get(pid, []),
-                    **common)
+        _write_page(
+            env,
+            out / "people" / f"{pid}.html",
+            "person.html",
+            root="../",
+            person={**p, "label": _person_label(p)},
+            faces=faces_of.get(pid, []),
+            **common,
+        )
 
     timings["pages"] = time.perf_counter() - t0
     # forget pictures nobody links to any more (deleted faces, changed photos)
-    wanted = {r["chip"] for r in shown_faces if r["chip"]} | \
-        {r["thumb"] for r in shown_faces if r["thumb"]} | \
-        {p["sheet"] for p in shown_persons.values() if "sheet" in p}
+    wanted = (
+        {r["chip"] for r in shown_faces if r["chip"]}
+        | {r["thumb"] for r in shown_faces if r["thumb"]}
+        | {p["sheet"] for p in shown_persons.values() if "sheet" in p}
+    )
     for sub in ("chips", "thumbs", "sheets"):
         for pic in (out / sub).iterdir():
             if f"{sub}/{pic.name}" not in wanted:
@@ -269,16 +332,26 @@ def write_report(
             page.unlink(missing_ok=True)
 
     summary = ReportSummary(
-        out_dir=str(out), index=str(out / "index.html"), n_faces=contents["n_faces"],
-        n_people=len(people), n_unsorted_groups=len(unsorted), n_unassigned=len(unassigned),
-        n_pages=3 + len(shown_persons), thumbs_made=len(todo) - len(failed),
-        thumbs_reused=len(wanted_thumbs) - len(todo), thumbs_failed=len(failed),
-        sheets_made=len(sheet_todo), sheets_reused=n_sheets_reused,
-        methods=sorted(figures), skipped=skipped,
+        out_dir=str(out),
+        index=str(out / "index.html"),
+        n_faces=contents["n_faces"],
+        n_people=len(people),
+        n_unsorted_groups=len(unsorted),
+        n_unassigned=len(unassigned),
+        n_pages=3 + len(shown_persons),
+        thumbs_made=len(todo) - len(failed),
+        thumbs_reused=len(wanted_thumbs) - len(todo),
+        thumbs_failed=len(failed),
+        sheets_made=len(sheet_todo),
+        sheets_reused=n_sheets_reused,
+        methods=sorted(figures),
+        skipped=skipped,
         seconds=round(time.perf_counter() - t0, 2),
-        timings={k: round(v, 2) for k, v in timings.items()})
-    (out / "report.json").write_text(json.dumps(
-        {**summary.to_dict(), "metrics": metrics}, indent=2, default=str))
+        timings={k: round(v, 2) for k, v in timings.items()},
+    )
+    (out / "report.json").write_text(
+        json.dumps({**summary.to_dict(), "metrics": metrics}, indent=2, default=str)
+    )
     return summary
 
 
@@ -287,7 +360,10 @@ def _environment() -> Any:
 
     return jinja2.Environment(
         loader=jinja2.PackageLoader("faceatlas.report", "templates"),
-        autoescape=jinja2.select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+        autoescape=jinja2.select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
 def _write_page(env: Any, path: Path, template: str, **context: Any) -> None:
@@ -295,4 +371,3 @@ def _write_page(env: Any, path: Path, template: str, **context: Any) -> None:
     tmp = path.with_name(path.name + ".part")
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(path)
-

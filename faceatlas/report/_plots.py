@@ -13,12 +13,17 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["confusion_figure", "explained_variance_figure", "methods_figures",
-           "people_scatter_figure"]
+__all__ = [
+    "confusion_figure",
+    "explained_variance_figure",
+    "methods_figures",
+    "people_scatter_figure",
+]
 
 
-def methods_figures(data: Mapping[str, Any], plots: Path, names: Mapping[int, str]
-                    ) -> tuple[dict[str, str], dict[str, Any] | None, dict[str, str]]:
+def methods_figures(
+    data: Mapping[str, Any], plots: Path, names: Mapping[int, str]
+) -> tuple[dict[str, str], dict[str, Any] | None, dict[str, str]]:
     """Draw every figure ``data`` allows into ``plots``.
 
     Parameters
@@ -46,17 +51,23 @@ def methods_figures(data: Mapping[str, Any], plots: Path, names: Mapping[int, st
     n = data["n_faces"]
     P = data["pixels"]
     if P is not None:
-        res = eigenface_figures(P, plots, n_components=min(100, len(P) - 1),
-                                n_eigenfaces=min(16, len(P) - 1), n_examples=min(4, len(P)))
+        res = eigenface_figures(
+            P,
+            plots,
+            n_components=min(100, len(P) - 1),
+            n_eigenfaces=min(16, len(P) - 1),
+            n_examples=min(4, len(P)),
+        )
         for key, f in res["files"].items():
             figures[key] = f"plots/{Path(f).name}"
     else:
         skipped["eigenfaces"] = f"needs at least 3 faces, the catalog has {n}"
     if data["Z"] is not None:
-        explained_variance_figure(data["explained_variance_ratio"],
-                                  plots / "embedding_variance.png",
-                                  title=f"PCA of the {data['embedder']} embeddings "
-                                        f"({data['n_sample']} of {n} faces)")
+        explained_variance_figure(
+            data["explained_variance_ratio"],
+            plots / "embedding_variance.png",
+            title=f"PCA of the {data['embedder']} embeddings ({data['n_sample']} of {n} faces)",
+        )
         figures["embedding_variance"] = "plots/embedding_variance.png"
         people_scatter_figure(data["Z"], data["person"], names, plots / "scatter.png")
         figures["scatter"] = "plots/scatter.png"
@@ -67,12 +78,15 @@ def methods_figures(data: Mapping[str, Any], plots: Path, names: Mapping[int, st
         skipped["elbow"] = f"needs at least 6 faces, the catalog has {n}"
     confusion = None
     if data["metrics"] is not None:
-        _, confusion = confusion_figure(data["labels_true"], data["labels_pred"], names,
-                                        plots / "confusion.png")
+        _, confusion = confusion_figure(
+            data["labels_true"], data["labels_pred"], names, plots / "confusion.png"
+        )
         figures["confusion"] = "plots/confusion.png"
     else:
-        skipped["labels"] = ("no labels in the catalog (import them with `faceatlas label "
-                             "import`) for a confusion matrix and metrics")
+        skipped["labels"] = (
+            "no labels in the catalog (import them with `faceatlas label "
+            "import`) for a confusion matrix and metrics"
+        )
     return figures, confusion, skipped
 
 
@@ -91,8 +105,12 @@ def _save(fig: Any, path: str | Path) -> Path:
     return path
 
 
-def explained_variance_figure(explained_variance_ratio: Sequence[float], path: str | Path, *,
-                              title: str = "PCA of the face embeddings") -> Path:
+def explained_variance_figure(
+    explained_variance_ratio: Sequence[float],
+    path: str | Path,
+    *,
+    title: str = "PCA of the face embeddings",
+) -> Path:
     """Each component's share of the variance (bars) and the running total (line)."""
     ratio = np.asarray(explained_variance_ratio, np.float64)
     k = np.arange(1, ratio.size + 1)
@@ -113,9 +131,15 @@ def explained_variance_figure(explained_variance_ratio: Sequence[float], path: s
     return _save(fig, path)
 
 
-def people_scatter_figure(Z: np.ndarray, person: np.ndarray, names: Mapping[int, str],
-                          path: str | Path, *, n_labelled: int = 12,
-                          title: str = "faces on the first two principal components") -> Path:
+def people_scatter_figure(
+    Z: np.ndarray,
+    person: np.ndarray,
+    names: Mapping[int, str],
+    path: str | Path,
+    *,
+    n_labelled: int = 12,
+    title: str = "faces on the first two principal components",
+) -> Path:
     """2-D scatter of faces coloured by person, each person's centre drawn as a cross.
 
     Parameters
@@ -140,22 +164,39 @@ def people_scatter_figure(Z: np.ndarray, person: np.ndarray, names: Mapping[int,
 
     big = matplotlib.colormaps["tab20"]
     tail = matplotlib.colormaps["viridis"]
-    colour = {int(p): big(i % 20) if i < 20 else tail((i * 0.618) % 1.0)
-              for i, p in enumerate(order)}
+    colour = {
+        int(p): big(i % 20) if i < 20 else tail((i * 0.618) % 1.0) for i, p in enumerate(order)
+    }
     assigned = np.flatnonzero(~loose)
     if assigned.size:
         cols = [colour[int(p)] for p in person[assigned]]
-        ax.scatter(Z[assigned, 0], Z[assigned, 1], s=6 if assigned.size < 3000 else 3,
-                   c=cols, lw=0, alpha=0.8)
-    centres = np.array([Z[person == p].mean(axis=0) for p in order]) if order.size else \
-        np.zeros((0, 2))
+        ax.scatter(
+            Z[assigned, 0],
+            Z[assigned, 1],
+            s=6 if assigned.size < 3000 else 3,
+            c=cols,
+            lw=0,
+            alpha=0.8,
+        )
+    centres = (
+        np.array([Z[person == p].mean(axis=0) for p in order]) if order.size else np.zeros((0, 2))
+    )
     if centres.size:
-        ax.scatter(centres[:, 0], centres[:, 1], marker="X", s=36 if order.size < 200 else 12,
-                   c=[colour[int(p)] for p in order], edgecolors="black", linewidths=0.6,
-                   label="person centre", zorder=3)
+        ax.scatter(
+            centres[:, 0],
+            centres[:, 1],
+            marker="X",
+            s=36 if order.size < 200 else 12,
+            c=[colour[int(p)] for p in order],
+            edgecolors="black",
+            linewidths=0.6,
+            label="person centre",
+            zorder=3,
+        )
         for p, c in zip(order[:n_labelled], centres[:n_labelled], strict=False):
-            ax.annotate(names.get(int(p), f"#{p}"), c, fontsize=7, xytext=(4, 4),
-                        textcoords="offset points")
+            ax.annotate(
+                names.get(int(p), f"#{p}"), c, fontsize=7, xytext=(4, 4), textcoords="offset points"
+            )
     ax.set_xlabel("PC 1")
     ax.set_ylabel("PC 2")
     ax.set_title(f"{title} ({len(Z)} faces, {order.size} people)", fontsize=10)
@@ -163,9 +204,9 @@ def people_scatter_figure(Z: np.ndarray, person: np.ndarray, names: Mapping[int,
     return _save(fig, path)
 
 
-def confusion_figure(labels_true: Any, labels_pred: Any,
-                     names: Mapping[int, str], path: str | Path, *, top: int = 20
-                     ) -> tuple[Path, dict[str, Any]]:
+def confusion_figure(
+    labels_true: Any, labels_pred: Any, names: Mapping[int, str], path: str | Path, *, top: int = 20
+) -> tuple[Path, dict[str, Any]]:
     """Confusion matrix of the ``top`` largest labelled identities against people.
 
     Columns are each identity's most common person (in row order), then "other people"
@@ -193,8 +234,8 @@ def confusion_figure(labels_true: Any, labels_pred: Any,
     col_of = {p: j for j, p in enumerate(cols)}
     M = np.zeros((len(rows), len(cols) + 2), np.int64)
     for i, r in enumerate(rows):
-        for p in labels_pred[labels_true == r]:
-            p = int(p)
+        for raw in labels_pred[labels_true == r]:
+            p = int(raw)
             M[i, col_of[p] if p in col_of else (len(cols) + 1 if p < 0 else len(cols))] += 1
     col_labels = [names.get(p, f"#{p}") for p in cols] + ["other people", "unassigned"]
     fig = _figure((max(5.0, 0.42 * len(col_labels) + 3), max(4.0, 0.36 * len(rows) + 2)))
@@ -204,10 +245,18 @@ def confusion_figure(labels_true: Any, labels_pred: Any,
     for i in range(M.shape[0]):
         for j in range(M.shape[1]):
             if M[i, j]:
-                ax.text(j, i, str(M[i, j]), ha="center", va="center", fontsize=7,
-                        color="white" if share[i, j] > 0.6 else "black")
-    ax.set_xticks(range(len(col_labels)), [c[:18] for c in col_labels], rotation=60,
-                  ha="right", fontsize=7)
+                ax.text(
+                    j,
+                    i,
+                    str(M[i, j]),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if share[i, j] > 0.6 else "black",
+                )
+    ax.set_xticks(
+        range(len(col_labels)), [c[:18] for c in col_labels], rotation=60, ha="right", fontsize=7
+    )
     ax.set_yticks(range(len(rows)), [r[:24] for r in rows], fontsize=7)
     ax.set_xlabel("person (faceatlas)")
     ax.set_ylabel("identity (labels)")

@@ -369,7 +369,7 @@ def _drop_own(I: np.ndarray, own: np.ndarray | None, k: int) -> np.ndarray:
     if own is None:
         out = I[:, :k]
     else:
-        mask = I != own[:, None]
+        mask = own[:, None] != I
         # Rows where the query itself was not returned lose their last column instead.
         missing = mask.all(axis=1)
         mask[missing, -1] = False

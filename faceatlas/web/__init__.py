@@ -24,7 +24,8 @@ def _require_web() -> None:
     except ImportError as exc:
         raise ModelNotFoundError(
             f"the web gallery needs the 'web' extra ({exc.name} is missing): "
-            "pip install 'faceatlas[web]'") from None
+            "pip install 'faceatlas[web]'"
+        ) from None
 
 
 def create_app(db: str | Path, **kwargs: object) -> object:
@@ -35,8 +36,13 @@ def create_app(db: str | Path, **kwargs: object) -> object:
     return _create(db, **kwargs)  # type: ignore[arg-type]
 
 
-def serve(db: str | Path, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-          max_upload_bytes: int | None = None) -> None:
+def serve(
+    db: str | Path,
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    max_upload_bytes: int | None = None,
+) -> None:
     """Run the gallery until interrupted (Ctrl-C).
 
     Parameters
@@ -59,6 +65,7 @@ def serve(db: str | Path, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
     hosts = list(LOCAL_HOSTS) + ([host] if host not in LOCAL_HOSTS else [])
     if host in ("0.0.0.0", "::"):
         hosts = ["*"]  # every interface: the user asked to be reachable under any name
-    app = _create(db, allowed_hosts=hosts,
-                  max_upload_bytes=max_upload_bytes or DEFAULT_MAX_UPLOAD_BYTES)
+    app = _create(
+        db, allowed_hosts=hosts, max_upload_bytes=max_upload_bytes or DEFAULT_MAX_UPLOAD_BYTES
+    )
     uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)

@@ -70,9 +70,14 @@ def routes() -> list[Any]:
     ]
 
 
-def create_app(db: str | Path, *, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
-               allowed_hosts: Sequence[str] | None = None, embedder: str | None = None,
-               csrf_token: str | None = None) -> Any:
+def create_app(
+    db: str | Path,
+    *,
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+    allowed_hosts: Sequence[str] | None = None,
+    embedder: str | None = None,
+    csrf_token: str | None = None,
+) -> Any:
     """The gallery as a Starlette app over the catalog file ``db``.
 
     Parameters
@@ -97,8 +102,11 @@ def create_app(db: str | Path, *, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYT
     from faceatlas.web._routes import on_error
     from faceatlas.web._security import SecurityHeaders
 
-    if isinstance(max_upload_bytes, bool) or not isinstance(max_upload_bytes, int) \
-            or max_upload_bytes < 1024:
+    if (
+        isinstance(max_upload_bytes, bool)
+        or not isinstance(max_upload_bytes, int)
+        or max_upload_bytes < 1024
+    ):
         raise InputError(f"max_upload_bytes must be an int >= 1024, got {max_upload_bytes!r}")
     db_path = str(db)
     if db_path != ":memory:" and not Path(db_path).is_file():
@@ -109,8 +117,11 @@ def create_app(db: str | Path, *, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYT
     hosts = list(allowed_hosts) if allowed_hosts is not None else list(LOCAL_HOSTS)
 
     handlers = {Refused: on_error, FaceAtlasError: on_error, HTTPException: on_error}
-    app = Starlette(routes=routes(), exception_handlers=handlers,  # type: ignore[arg-type]
-                    middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)])
+    app = Starlette(
+        routes=routes(),
+        exception_handlers=handlers,  # type: ignore[arg-type]
+        middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)],
+    )
     app.state.db = db_path
     app.state.embedder = embedder
     app.state.templates = templates

@@ -42,8 +42,12 @@ def _split(cat: Catalog, b: dict[str, Any], embedder: str | None) -> Any:
     from faceatlas.policy import DEFAULT_EMBEDDER, catalog_embedder
 
     parts = _opt_int(b, "parts")
-    return split_person(cat, _int(b, "person"), n_parts=parts,
-                        embedder=catalog_embedder(cat, embedder) or DEFAULT_EMBEDDER)
+    return split_person(
+        cat,
+        _int(b, "person"),
+        n_parts=parts,
+        embedder=catalog_embedder(cat, embedder) or DEFAULT_EMBEDDER,
+    )
 
 
 def _hide(cat: Catalog, b: dict[str, Any], embedder: str | None) -> Any:
@@ -53,9 +57,11 @@ def _hide(cat: Catalog, b: dict[str, Any], embedder: str | None) -> Any:
     return hide_person(cat, _int(b, "person"), hidden)
 
 
-def _people_call(name: str, *keys: str, optional: tuple[str, ...] = ()
-                 ) -> Callable[[Catalog, dict[str, Any], str | None], Any]:
+def _people_call(
+    name: str, *keys: str, optional: tuple[str, ...] = ()
+) -> Callable[[Catalog, dict[str, Any], str | None], Any]:
     """A correction that passes int fields ``keys`` (then ``optional`` ones) to a function."""
+
     def run(cat: Catalog, b: dict[str, Any], embedder: str | None) -> Any:
         from faceatlas import people
 
@@ -117,7 +123,12 @@ async def correction(request: Request) -> Response:
     result = await on_catalog(request, run, body, request.app.state.embedder)
     nxt = body.get("next")
     # only a path on this site: "//host" and backslashes would leave it
-    if is_form and isinstance(nxt, str) and nxt.startswith("/") \
-            and not nxt.startswith("//") and "\\" not in nxt:
+    if (
+        is_form
+        and isinstance(nxt, str)
+        and nxt.startswith("/")
+        and not nxt.startswith("//")
+        and "\\" not in nxt
+    ):
         return RedirectResponse(nxt, status_code=303)
     return JSONResponse(jsonable({"action": action, "result": result}))

@@ -66,8 +66,7 @@ def page(request: Request, template: str, data: dict[str, Any], **extra: Any) ->
     """``data`` as JSON for a ``.json`` path, else rendered into ``template``."""
     if wants_json(request):
         return JSONResponse(jsonable(data))
-    return request.app.state.templates.TemplateResponse(request, template,
-                                                        {"data": data, **extra})
+    return request.app.state.templates.TemplateResponse(request, template, {"data": data, **extra})
 
 
 def int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
@@ -89,6 +88,7 @@ async def on_catalog(request: Request, fn: Callable[..., Any], *args: Any) -> An
 
     SQLite's WAL lets a scan write meanwhile; the event loop is never blocked by a query.
     """
+
     def run() -> Any:
         with Catalog(request.app.state.db) as cat:
             return fn(cat, *args)
@@ -122,15 +122,22 @@ def chip_url(face_id: int) -> str:
 def person_row(p: dict[str, Any]) -> dict[str, Any]:
     """A person of :func:`faceatlas.people.list_people` as the grid shows it."""
     face = p.get("example_face")
-    return {"id": p["id"], "name": p["name"], "label": p["name"] or f"Person {p['id']}",
-            "n_faces": p["n_faces"], "n_confirmed": p["n_confirmed"], "hidden": p["hidden"],
-            "example_face": face, "chip_url": chip_url(face) if face else None,
-            "url": f"/person/{p['id']}"}
+    return {
+        "id": p["id"],
+        "name": p["name"],
+        "label": p["name"] or f"Person {p['id']}",
+        "n_faces": p["n_faces"],
+        "n_confirmed": p["n_confirmed"],
+        "hidden": p["hidden"],
+        "example_face": face,
+        "chip_url": chip_url(face) if face else None,
+        "url": f"/person/{p['id']}",
+    }
 
 
 def window(rows: list[Any], offset: int, limit: int) -> tuple[list[Any], int | None]:
     """``rows[offset:offset + limit]`` and the offset of the next batch (None at the end)."""
-    return rows[offset:offset + limit], (offset + limit if offset + limit < len(rows) else None)
+    return rows[offset : offset + limit], (offset + limit if offset + limit < len(rows) else None)
 
 
 # -- pages ----------------------------------------------------------------------------------
@@ -146,10 +153,18 @@ async def people_page(request: Request) -> Response:
     hidden = request.query_params.get("hidden") in ("1", "true")
     d = await on_catalog(request, lambda cat: list_people(cat, include_hidden=hidden))
     chunk, nxt = window(d["people"], offset, limit)
-    data = {"people": [person_row(p) for p in chunk], "total": len(d["people"]),
-            "offset": offset, "limit": limit, "next": nxt, "n_faces": d["n_faces"],
-            "n_unassigned": d["n_unassigned"], "n_unsorted_groups": len(d["unsorted"]),
-            "n_hidden": d["n_hidden"], "min_faces": d["min_faces"]}
+    data = {
+        "people": [person_row(p) for p in chunk],
+        "total": len(d["people"]),
+        "offset": offset,
+        "limit": limit,
+        "next": nxt,
+        "n_faces": d["n_faces"],
+        "n_unassigned": d["n_unassigned"],
+        "n_unsorted_groups": len(d["unsorted"]),
+        "n_hidden": d["n_hidden"],
+        "min_faces": d["min_faces"],
+    }
     return page(request, "people.html", data, nav="people", hidden=hidden)
 
 
@@ -171,10 +186,18 @@ async def unsorted_page(request: Request) -> Response:
     limit = int_param(request, "limit", 200, 1, 2000)
     d = await on_catalog(request, unsorted_faces)
     chunk, nxt = window(d["faces"], offset, limit)
-    faces = [{**f, "chip_url": chip_url(f["face_id"]),
-              "photo_url": f"/face/{f['face_id']}/photo.jpg"} for f in chunk]
-    data = {"groups": [person_row(p) for p in d["groups"]], "faces": faces,
-            "n_unassigned": len(d["faces"]), "offset": offset, "limit": limit, "next": nxt}
+    faces = [
+        {**f, "chip_url": chip_url(f["face_id"]), "photo_url": f"/face/{f['face_id']}/photo.jpg"}
+        for f in chunk
+    ]
+    data = {
+        "groups": [person_row(p) for p in d["groups"]],
+        "faces": faces,
+        "n_unassigned": len(d["faces"]),
+        "offset": offset,
+        "limit": limit,
+        "next": nxt,
+    }
     return page(request, "unsorted.html", data, nav="unsorted")
 
 
@@ -199,8 +222,9 @@ async def corrections_page(request: Request) -> Response:
 
 
 async def search_form(request: Request) -> Response:
-    return request.app.state.templates.TemplateResponse(request, "search.html",
-                                                        {"data": None, "nav": "search"})
+    return request.app.state.templates.TemplateResponse(
+        request, "search.html", {"data": None, "nav": "search"}
+    )
 
 
 async def search(request: Request) -> Response:
@@ -210,8 +234,9 @@ async def search(request: Request) -> Response:
     limit = state.max_upload_bytes
     refusal = f"the photo is over the upload limit of {limit:,} bytes"
     # 64 KB on top of the photo for the multipart headers and the token field
-    form = await capped_request(request, limit + 64 * 1024, refusal).form(max_files=1,
-                                                                           max_fields=10)
+    form = await capped_request(request, limit + 64 * 1024, refusal).form(
+        max_files=1, max_fields=10
+    )
     await check_csrf(request, form)
     upload = form.get("photo")
     if upload is None or isinstance(upload, str):
@@ -243,8 +268,9 @@ async def face_chip(request: Request) -> Response:
     from faceatlas.views import face_chip as chip_of
 
     data = await on_catalog(request, chip_of, request.path_params["face_id"])
-    return Response(data, media_type="image/jpeg",
-                    headers={"Cache-Control": "private, max-age=3600"})
+    return Response(
+        data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"}
+    )
 
 
 def _photo_jpeg(cat: Catalog, photo_id: int | None, face_id: int | None, size: int) -> bytes:
@@ -257,8 +283,7 @@ def _photo_jpeg(cat: Catalog, photo_id: int | None, face_id: int | None, size: i
     path = safe_photo_path(src["path"], src["photo_id"])
     buf = io.BytesIO()
     try:
-        photo_thumbnail(path, src["frame_index"], src["box"], size).save(buf, "JPEG",
-                                                                        quality=85)
+        photo_thumbnail(path, src["frame_index"], src["box"], size).save(buf, "JPEG", quality=85)
     except (OSError, ValueError) as exc:
         raise NotFoundError(f"photo {src['photo_id']} cannot be read now: {exc}") from None
     return buf.getvalue()
@@ -267,15 +292,17 @@ def _photo_jpeg(cat: Catalog, photo_id: int | None, face_id: int | None, size: i
 async def photo(request: Request) -> Response:
     size = int_param(request, "size", 1024, 32, 2048)
     data = await on_catalog(request, _photo_jpeg, request.path_params["photo_id"], None, size)
-    return Response(data, media_type="image/jpeg",
-                    headers={"Cache-Control": "private, max-age=600"})
+    return Response(
+        data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=600"}
+    )
 
 
 async def face_photo(request: Request) -> Response:
     size = int_param(request, "size", 480, 32, 2048)
     data = await on_catalog(request, _photo_jpeg, None, request.path_params["face_id"], size)
-    return Response(data, media_type="image/jpeg",
-                    headers={"Cache-Control": "private, max-age=600"})
+    return Response(
+        data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=600"}
+    )
 
 
 # -- errors ---------------------------------------------------------------------------------
@@ -294,9 +321,15 @@ async def on_error(request: Request, exc: Exception) -> Response:
     if not status:  # pragma: no cover - a bug; the traceback goes to the server log
         raise exc
     msg = str(exc.detail) if isinstance(exc, HTTPException) else str(exc)
-    if wants_json(request) or request.method == "POST" or \
-            "text/html" not in request.headers.get("accept", ""):
+    if (
+        wants_json(request)
+        or request.method == "POST"
+        or "text/html" not in request.headers.get("accept", "")
+    ):
         return JSONResponse({"error": msg, "status": status}, status_code=status)
     return request.app.state.templates.TemplateResponse(
-        request, "error.html", {"data": {"error": msg, "status": status}, "nav": ""},
-        status_code=status)
+        request,
+        "error.html",
+        {"data": {"error": msg, "status": status}, "nav": ""},
+        status_code=status,
+    )

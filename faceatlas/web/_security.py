@@ -37,13 +37,22 @@ __all__ = [
 #: 20 MB: a 50-megapixel JPEG from a phone fits; anything bigger is not a photo to search by.
 DEFAULT_MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
-UPLOAD_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "BMP": ".bmp",
-                  "GIF": ".gif", "TIFF": ".tif", "PPM": ".ppm"}
+UPLOAD_FORMATS = {
+    "JPEG": ".jpg",
+    "PNG": ".png",
+    "WEBP": ".webp",
+    "BMP": ".bmp",
+    "GIF": ".gif",
+    "TIFF": ".tif",
+    "PPM": ".ppm",
+}
 #: Decoding more pixels than this would take gigabytes; no camera makes such a photo.
 MAX_UPLOAD_PIXELS = 100_000_000
-CSP = ("default-src 'self'; img-src 'self' data: blob:; script-src 'self'; "
-       "style-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-       "base-uri 'none'")
+CSP = (
+    "default-src 'self'; img-src 'self' data: blob:; script-src 'self'; "
+    "style-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'"
+)
 
 
 class Refused(Exception):
@@ -72,8 +81,12 @@ def safe_photo_path(recorded: str | Path, photo_id: int) -> Path:
         real = recorded.resolve(strict=True)
     except (OSError, RuntimeError):
         raise NotFoundError(f"photo {photo_id} is no longer on disk") from None
-    if not real.is_relative_to(folder) or not real.is_file() or media_kind(real) is None \
-            or media_kind(real) != media_kind(recorded):
+    if (
+        not real.is_relative_to(folder)
+        or not real.is_file()
+        or media_kind(real) is None
+        or media_kind(real) != media_kind(recorded)
+    ):
         raise NotFoundError(f"photo {photo_id} points outside its catalogued folder")
     return real
 
@@ -145,14 +158,15 @@ def image_suffix(data: bytes) -> str:
             w, h = im.size
             im.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise Refused(400, "the upload is not an image (JPEG, PNG, WebP, BMP, GIF, TIFF)") \
-            from None
+        raise Refused(400, "the upload is not an image (JPEG, PNG, WebP, BMP, GIF, TIFF)") from None
     if fmt not in UPLOAD_FORMATS:
-        raise Refused(400, f"image format {fmt} is not accepted; send JPEG, PNG, WebP, BMP, "
-                           "GIF or TIFF")
+        raise Refused(
+            400, f"image format {fmt} is not accepted; send JPEG, PNG, WebP, BMP, GIF or TIFF"
+        )
     if w * h > MAX_UPLOAD_PIXELS:
-        raise Refused(413, f"the image has {w * h:,} pixels, over the limit of "
-                           f"{MAX_UPLOAD_PIXELS:,}")
+        raise Refused(
+            413, f"the image has {w * h:,} pixels, over the limit of {MAX_UPLOAD_PIXELS:,}"
+        )
     return UPLOAD_FORMATS[fmt]
 
 
@@ -163,8 +177,12 @@ class SecurityHeaders:
         self.app = app
         self.state = app.state
 
-    async def __call__(self, scope: dict[str, Any], receive: Callable[[], Awaitable[Any]],
-                       send: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+    async def __call__(
+        self,
+        scope: dict[str, Any],
+        receive: Callable[[], Awaitable[Any]],
+        send: Callable[[dict[str, Any]], Awaitable[None]],
+    ) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -172,10 +190,12 @@ class SecurityHeaders:
         async def with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                headers += [(b"content-security-policy", CSP.encode()),
-                            (b"x-content-type-options", b"nosniff"),
-                            (b"referrer-policy", b"no-referrer"),
-                            (b"x-frame-options", b"DENY")]
+                headers += [
+                    (b"content-security-policy", CSP.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"x-frame-options", b"DENY"),
+                ]
                 message = {**message, "headers": headers}
             await send(message)
 
