@@ -12,7 +12,7 @@ Names for ``--detector``: ``yunet`` (default), ``dlib-hog``, ``dlib-cnn``, ``haa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -175,8 +175,8 @@ class DlibDetector:
     upsample: int = 1
     name: str = field(default="", init=False)
     version: str = field(default="dlib-20.0", init=False)
-    _det: object = field(default=None, init=False, repr=False)
-    _shape: object = field(default=None, init=False, repr=False)
+    _det: Any = field(default=None, init=False, repr=False)
+    _shape: Any = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.kind not in ("hog", "cnn"):
@@ -226,7 +226,7 @@ class HaarDetector:
     min_neighbors: int = 5
     name: str = field(default="haar", init=False)
     version: str = field(default="haarcascade_frontalface_default", init=False)
-    _cascade: object = field(default=None, init=False, repr=False)
+    _cascade: Any = field(default=None, init=False, repr=False)
 
     def detect(self, image: np.ndarray) -> Detections:
         _check_image(image)
@@ -234,7 +234,8 @@ class HaarDetector:
 
         if self._cascade is None:
             self._cascade = cv2.CascadeClassifier(
-                cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
+                # the data submodule is missing from cv2's stubs
+                cv2.data.haarcascades + "haarcascade_frontalface_default.xml"  # type: ignore[attr-defined]
             )
         grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
         rects = self._cascade.detectMultiScale(grey, self.scale_factor, self.min_neighbors)

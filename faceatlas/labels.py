@@ -217,7 +217,7 @@ def _table_cells(path: Path, sheet: str | None) -> tuple[list[list[Any]], str]:
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         try:
-            import openpyxl  # type: ignore[import-untyped]
+            import openpyxl
         except ImportError:  # pragma: no cover - a core dependency
             raise InputError("reading .xlsx needs openpyxl: pip install openpyxl") from None
         try:
@@ -250,7 +250,7 @@ def _table_cells(path: Path, sheet: str | None) -> tuple[list[list[Any]], str]:
         try:
             dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
         except csv.Error:
-            dialect = csv.excel  # type: ignore[assignment]
+            dialect = csv.excel
         cells = [list(r) for r in csv.reader(text.splitlines(), dialect)]
         desc = path.name
     # skip empty leading rows (a title row left blank above the header is common)

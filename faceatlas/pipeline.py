@@ -318,6 +318,8 @@ def _triage(
 
     todo: list[tuple[str, ScanConfig, str | None, int | None, float | None]] = []
     for p in files:
+        size: int | None
+        mtime: float | None
         try:
             st = os.stat(p)
             size, mtime = st.st_size, st.st_mtime
@@ -349,7 +351,7 @@ def _triage(
             summary.unchanged += 1
             continue
         if old is None and digest in missing_by_hash:
-            src = missing_by_hash.pop(digest)  # type: ignore[arg-type]
+            src = missing_by_hash.pop(digest)
             missing.discard(src)
             if states[src].detector == config.detector_name:
                 catalog.move_file(src, p, mtime)
@@ -390,21 +392,21 @@ def scan(
     ScanSummary
     """
     config = config or ScanConfig()
-    paths = [os.path.abspath(os.fspath(p)) for p in paths]
-    if not paths:
+    roots = [os.path.abspath(os.fspath(p)) for p in paths]
+    if not roots:
         raise InputError("paths must name at least one file or folder, got none")
     t0 = time.perf_counter()
     summary = ScanSummary()
     catalog.acquire_scan_lock()
-    run_id = catalog.start_run("scan", {"paths": paths, **config.to_dict()})
+    run_id = catalog.start_run("scan", {"paths": roots, **config.to_dict()})
     try:
-        found = walk(paths)
+        found = walk(roots)
         summary.files = len(found.files)
         summary.skipped_formats = dict(found.skipped_formats)
         summary.errors += [{"path": p, "error": r} for p, r in found.errors]
         states = catalog.file_states()
         found_set = set(found.files)
-        missing = {p for p in states if _under(p, paths) and p not in found_set}
+        missing = {p for p in states if _under(p, roots) and p not in found_set}
         todo = _triage(catalog, config, found.files, states, missing, summary)
         summary.deleted = catalog.delete_files(sorted(missing))
 
@@ -412,7 +414,7 @@ def scan(
         embed_todo = [
             (p, faces, config)
             for p, faces in catalog.faces_without_embedding(config.embedder).items()
-            if _under(p, paths) and p in found_set and p not in {t[0] for t in todo}
+            if _under(p, roots) and p in found_set and p not in {t[0] for t in todo}
         ]
         total = len(todo) + len(embed_todo)
         done = 0

@@ -326,7 +326,7 @@ class PeopleMixin(CatalogBase):
             "JOIN faces f2 ON f2.photo_id = f1.photo_id AND f2.id > f1.id "
             "JOIN face_person fb ON fb.face_id = f2.id AND fb.person_id = fa.person_id"
         )
-        return [tuple(r) for r in rows]  # type: ignore[misc]
+        return [tuple(r) for r in rows]
 
     def apply_clustering(
         self,

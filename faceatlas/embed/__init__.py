@@ -31,7 +31,7 @@ def get_embedder(name: str, **params: object) -> Embedder:
     if name == "fake":
         from faceatlas.embed.fake import FakeEmbedder
 
-        return FakeEmbedder(**params)  # type: ignore[arg-type]
+        return FakeEmbedder(**params)
     if name == "pixels":
         from faceatlas.embed.pixels import PixelsEmbedder
 
@@ -39,7 +39,7 @@ def get_embedder(name: str, **params: object) -> Embedder:
     if name == "landmarks":
         from faceatlas.embed.landmarks import LandmarksEmbedder
 
-        return LandmarksEmbedder(**params)  # type: ignore[arg-type]
+        return LandmarksEmbedder(**params)
     if name == "cnn":
         from faceatlas.embed.cnn import CNNEmbedder
 

@@ -57,7 +57,7 @@ def weights_path() -> Path:
 def _import_torch() -> tuple[Any, Any]:
     try:
         import torch
-        from efficientnet_lite_pytorch import EfficientNet  # type: ignore[import-untyped]
+        from efficientnet_lite_pytorch import EfficientNet
     except ImportError as exc:
         raise ModelNotFoundError(
             f"the cnn embedder needs PyTorch and efficientnet-lite-pytorch ({exc.name} is "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -52,8 +53,9 @@ class DlibEmbedder:
     threshold_source: str = field(
         default="dlib's published Euclidean tolerance 0.6, as cosine 1 - 0.6^2/2", init=False
     )
-    _net: object = field(default=None, init=False, repr=False)
-    _shape: object = field(default=None, init=False, repr=False)
+    # dlib has no type information: its handles are Any
+    _net: Any = field(default=None, init=False, repr=False)
+    _shape: Any = field(default=None, init=False, repr=False)
 
     def _load(self):
         dlib = models.import_dlib()

@@ -108,7 +108,7 @@ def _photo_pairs(photo: np.ndarray, rows: np.ndarray) -> np.ndarray:
     for lo, hi in itertools.pairwise(bounds):
         if hi - lo > 1:
             members = order[lo:hi]
-            a, b = np.triu_indices(hi - lo, 1)
+            a, b = np.triu_indices(int(hi - lo), 1)
             pairs.append(np.stack([members[a], members[b]], axis=1))
     return np.concatenate(pairs).astype(np.int64) if pairs else np.zeros((0, 2), np.int64)
 

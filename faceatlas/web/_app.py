@@ -119,7 +119,7 @@ def create_app(
     handlers = {Refused: on_error, FaceAtlasError: on_error, HTTPException: on_error}
     app = Starlette(
         routes=routes(),
-        exception_handlers=handlers,  # type: ignore[arg-type]
+        exception_handlers=handlers,
         middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)],
     )
     app.state.db = db_path
