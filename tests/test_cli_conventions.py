@@ -8,6 +8,7 @@ import re
 import socket
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -128,13 +129,25 @@ def test_serve_on_a_taken_port_fails_before_announcing(empty_db):
     assert "http://" not in result.output
 
 
+def _dbscan_refusal(**params: float) -> str:
+    """The library's own message when a threshold leaves DBSCAN no radius."""
+    from faceatlas.cluster import cluster_faces
+    from faceatlas.exceptions import InputError
+
+    X = np.eye(4)[[0, 0, 1, 1, 2, 3]] + 0.01
+    with pytest.raises(InputError) as info:
+        cluster_faces(X, "dbscan", **params)
+    return str(info.value)
+
+
 def test_compare_says_why_configurations_were_skipped_in_user_terms():
     from faceatlas.cli._eval import _skipped_lines
 
+    # two refusals with different numbers in them: one plain reason for both thresholds
     lines = _skipped_lines(
         [
-            "sface + dbscan at 0.9: eps must be a cosine distance in (0, 2], got None",
-            "sface + dbscan at 0.95: eps must be a cosine distance in (0, 2], got None",
+            f"sface + dbscan at 0.9: {_dbscan_refusal(edge_threshold=1.0)}",
+            f"sface + dbscan at 0.95: {_dbscan_refusal(threshold=1.0)}",
             "dlib: only 2 labelled faces have vectors",
         ]
     )

@@ -268,6 +268,33 @@ def test_validation_messages(kwargs, message):
         cluster_faces(X, **kwargs)
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "said"),
+    [
+        ({"threshold": 1.0}, "(threshold 1, edge_threshold='auto')"),
+        ({"edge_threshold": 1.0}, "edge_threshold=1.0"),
+    ],
+)
+def test_dbscan_radius_from_the_threshold_is_explained(kwargs, said):
+    # eps is derived (1 - edge threshold), never set: the message gives the derived value
+    # and the way out, not "got None"
+    X, _ = blobs(n_people=2, per_person=3)
+    with pytest.raises(InputError) as info:
+        cluster_faces(X, "dbscan", **kwargs)
+    message = str(info.value)
+    assert "eps = 1 - edge threshold = 0 is outside (0, 2]" in message
+    assert "the edge threshold is 1 " in message
+    assert said in message
+    assert "lower the threshold" in message and "pass eps" in message
+    assert "None" not in message
+
+
+def test_dbscan_explicit_eps_out_of_range():
+    X, _ = blobs(n_people=2, per_person=3)
+    with pytest.raises(InputError, match=r"eps must be a cosine distance in \(0, 2\], got 0"):
+        cluster_faces(X, "dbscan", eps=0.0)
+
+
 def test_bad_X():
     with pytest.raises(InputError, match="2-d"):
         cluster_faces(np.zeros(5))

@@ -193,10 +193,13 @@ _COMPARE_COLUMNS = [
 
 
 _SKIPPED = re.compile(r"^(?P<config>.+?) at (?P<threshold>[-+0-9.e]+): (?P<reason>.*)$")
-# DBSCAN's radius is derived from the threshold; the library's message names the internal
-# parameter (eps=None) the user never set (faceatlas.cluster, FaceDBSCAN._cluster)
+# DBSCAN's radius is derived from each threshold; the library's message gives the derived
+# numbers (faceatlas.cluster, FaceDBSCAN._cluster), which differ per threshold, so the
+# thresholds of one configuration are grouped under one plain reason
 _INTERNAL_REASONS = {
-    re.compile(r"^eps must be .*got None$"): "the threshold leaves DBSCAN no neighbourhood radius"
+    re.compile(r"^DBSCAN's radius eps = 1 - edge threshold = .* is outside \(0, 2\]"): (
+        "the threshold leaves DBSCAN no neighbourhood radius"
+    )
 }
 
 

@@ -150,9 +150,21 @@ class FaceDBSCAN(_FaceClusteringBase):
         n = X.shape[0]
         if I is None:
             return np.full(n, -1, np.int64)
-        eps = 1.0 - self._edge_threshold(X) if self.eps is None else float(self.eps)
-        if not 0.0 < eps <= 2.0:
-            raise InputError(f"eps must be a cosine distance in (0, 2], got {self.eps}")
+        if self.eps is not None:
+            eps = float(self.eps)
+            if not 0.0 < eps <= 2.0:
+                raise InputError(f"eps must be a cosine distance in (0, 2], got {self.eps}")
+        else:
+            edge = self._edge_threshold(X)
+            eps = 1.0 - edge
+            if not 0.0 < eps <= 2.0:
+                # the user set a threshold, not eps: say what it became and how to get out
+                raise InputError(
+                    f"DBSCAN's radius eps = 1 - edge threshold = {eps:.4g} is outside (0, 2]: "
+                    f"the edge threshold is {edge:.4g} (threshold {self.threshold_:.4g}, "
+                    f"edge_threshold={self.edge_threshold!r}); lower the threshold, set "
+                    "edge_threshold below 1, or pass eps"
+                )
         ms = check_int(self.min_samples, "min_samples", 1)
         g = _sparse_distance_graph(D, I, eps)
         return DBSCAN(eps=eps, min_samples=ms, metric="precomputed").fit_predict(
