@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from faceatlas._validation import check_int
 from faceatlas.exceptions import InputError
 from faceatlas.policy import DEFAULT_EMBEDDER, published_threshold
 
@@ -423,12 +424,20 @@ def pair_folds(pairs_file: str | Path, same: Any, n_folds: int = 10) -> np.ndarr
     CSV of pairs) are split into ``n_folds`` consecutive blocks of the same pairs and of
     the different pairs separately, so every fold has both kinds.
     """
+    n_folds = check_int(n_folds, "n_folds", low=2)
     same = np.asarray(same, bool)
     first = Path(pairs_file).read_text(encoding="utf-8-sig").lstrip().split("\n", 1)[0]
     head = first.split()
     if len(head) == 2 and all(re.fullmatch(r"\d+", h) for h in head):
         n_sets, per = int(head[0]), int(head[1])
         if n_sets * 2 * per == same.size:
+            if n_sets < 2:
+                # each fold's threshold is chosen on the others: one set leaves none
+                raise InputError(
+                    f"{pairs_file}: its first line {first.strip()!r} declares {n_sets} set of "
+                    f"pairs; k-fold accuracy needs at least 2 folds. Drop that line to split the "
+                    f"pairs into {n_folds} folds (--folds N)"
+                )
             return np.arange(same.size) // (2 * per)
     folds = np.zeros(same.size, np.int64)
     for flag in (True, False):

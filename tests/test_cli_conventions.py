@@ -237,7 +237,6 @@ def test_default_embedder_everywhere_is_the_policy_one():
         assert f"[default: {DEFAULT_EMBEDDER}]" in help_of(command), command
 
 
-@pytest.mark.slow
 def test_eval_pairs_with_one_fold_is_a_clear_error(tmp_path, shared_data):
     lfw = shared_data / "lfw"
     lines = [ln for ln in (lfw / "pairs.txt").read_text().splitlines()[1:] if len(ln.split()) == 3][
@@ -250,3 +249,4 @@ def test_eval_pairs_with_one_fold_is_a_clear_error(tmp_path, shared_data):
     pairs.write_text("1\t3\n" + "\n".join(lines) + "\n")
     err = assert_one_line_error(invoke("eval-pairs", str(pairs), str(lfw / "images")))
     assert "at least 2 folds" in err
+    assert "Drop that line" in err

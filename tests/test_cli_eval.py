@@ -185,6 +185,16 @@ def test_pair_folds_follow_the_file(tmp_path):
 
     with pytest.raises(InputError, match="at least 5 same"):
         pair_folds(plain, same, n_folds=5)
+    with pytest.raises(InputError, match="n_folds must be an int >= 2, got 1"):
+        pair_folds(plain, same, n_folds=1)
+    # a header declaring one set: refused, with the way out (not an IndexError later)
+    one_set = tmp_path / "one.txt"
+    one_set.write_text("1\t4\n" + "x 1 2\n" * 8)
+    with pytest.raises(InputError) as info:
+        pair_folds(one_set, same)
+    message = str(info.value)
+    assert "one.txt: its first line '1\\t4' declares 1 set of pairs" in message
+    assert "at least 2 folds" in message and "Drop that line" in message
 
 
 def test_threshold_grid_scales_the_distance():

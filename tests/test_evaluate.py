@@ -271,6 +271,16 @@ def test_kfold_threshold_from_other_folds():
     assert res["accuracies"][0] == pytest.approx(0.75)
 
 
+def test_kfold_needs_two_folds():
+    s = np.array([0.9, 0.1, 0.8, 0.2])
+    y = np.array([1, 0, 1, 0], bool)
+    with pytest.raises(InputError, match=r"n_folds must be an int in \[2, 4\], got 1"):
+        kfold_verification_accuracy(s, y, n_folds=1)
+    # explicit folds that are all one fold leave no pairs to choose a threshold on
+    with pytest.raises(InputError, match=r"folds must hold at least 2 distinct folds.*got 1"):
+        kfold_verification_accuracy(s, y, folds=[3, 3, 3, 3])
+
+
 def test_verification_needs_both_kinds():
     with pytest.raises(InputError, match="both"):
         roc([0.1, 0.2], [True, True])

@@ -18,7 +18,6 @@ from faceatlas.cli._common import (
     open_catalog,
     progress_bar,
 )
-from faceatlas.exceptions import InputError
 
 # -- labels and evaluation (faceatlas.labels, faceatlas.evaluation) ---------------------------
 _multi_face_option = click.option(
@@ -384,14 +383,6 @@ def eval_pairs(
                 jobs=jobs,
                 progress=bar,
             )
-    except IndexError:
-        # the library indexes an empty training split when every pair is in one fold
-        # (faceatlas.evaluate.kfold_verification_accuracy); say so instead of a traceback
-        raise InputError(
-            f"{pairs_file}: k-fold accuracy needs at least 2 folds; this file "
-            "declares 1 (its first line: sets, pairs per set). Drop that line "
-            "to split the pairs into --folds N"
-        ) from None
     finally:
         if cat is not None:
             cat.close()

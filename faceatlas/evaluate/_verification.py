@@ -176,6 +176,13 @@ def kfold_verification_accuracy(
         folds = np.asarray(folds).ravel()
         if folds.shape != s.shape:
             raise InputError(f"folds must have one entry per pair, got {folds.size}")
+        n_distinct = np.unique(folds).size
+        if n_distinct < 2:
+            # each fold's threshold is chosen on the other folds: one fold leaves none
+            raise InputError(
+                f"folds must hold at least 2 distinct folds (each fold's threshold is chosen "
+                f"on the others), got {n_distinct}"
+            )
     accs, thrs = [], []
     for f in np.unique(folds):
         test = folds == f
