@@ -175,6 +175,42 @@ def test_calibrate_from_pairs_csv(knn_db, shared_data, tmp_path):
     assert data["tmr"] == 1.0 and "pairs.csv" in data["source"]
 
 
+def test_calibrate_says_which_pairs_it_left_out_and_why(knn_db, shared_data, tmp_path):
+    from PIL import Image
+
+    train = shared_data / KNN / "train"
+    blank = tmp_path / "blank.jpg"
+    Image.new("RGB", (120, 120), (128, 128, 128)).save(blank)
+    pairs = tmp_path / "pairs.csv"
+    rows = [
+        "path_a,path_b,same",
+        "obama/obama.jpg,obama/obama2.jpg,1",
+        "biden/biden.jpg,biden/biden2.jpg,1",
+        "obama/obama.jpg,biden/nobody.jpg,0",  # line 4: no such file
+        f"{blank},biden/biden.jpg,0",  # line 5: no face
+        "obama/obama.jpg,biden/biden.jpg,0",
+        "kit_harington/john1.jpeg,rose_leslie/img1.jpg,0",
+    ]
+    pairs.write_text("\n".join(rows) + "\n")
+    args = ["--db", knn_db, "calibrate", "--pairs", str(pairs), "--root", str(train)]
+    args += ["--target-fmr", "0.4", "--dry-run"]
+    data = json.loads(_run(*args, "--json"))
+    assert (data["n_same"], data["n_different"]) == (2, 2)
+    info = data["pairs"]
+    assert (info["in_file"], info["used"], info["dropped"]) == (6, 4, 2)
+    (line4, why4), (line5, why5) = ((d["line"], d["reason"]) for d in info["dropped_pairs"])
+    assert line4 == 4 and "nobody.jpg" in why4
+    assert line5 == 5 and why5 == f"no face found in {blank}"
+    text = _run(*args)
+    assert "left out 2 of 6 pairs" in text
+    assert "  line 4: " in text and f"  line 5: no face found in {blank}" in text
+
+    from faceatlas.cli._known import _dropped_lines
+
+    many = _dropped_lines([(n, "no face found in x.jpg") for n in range(2, 12)], 40)
+    assert many.count("  line ") == 5 and "... and 5 more (--json lists all)" in many
+
+
 def test_similar_face_person_and_photo(knn_db, shared_data):
     with Catalog(knn_db) as cat:
         obama = next(p for p in cat.persons() if p["name"] == "obama")

@@ -272,6 +272,29 @@ def test_yale_calibrate_from_confirmed_people(yale_catalog):
     cat.delete_setting("calibration/sface/2021dec-int8bq")
 
 
+def test_calibrate_returns_the_dropped_pairs_with_line_and_reason(
+    yale_catalog, shared_data, tmp_path
+):
+    from faceatlas.known import calibrate
+
+    cat, _ = yale_catalog
+    pairs = tmp_path / "pairs.txt"
+    # LFW layout under root: name/name_0001.jpg (symlinks, not copies, of Yale faces);
+    # the last pair names a file that is not there
+    root = tmp_path / "root"
+    for name, subject in (("a", "subject01"), ("b", "subject02")):
+        (root / name).mkdir(parents=True)
+        for n, mood in ((1, "sad"), (2, "happy")):
+            image = shared_data / "yale" / "images" / f"{subject}.{mood}.gif"
+            (root / name / f"{name}_{n:04d}.jpg").symlink_to(image)
+    pairs.write_text("2\t1\na 1 2\nb 1 2\na 1 b 1\na 1 b 9\n")
+    cal = calibrate(cat, pairs, root=root, target_fmr=0.5, store=False)
+    assert (cal.n_same, cal.n_different) == (2, 1)
+    assert cal.dropped == [(5, cal.dropped[0][1])]
+    assert "b_0009.jpg" in cal.dropped[0][1]
+    assert "dropped" not in cal.summary()  # never stored with the threshold
+
+
 def test_known_people_folder_layouts(shared_data, tmp_path):
     from faceatlas.known import known_people
 

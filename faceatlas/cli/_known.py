@@ -215,7 +215,17 @@ def who(
     exit_if_files_failed(ctx, result["files"])
 
 
-_DROPPED_REASON = "an image of the pair has no detected face or cannot be read (check --root)"
+_SHOW_DROPPED = 5  # pairs listed in the text output; --json lists all
+
+
+def _dropped_lines(dropped: list[tuple[int, str]], n_pairs: int) -> str:
+    """A summary of the pairs calibrate left out, then the first few with their reasons."""
+    head = f"left out {len(dropped)} of {n_pairs} pairs: an image without a face or unreadable"
+    lines = [head + " (check --root)"]
+    lines += [f"  line {line}: {why}" for line, why in dropped[:_SHOW_DROPPED]]
+    if len(dropped) > _SHOW_DROPPED:
+        lines.append(f"  ... and {len(dropped) - _SHOW_DROPPED} more (--json lists all)")
+    return "\n" + "\n".join(lines)
 
 
 @click.command()
@@ -268,7 +278,7 @@ def calibrate(
 ) -> None:
     """Choose the same-person threshold for a target false-match rate, and store it."""
     from faceatlas.known import calibrate as run_calibrate
-    from faceatlas.known import plot_roc, read_pairs
+    from faceatlas.known import plot_roc
 
     with open_catalog(ctx) as cat, progress_bar("embedding pairs") as bar:
         cal = run_calibrate(
@@ -286,18 +296,16 @@ def calibrate(
     warnings = list(cal.warnings)
     dropped_line = ""
     if pairs_file is not None:
-        # the library leaves out pairs with an image it cannot use and reports only the
-        # pairs it kept; count the others here so that no pair disappears silently
-        n_pairs = len(read_pairs(pairs_file, root))
         used = int(cal.n_same + cal.n_different)
+        n_pairs = used + len(cal.dropped)
         data["pairs"] = {
             "in_file": n_pairs,
             "used": used,
-            "dropped": n_pairs - used,
-            "dropped_reason": _DROPPED_REASON if n_pairs > used else None,
+            "dropped": len(cal.dropped),
+            "dropped_pairs": [{"line": line, "reason": why} for line, why in cal.dropped],
         }
-        if n_pairs > used:
-            dropped_line = f"\nleft out {n_pairs - used} of {n_pairs} pairs: {_DROPPED_REASON}"
+        if cal.dropped:
+            dropped_line = _dropped_lines(cal.dropped, n_pairs)
     if plot_path:
         data["plot"] = str(plot_roc(cal, plot_path))
     if not as_json:

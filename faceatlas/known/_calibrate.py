@@ -38,13 +38,20 @@ def read_pairs(
     ``root/name/name_0001.jpg``), or a CSV with a header ``path_a,path_b,same`` (``same``
     1/0, true/false; relative paths are under ``root``, default the file's folder).
     """
+    return [(a, b, same) for _, a, b, same in _numbered_pairs(pairs_file, root)]
+
+
+def _numbered_pairs(
+    pairs_file: str | Path, root: str | Path | None
+) -> list[tuple[int, str, str, bool]]:
+    """:func:`read_pairs` with each pair's line number in the file (1-based)."""
     pairs_file = Path(pairs_file)
     if not pairs_file.is_file():
         raise InputError(f"pairs file {pairs_file} does not exist")
     base = Path(root) if root is not None else pairs_file.parent
     text = pairs_file.read_text(encoding="utf-8-sig")
     first = text.lstrip().split("\n", 1)[0]
-    out: list[tuple[str, str, bool]] = []
+    out: list[tuple[int, str, str, bool]] = []
     if "," in first:
         for i, row in enumerate(csv.DictReader(text.splitlines())):
             try:
@@ -58,7 +65,7 @@ def read_pairs(
                 raise InputError(
                     f"{pairs_file} row {i + 2}: same must be 1/0 or true/false, got {row['same']!r}"
                 )
-            out.append((str(base / a), str(base / b), same in {"1", "true", "yes"}))
+            out.append((i + 2, str(base / a), str(base / b), same in {"1", "true", "yes"}))
         return out
 
     def lfw(name: str, num: str) -> str:
@@ -69,9 +76,9 @@ def read_pairs(
         if not parts or (i == 0 and all(re.fullmatch(r"\d+", p) for p in parts)):
             continue
         if len(parts) == 3:
-            out.append((lfw(parts[0], parts[1]), lfw(parts[0], parts[2]), True))
+            out.append((i + 1, lfw(parts[0], parts[1]), lfw(parts[0], parts[2]), True))
         elif len(parts) == 4:
-            out.append((lfw(parts[0], parts[1]), lfw(parts[2], parts[3]), False))
+            out.append((i + 1, lfw(parts[0], parts[1]), lfw(parts[2], parts[3]), False))
         else:
             raise InputError(
                 f"{pairs_file} line {i + 1}: expected 'name n1 n2' or "
@@ -96,8 +103,11 @@ def _vectors_of_paths(
     emb: Embedder,
     config: ScanConfig,
     progress: Callable[[int, int], None] | None,
-) -> dict[str, np.ndarray]:
-    """One vector per image (its central face): from the catalog when scanned, else embedded."""
+) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """One vector per image (its central face): from the catalog when scanned, else embedded.
+
+    Also returns, for each image without a vector, why (unreadable, or no face found).
+    """
     ids, X = catalog.embeddings(emb.name)
     row_of = {int(f): i for i, f in enumerate(ids.tolist())}
     by_path: dict[str, list[tuple[list[float], int]]] = {}
@@ -111,6 +121,7 @@ def _vectors_of_paths(
     from faceatlas.pipeline import process_file
 
     out: dict[str, np.ndarray] = {}
+    why: dict[str, str] = {}
     unique = sorted(set(paths))
     for done, p in enumerate(unique, 1):
         ap = os.path.abspath(p)
@@ -125,9 +136,13 @@ def _vectors_of_paths(
                     1
                 ]
                 out[p] = face.embedding
+            elif ph is not None and ph.status == "error":
+                why[p] = ph.error or f"cannot read {p}"
+            else:
+                why[p] = f"no face found in {p}"
         if progress:
             progress(done, len(unique))
-    return out
+    return out, why
 
 
 def calibrate(
@@ -175,6 +190,8 @@ def calibrate(
     Returns
     -------
     Calibration
+        With a pairs file, ``dropped`` lists the pairs left out, as ``(line, reason)``: an
+        image that cannot be read or shows no face.
     """
     import datetime as dt
 
@@ -184,22 +201,27 @@ def calibrate(
             "target_fpir needs the catalog's named people (who plays the "
             "stranger against whom), not a pairs file"
         )
+    dropped: list[tuple[int, str]] = []
     if pairs_file is not None:
-        pairs = read_pairs(pairs_file, root)
-        if not pairs:
+        numbered = _numbered_pairs(pairs_file, root)
+        if not numbered:
             raise InputError(f"{pairs_file} holds no pairs")
         config = ScanConfig(detector=detector, embedder=emb.name, jobs=1)
-        vecs = _vectors_of_paths(
-            catalog, [p for a, b, _ in pairs for p in (a, b)], emb, config, progress
+        vecs, why = _vectors_of_paths(
+            catalog, [p for _, a, b, _ in numbered for p in (a, b)], emb, config, progress
         )
-        usable = [(a, b, s) for a, b, s in pairs if a in vecs and b in vecs]
-        if len(usable) < len(pairs):
-            missing = len(pairs) - len(usable)
-            if missing > len(pairs) // 2:
-                raise InputError(
-                    f"{missing} of {len(pairs)} pairs have an image without a "
-                    "face or that cannot be read; check --root"
-                )
+        usable = [(a, b, s) for _, a, b, s in numbered if a in vecs and b in vecs]
+        dropped = [
+            (line, "; ".join(why[p] for p in dict.fromkeys((a, b)) if p in why))
+            for line, a, b, _ in numbered
+            if a not in vecs or b not in vecs
+        ]
+        if len(dropped) > len(numbered) // 2:
+            line, reason = dropped[0]
+            raise InputError(
+                f"{len(dropped)} of {len(numbered)} pairs have an image without a "
+                f"face or that cannot be read (the first, line {line}: {reason}); check --root"
+            )
         sims = np.array([float(vecs[a] @ vecs[b]) for a, b, _ in usable])
         same = np.array([s for _, _, s in usable])
         source = f"{len(usable)} labelled pairs from {Path(pairs_file).name}"
@@ -223,6 +245,7 @@ def calibrate(
             f"{np.unique(labels).size} people"
         )
     cal = calibrate_threshold(sims, same, target_fmr, source=source)
+    cal.dropped = dropped
     if target_fpir is not None:
         with_open_set_threshold(cal, gallery.X[keep], labels, sims, same, target_fpir)
     elif cal.fmr_resolution > target_fmr:

@@ -56,6 +56,9 @@ class Calibration:
         Set when the threshold was chosen for open-set search instead (see
         :func:`with_open_set_threshold`): the false-identification rate asked for and
         the one measured, each stranger searched against everybody else.
+    dropped : list of (int, str)
+        Pairs of a pairs file left out, as (line in the file, reason); filled by
+        :func:`faceatlas.known.calibrate`. Not stored with the threshold.
     """
 
     threshold: float
@@ -77,10 +80,12 @@ class Calibration:
     stored: bool = False
     target_fpir: float | None = None
     fpir: float | None = None
+    dropped: list[tuple[int, str]] = field(default_factory=list, repr=False)
 
     def summary(self) -> dict[str, Any]:
-        """Everything but the ROC arrays, as plain numbers (what the catalog stores)."""
-        d = {k: v for k, v in asdict(self).items() if not k.startswith("roc_")}
+        """Everything but the ROC arrays and the dropped pairs, as plain numbers (what the
+        catalog stores)."""
+        d = {k: v for k, v in asdict(self).items() if not k.startswith("roc_") and k != "dropped"}
         return {k: (float(v) if isinstance(v, np.floating) else v) for k, v in d.items()}
 
     def line(self) -> str:
