@@ -347,23 +347,84 @@ def test_search_by_photo_names_the_person(client: TestClient, db: Path, samples:
 
 # -- the CLI verb ---------------------------------------------------------------------------
 def test_cli_serve_binds_localhost_by_default(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
     import uvicorn
     from click.testing import CliRunner
 
+    import faceatlas.cli._apps as apps
     from faceatlas.cli import main
 
-    calls: list[dict] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
+    bound: list[tuple[str, int, socket.socket]] = []
+
+    def fake_listen(host: str, port: int) -> socket.socket:
+        # a real socket, on a free port: the default port may be taken on this machine
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        bound.append((host, port, sock))
+        return sock
+
+    served: list[tuple[str, list[socket.socket]]] = []
+
+    def fake_run(self: uvicorn.Server, sockets: list[socket.socket] | None = None) -> None:
+        served.append((self.config.host, list(sockets or [])))
+        self.started = True
+
+    monkeypatch.setattr(apps, "listen", fake_listen)
+    monkeypatch.setattr(uvicorn.Server, "run", fake_run)
     res = CliRunner().invoke(main, ["--db", str(db), "serve"])
     assert res.exit_code == 0, res.output
-    assert calls[0]["host"] == "127.0.0.1" and calls[0]["port"] == 8765
+    assert bound[0][:2] == ("127.0.0.1", 8765)
+    # the server runs on the very socket the CLI bound before announcing the URL
+    assert served[0] == ("127.0.0.1", [bound[0][2]])
+    assert bound[0][2].fileno() == -1  # closed once the server returns
     res = CliRunner().invoke(
         main, ["--db", str(db), "serve", "--host", "0.0.0.0", "--port", "9001"]
     )
     assert res.exit_code == 0 and "warning" in res.output
-    assert calls[1]["host"] == "0.0.0.0" and calls[1]["port"] == 9001
+    assert bound[1][:2] == ("0.0.0.0", 9001) and served[1] == ("0.0.0.0", [bound[1][2]])
     missing = CliRunner().invoke(main, ["--db", str(db.parent / "nope.db"), "serve"])
     assert missing.exit_code == 1 and "no catalog at" in missing.output
+    assert len(bound) == 2  # a missing catalog fails before any port is bound
+
+
+def test_serve_answers_on_a_socket_bound_beforehand(db: Path, monkeypatch) -> None:
+    import socket
+    import threading
+
+    import uvicorn
+
+    from faceatlas.exceptions import InputError
+    from faceatlas.web import listen, serve
+
+    servers: list[uvicorn.Server] = []
+    real_run = uvicorn.Server.run
+
+    def keep(self: uvicorn.Server, sockets: list[socket.socket] | None = None) -> None:
+        servers.append(self)
+        real_run(self, sockets=sockets)
+
+    monkeypatch.setattr(uvicorn.Server, "run", keep)
+    with listen("127.0.0.1", 0) as sock:
+        port = sock.getsockname()[1]
+        with pytest.raises(InputError, match=f"cannot listen on 127.0.0.1:{port}"):
+            listen("127.0.0.1", port)
+        # a client connects before the server runs: it waits in the socket's queue
+        client = socket.create_connection(("127.0.0.1", port), timeout=30)
+        client.sendall(b"GET /people HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        thread = threading.Thread(target=serve, args=(db,), kwargs={"sock": sock}, daemon=True)
+        thread.start()
+        try:
+            reply = b""
+            while chunk := client.recv(65536):
+                reply += chunk
+        finally:
+            client.close()
+            for server in servers:
+                server.should_exit = True
+            thread.join(timeout=30)
+    assert reply.startswith(b"HTTP/1.1 200"), reply[:200]
+    assert not thread.is_alive()
 
 
 def test_web_reads_the_catalog_only_through_library_functions() -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 
 from faceatlas.cli._common import db_path, emit, json_option, open_catalog, progress_bar, warn
-from faceatlas.exceptions import InputError
-from faceatlas.web import DEFAULT_HOST, DEFAULT_PORT
+from faceatlas.web import DEFAULT_HOST, DEFAULT_PORT, listen
 
 
 # -- report and gallery (faceatlas.report, faceatlas.web) ----------------------------------
@@ -58,22 +57,6 @@ def report(
     emit(summary.to_dict(), as_json, lambda _: summary.line())
 
 
-def _check_port_free(host: str, port: int) -> None:
-    """Bind the address once, as uvicorn will, so a port in use is an error before the URL
-    is announced (the gap until uvicorn binds it again is milliseconds)."""
-    import socket
-
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            raise InputError(
-                f"cannot listen on {host}:{port}: {exc.strerror or exc}; give another --port"
-            ) from None
-
-
 @click.command()
 @click.option(
     "--host",
@@ -95,8 +78,16 @@ def serve(ctx: click.Context, host: str, port: int, max_upload_mb: int) -> None:
     from faceatlas.web import serve as run_server
 
     open_catalog(ctx).close()  # a missing catalog is an error, not an empty gallery
-    _check_port_free(host, port)
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        warn(f"listening on {host}: other machines can see and change this catalog")
-    click.echo(f"faceatlas gallery on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
-    run_server(db_path(ctx), host=host, port=port, max_upload_bytes=max_upload_mb * 1024 * 1024)
+    # bound before the URL is announced: a port in use is an error first, and the server
+    # gets this very socket, so nothing can take the port in between
+    with listen(host, port) as sock:
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            warn(f"listening on {host}: other machines can see and change this catalog")
+        click.echo(f"faceatlas gallery on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
+        run_server(
+            db_path(ctx),
+            host=host,
+            port=port,
+            max_upload_bytes=max_upload_mb * 1024 * 1024,
+            sock=sock,
+        )

@@ -1,6 +1,8 @@
 """The local web gallery: ``faceatlas serve`` (Starlette + uvicorn, extra ``web``).
 
-``create_app(db)`` builds the ASGI app; ``serve(db)`` runs it on 127.0.0.1:8765. See
+``create_app(db)`` builds the ASGI app; ``serve(db)`` runs it on 127.0.0.1:8765, on a socket
+that :func:`listen` bound beforehand when given one (the CLI binds first, so a port in
+use is an error before the URL is announced, and nobody can take it in between). See
 :mod:`faceatlas.web._routes` for the pages and :mod:`faceatlas.web._security` for what
 keeps the gallery safe by default.
 """
@@ -8,10 +10,14 @@ keeps the gallery safe by default.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from faceatlas.exceptions import ModelNotFoundError
+from faceatlas.exceptions import FaceAtlasError, InputError, ModelNotFoundError
 
-__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "create_app", "serve"]
+if TYPE_CHECKING:
+    import socket
+
+__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "create_app", "listen", "serve"]
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -36,12 +42,40 @@ def create_app(db: str | Path, **kwargs: object) -> object:
     return _create(db, **kwargs)  # type: ignore[arg-type]
 
 
+def listen(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> socket.socket:
+    """A TCP socket bound to ``host:port`` and listening, for :func:`serve`.
+
+    Connections that arrive before the server runs wait in the socket's queue.
+
+    Raises
+    ------
+    InputError
+        The address is in use or cannot be bound; the message names it.
+    """
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        # as uvicorn does: a port left in TIME_WAIT by the last run is free to use
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)  # uvicorn's default backlog
+    except OSError as exc:
+        sock.close()
+        raise InputError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; give another --port"
+        ) from None
+    return sock
+
+
 def serve(
     db: str | Path,
     *,
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
     max_upload_bytes: int | None = None,
+    sock: socket.socket | None = None,
 ) -> None:
     """Run the gallery until interrupted (Ctrl-C).
 
@@ -51,10 +85,22 @@ def serve(
         Catalog file.
     host : str, default "127.0.0.1"
         Only this machine can connect. Another address exposes the gallery (and its
-        corrections) to the network; it then also answers to that host name.
+        corrections) to the network; it then also answers to that host name. With
+        ``sock``, the address ``sock`` is bound to (it decides the Host names answered).
     port : int, default 8765
+        Ignored with ``sock``.
     max_upload_bytes : int, optional
         Upload limit for search by photo (default 20 MB).
+    sock : socket.socket, optional
+        An already bound socket (see :func:`listen`) to serve on; default bind
+        ``host:port`` here. The caller keeps it and closes it.
+
+    Raises
+    ------
+    InputError
+        ``host:port`` cannot be bound (without ``sock``).
+    FaceAtlasError
+        The server did not start.
     """
     _require_web()
     import uvicorn
@@ -68,4 +114,14 @@ def serve(
     app = _create(
         db, allowed_hosts=hosts, max_upload_bytes=max_upload_bytes or DEFAULT_MAX_UPLOAD_BYTES
     )
-    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
+    own = sock is None
+    listening = listen(host, port) if sock is None else sock
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", server_header=False)
+    server = uvicorn.Server(config)
+    try:
+        server.run(sockets=[listening])
+    finally:
+        if own:
+            listening.close()
+    if not server.started:
+        raise FaceAtlasError(f"the gallery did not start on {host}:{port}; see the log above")
