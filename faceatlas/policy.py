@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from faceatlas.embed.sface import PUBLISHED_THRESHOLD as SFACE_PUBLISHED_THRESHOLD
 from faceatlas.exceptions import InputError
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ DEFAULT_EMBEDDER = "sface"
 
 #: SFace's published same-person cosine threshold on LFW (OpenCV); the fallback of last
 #: resort when an embedder's own threshold is unknown.
-PUBLISHED_THRESHOLD = 0.363
+PUBLISHED_THRESHOLD = SFACE_PUBLISHED_THRESHOLD
 
 
 def catalog_embedder(

@@ -11,11 +11,11 @@ from typing import Any
 import numpy as np
 
 from faceatlas._validation import check_embeddings, check_number
+from faceatlas.embed.sface import PUBLISHED_THRESHOLD
 from faceatlas.exceptions import InputError
-from faceatlas.policy import PUBLISHED_THRESHOLD
 
 #: SFace's published same-person cosine threshold (OpenCV's model zoo, LFW verification);
-#: the value lives in :mod:`faceatlas.policy`, the one place for threshold policy.
+#: the value is written once, in :mod:`faceatlas.embed.sface`.
 DEFAULT_THRESHOLD = PUBLISHED_THRESHOLD
 
 

@@ -25,6 +25,10 @@ from faceatlas.detect import Detections
 from faceatlas.embed.base import aligned_chips, check_chips, l2_normalize
 from faceatlas.exceptions import InputError, ModelNotFoundError
 
+#: OpenCV's published same-person cosine threshold for SFace on LFW: the one place this
+#: number is written (clustering's default bar and the policy's last resort read it here).
+PUBLISHED_THRESHOLD = 0.363
+
 
 def cache_dir() -> Path:
     """``$FACEATLAS_CACHE``, else ``$XDG_CACHE_HOME/faceatlas``, else ``~/.cache/faceatlas``."""
@@ -111,7 +115,7 @@ class SFaceEmbedder:
     name: str = field(default="sface", init=False)
     version: str = field(default="2021dec-int8bq", init=False)
     dim: int = field(default=128, init=False)
-    threshold: float = field(default=0.363, init=False)
+    threshold: float = field(default=PUBLISHED_THRESHOLD, init=False)
     threshold_source: str = field(
         default="SFace's published same-person cosine threshold on LFW (OpenCV)", init=False
     )
