@@ -34,6 +34,14 @@ def routes() -> list[Any]:
     from starlette.staticfiles import StaticFiles
 
     from faceatlas.web._corrections import correction
+    from faceatlas.web._gallery import (
+        cover_action,
+        face_page,
+        ignore_action,
+        names,
+        photo_view,
+        review_action,
+    )
     from faceatlas.web._routes import (
         corrections_page,
         face_chip,
@@ -59,12 +67,20 @@ def routes() -> list[Any]:
         Route("/review.json", review_page),
         Route("/review", review_page),
         Route("/corrections.json", corrections_page),
+        Route("/names.json", names),
+        Route("/photo/{photo_id:int}.json", photo_view),
+        Route("/photo/{photo_id:int}", photo_view),
+        Route("/face/{face_id:int}", face_page),
         Route("/search", search_form, methods=["GET"]),
         Route("/search", search, methods=["POST"]),
         Route("/search.json", search, methods=["POST"]),
         Route("/face/{face_id:int}.jpg", face_chip),
         Route("/face/{face_id:int}/photo.jpg", face_photo),
         Route("/photo/{photo_id:int}.jpg", photo),
+        # the gallery's own actions, before the corrections' catch-all
+        Route("/api/review", review_action, methods=["POST"]),
+        Route("/api/ignore", ignore_action, methods=["POST"]),
+        Route("/api/cover", cover_action, methods=["POST"]),
         Route("/api/{action:str}", correction, methods=["POST"]),
         Mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static"),
     ]

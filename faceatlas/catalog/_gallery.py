@@ -1,0 +1,200 @@
+"""What the gallery reads fast: a write counter, paged queries, one photo's faces, covers.
+
+The gallery answers many small requests on catalogs of 100,000 faces. What it shows is
+read here with indexed, paged queries, and what is costly to build (the people list, the
+review queue) is cached by :mod:`faceatlas.views` under :meth:`GalleryMixin.write_counter`:
+a number that triggers raise on every change to photos' faces, persons, assignments,
+constraints, dismissed pairs and covers, so a cache keyed by it is never stale, whichever
+process wrote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from faceatlas.catalog._base import CatalogBase, Migration, now
+from faceatlas.exceptions import InputError, NotFoundError
+
+#: Tables whose changes the gallery's caches depend on.
+_WATCHED = ("faces", "persons", "face_person", "constraints", "dismissed_pairs", "person_covers")
+
+
+def _counter_triggers() -> str:
+    return "\n".join(
+        f"CREATE TRIGGER gallery_count_{table}_{event.lower()} AFTER {event} ON {table} "
+        "BEGIN UPDATE gallery_counter SET n = n + 1 WHERE id = 1; END;"
+        for table in _WATCHED
+        for event in ("INSERT", "UPDATE", "DELETE")
+    )
+
+
+MIGRATIONS: list[Migration] = [
+    (
+        "0008b_gallery_indexes",
+        """
+        -- the unsorted page lists faces of nobody by quality, a page at a time
+        CREATE INDEX IF NOT EXISTS faces_quality ON faces (quality);
+        -- a person's "not this person" faces, without scanning every constraint
+        CREATE INDEX IF NOT EXISTS constraints_person ON constraints (person_id, kind);
+        -- the face a person is shown by (chosen in the gallery); goes with either
+        CREATE TABLE person_covers (
+            person_id INTEGER PRIMARY KEY REFERENCES persons (id) ON DELETE CASCADE,
+            face_id INTEGER NOT NULL REFERENCES faces (id) ON DELETE CASCADE,
+            set_at TEXT NOT NULL
+        );
+        -- one row, raised by every change the gallery's caches depend on
+        CREATE TABLE gallery_counter (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
+        INSERT INTO gallery_counter (id, n) VALUES (1, 0);
+        """
+        + _counter_triggers(),
+    ),
+]
+
+#: Columns h-photos' metadata migration may add for the capture time, in preference order.
+CAPTURE_COLUMNS = ("taken_at", "captured_at", "capture_time", "datetime_original")
+
+
+class GalleryMixin(CatalogBase):
+    """Paged and indexed reads for the gallery, its write counter, and person covers."""
+
+    def write_counter(self) -> int:
+        """A number that changes whenever faces, people or constraints change."""
+        row = self.db.execute("SELECT n FROM gallery_counter WHERE id = 1").fetchone()
+        return int(row[0]) if row else 0
+
+    def _capture_column(self) -> str | None:
+        cols = {r[1] for r in self.db.execute("PRAGMA table_info(photos)")}
+        return next((c for c in CAPTURE_COLUMNS if c in cols), None)
+
+    def _photo_time_sql(self) -> str:
+        """SQL for a photo's time (alias ``p``): capture time when recorded, else file time."""
+        col = self._capture_column()
+        ftime = "datetime(p.mtime, 'unixepoch')"
+        return f"COALESCE(p.{col}, {ftime})" if col else ftime
+
+    # -- unassigned faces ----------------------------------------------------------------
+    def unassigned_faces(
+        self,
+        *,
+        offset: int = 0,
+        limit: int = 200,
+        min_quality: float | None = None,
+        below_quality: float | None = None,
+    ) -> list[dict[str, Any]]:
+        """Faces of nobody, best quality first, one page of them.
+
+        ``min_quality`` keeps faces at or above it, ``below_quality`` those under it.
+        """
+        where, params = self._quality_filter(min_quality, below_quality)
+        rows = self.query(
+            "SELECT f.id AS face_id, f.photo_id, f.quality, f.det_score, f.x1, f.y1, f.x2, "
+            "f.y2, p.path, p.frame_index FROM faces f JOIN photos p ON p.id = f.photo_id "
+            f"WHERE NOT EXISTS (SELECT 1 FROM face_person fp WHERE fp.face_id = f.id){where} "
+            "ORDER BY f.quality DESC, f.id LIMIT ? OFFSET ?",
+            (*params, int(limit), int(offset)),
+        )
+        return [dict(r) for r in rows]
+
+    def count_unassigned(
+        self, *, min_quality: float | None = None, below_quality: float | None = None
+    ) -> int:
+        where, params = self._quality_filter(min_quality, below_quality)
+        row = self.db.execute(
+            "SELECT COUNT(*) FROM faces f WHERE NOT EXISTS "
+            f"(SELECT 1 FROM face_person fp WHERE fp.face_id = f.id){where}",
+            params,
+        ).fetchone()
+        return int(row[0])
+
+    @staticmethod
+    def _quality_filter(
+        min_quality: float | None, below_quality: float | None
+    ) -> tuple[str, tuple[float, ...]]:
+        where, params = "", ()
+        if min_quality is not None:
+            where += " AND f.quality >= ?"
+            params += (float(min_quality),)
+        if below_quality is not None:
+            where += " AND f.quality < ?"
+            params += (float(below_quality),)
+        return where, params
+
+    # -- one photo, one person -----------------------------------------------------------
+    def photo_faces(self, photo_id: int) -> list[dict[str, Any]]:
+        """Every face of one photo with its box and person (``person_id`` None: nobody)."""
+        rows = self.query(
+            "SELECT f.id AS face_id, f.face_index, f.x1, f.y1, f.x2, f.y2, f.quality, "
+            "f.det_score, fp.person_id, fp.confirmed, fp.source, ps.name, ps.hidden "
+            "FROM faces f LEFT JOIN face_person fp ON fp.face_id = f.id "
+            "LEFT JOIN persons ps ON ps.id = fp.person_id WHERE f.photo_id = ? "
+            "ORDER BY f.face_index",
+            (int(photo_id),),
+        )
+        return [
+            {**dict(r), "confirmed": bool(r["confirmed"]), "hidden": bool(r["hidden"])}
+            for r in rows
+        ]
+
+    def person_face_rows(self, person_id: int) -> list[dict[str, Any]]:
+        """A person's faces with box, quality, pin and their photo's time (``taken``)."""
+        rows = self.query(
+            "SELECT f.id AS face_id, f.photo_id, f.x1, f.y1, f.x2, f.y2, f.quality, "
+            "fp.confirmed, fp.source, p.path, p.frame_index, p.width, p.height, "
+            f"{self._photo_time_sql()} AS taken, "
+            f"{'1' if self._capture_column() else '0'} AS taken_is_capture "
+            "FROM face_person fp JOIN faces f ON f.id = fp.face_id "
+            "JOIN photos p ON p.id = f.photo_id WHERE fp.person_id = ? ORDER BY f.id",
+            (int(person_id),),
+        )
+        return [{**dict(r), "confirmed": bool(r["confirmed"])} for r in rows]
+
+    def rejected_faces(self, person_id: int) -> list[int]:
+        """Faces the user said are not this person."""
+        return [
+            r[0]
+            for r in self.query(
+                "SELECT face_a FROM constraints WHERE person_id = ? AND kind = 'not_person' "
+                "ORDER BY id",
+                (int(person_id),),
+            )
+        ]
+
+    def photo_time(self, photo_id: int) -> str | None:
+        """The photo's capture time if recorded, else its file time (ISO text)."""
+        row = self.db.execute(
+            f"SELECT {self._photo_time_sql()} FROM photos p WHERE p.id = ?", (int(photo_id),)
+        ).fetchone()
+        return None if row is None else row[0]
+
+    # -- covers --------------------------------------------------------------------------
+    def covers(self, person_ids: Sequence[int] | None = None) -> dict[int, int]:
+        """``{person_id: face_id}`` of the chosen covers (only faces still the person's)."""
+        rows = self.query(
+            "SELECT c.person_id, c.face_id FROM person_covers c JOIN face_person fp "
+            "ON fp.face_id = c.face_id AND fp.person_id = c.person_id"
+        )
+        want = None if person_ids is None else {int(p) for p in person_ids}
+        return {r[0]: r[1] for r in rows if want is None or r[0] in want}
+
+    def set_cover(self, person_id: int, face_id: int | None) -> None:
+        """Show ``person_id`` by ``face_id`` (one of its faces); None: back to the best one."""
+        if not self.person_exists(person_id):  # type: ignore[attr-defined]
+            raise NotFoundError(f"person {person_id} is not in the catalog")
+        with self.transaction() as db:
+            if face_id is None:
+                db.execute("DELETE FROM person_covers WHERE person_id = ?", (int(person_id),))
+                return
+            held = db.execute(
+                "SELECT person_id FROM face_person WHERE face_id = ?", (int(face_id),)
+            ).fetchone()
+            if held is None or held[0] != int(person_id):
+                raise InputError(
+                    f"face {face_id} is not a face of person {person_id}; a cover is one of "
+                    "the person's own faces"
+                )
+            db.execute(
+                "INSERT OR REPLACE INTO person_covers (person_id, face_id, set_at) "
+                "VALUES (?, ?, ?)",
+                (int(person_id), int(face_id), now()),
+            )
