@@ -13,11 +13,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from faceatlas.catalog._base import CatalogBase, Migration, now
 from faceatlas.exceptions import InputError, NotFoundError
 
 #: Tables whose changes the gallery's caches depend on.
-_WATCHED = ("faces", "persons", "face_person", "constraints", "dismissed_pairs", "person_covers")
+_WATCHED = (
+    "faces",
+    "embeddings",
+    "persons",
+    "face_person",
+    "constraints",
+    "dismissed_pairs",
+    "person_covers",
+)
 
 
 def _counter_triggers() -> str:
@@ -74,6 +84,15 @@ class GalleryMixin(CatalogBase):
         return f"COALESCE(p.{col}, {ftime})" if col else ftime
 
     # -- unassigned faces ----------------------------------------------------------------
+    def unassigned_face_ids(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every face of nobody, best quality first: ``(face_ids, quality)``, one query."""
+        rows = self.db.execute(
+            "SELECT f.id, f.quality FROM faces f WHERE NOT EXISTS "
+            "(SELECT 1 FROM face_person fp WHERE fp.face_id = f.id) ORDER BY f.quality DESC, f.id"
+        ).fetchall()
+        a = np.array(rows, np.float64).reshape(-1, 2)
+        return a[:, 0].astype(np.int64), a[:, 1]
+
     def unassigned_faces(
         self,
         *,
@@ -95,17 +114,6 @@ class GalleryMixin(CatalogBase):
             (*params, int(limit), int(offset)),
         )
         return [dict(r) for r in rows]
-
-    def count_unassigned(
-        self, *, min_quality: float | None = None, below_quality: float | None = None
-    ) -> int:
-        where, params = self._quality_filter(min_quality, below_quality)
-        row = self.db.execute(
-            "SELECT COUNT(*) FROM faces f WHERE NOT EXISTS "
-            f"(SELECT 1 FROM face_person fp WHERE fp.face_id = f.id){where}",
-            params,
-        ).fetchone()
-        return int(row[0])
 
     @staticmethod
     def _quality_filter(
@@ -166,6 +174,27 @@ class GalleryMixin(CatalogBase):
             f"SELECT {self._photo_time_sql()} FROM photos p WHERE p.id = ?", (int(photo_id),)
         ).fetchone()
         return None if row is None else row[0]
+
+    def face_vectors(self, embedder: str, face_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """``(face_ids, X)`` of the given faces under ``embedder``, by primary key.
+
+        Unlike :meth:`embeddings`, no check of the embedder's versions (a scan of every
+        vector): the gallery reads a few faces per request.
+        """
+        ids = [int(i) for i in face_ids]
+        rows: list[Any] = []
+        for start in range(0, len(ids), 900):  # SQLite's bound-parameter limit
+            chunk = ids[start : start + 900]
+            rows += self.query(
+                "SELECT face_id, vector FROM embeddings WHERE embedder = ? AND face_id IN "
+                f"({','.join('?' * len(chunk))}) ORDER BY face_id",
+                (embedder, *chunk),
+            )
+        if not rows:
+            return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
+        rows.sort(key=lambda r: r[0])
+        X = np.frombuffer(b"".join(r[1] for r in rows), np.float32).reshape(len(rows), -1)
+        return np.array([r[0] for r in rows], np.int64), X.copy()
 
     # -- covers --------------------------------------------------------------------------
     def covers(self, person_ids: Sequence[int] | None = None) -> dict[int, int]:

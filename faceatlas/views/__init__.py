@@ -41,6 +41,7 @@ __all__ = [
     "review_questions",
     "unsorted_page",
     "upload_preview",
+    "warm",
     "METHODS_ELBOW_MAX_K",
     "METHODS_ELBOW_SAMPLE",
     "METHODS_SAMPLE",
@@ -363,6 +364,7 @@ from faceatlas.views._gallery import (  # noqa: E402
     photo_page,
     unsorted_page,
     upload_preview,
+    warm,
 )
 from faceatlas.views._review import (  # noqa: E402
     answer_review,

@@ -42,13 +42,17 @@ _BUILD_LOCKS: dict[tuple[str, str], threading.Lock] = {}
 _CACHE_SIZE = 512
 
 
-def cached(catalog: Catalog, key: str, build: Callable[[], Any]) -> Any:
+def cached(catalog: Catalog, key: str, build: Callable[[], Any], *, stale_ok: bool = False) -> Any:
     """``build()``, remembered per catalog file until the catalog changes.
 
     Keyed by :meth:`~faceatlas.catalog.Catalog.write_counter`, which every change to faces,
-    people and constraints raises (triggers, so writes of other processes count too). One
-    build per key at a time: concurrent requests for the same missing value wait for it.
-    The value is shared: callers must not change it.
+    vectors, people and constraints raises (triggers, so writes of other processes count
+    too). One build per key at a time: concurrent requests for the same missing value
+    wait for it. With ``stale_ok``, a value built before the last change is returned at
+    once while a background thread builds the new one (for answers that take seconds on
+    a large catalog, such as the review queue; the caller filters what went out of date);
+    then ``build`` takes the catalog to read as an optional argument, since the background
+    thread opens its own. The value is shared: callers must not change it.
     """
     if catalog.path == ":memory:":
         return build()
@@ -59,17 +63,67 @@ def cached(catalog: Catalog, key: str, build: Callable[[], Any]) -> Any:
         return hit[1]
     with _CACHE_LOCK:
         lock = _BUILD_LOCKS.setdefault(ck, threading.Lock())
+    if stale_ok and hit is not None:
+        if lock.acquire(blocking=False):
+            threading.Thread(
+                target=_rebuild, args=(catalog.path, key, build, lock), daemon=True
+            ).start()
+        return hit[1]
     with lock:
         hit = _CACHE.get(ck)
         if hit is not None and hit[0] == counter:
             return hit[1]
         value = build()
-        with _CACHE_LOCK:
-            _CACHE.pop(ck, None)
-            _CACHE[ck] = (counter, value)
-            while len(_CACHE) > _CACHE_SIZE:
-                _CACHE.pop(next(iter(_CACHE)))
+        _store(ck, counter, value)
     return value
+
+
+def _store(ck: tuple[str, str], counter: int, value: Any) -> None:
+    with _CACHE_LOCK:
+        _CACHE.pop(ck, None)
+        _CACHE[ck] = (counter, value)
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+
+
+def _rebuild(path: str, key: str, build: Callable[..., Any], lock: threading.Lock) -> None:
+    """Build a stale value again on a catalog of its own (the request's one closes)."""
+    from faceatlas.catalog import Catalog
+
+    try:
+        with Catalog(path) as cat:
+            counter = cat.write_counter()
+            _store((str(path), key), counter, build(cat))
+    except Exception:  # noqa: BLE001 - the next request builds it, and reports the error
+        with _CACHE_LOCK:
+            _CACHE.pop((str(path), key), None)
+    finally:
+        lock.release()
+
+
+def warm(path: str, *, embedder: str | None = None) -> threading.Thread:
+    """Build the costly gallery answers of catalog ``path`` in a background thread.
+
+    ``faceatlas serve`` calls it at start, so the first visitor of the people list or the
+    review queue does not wait for them.
+    """
+    from faceatlas.catalog import Catalog
+
+    def run() -> None:
+        from faceatlas.views._review import review_questions
+
+        try:
+            with Catalog(path) as cat:
+                people_listing(cat)
+                person_names(cat)
+                cached(cat, "unassigned", cat.unassigned_face_ids)
+                review_questions(cat, 50, embedder=embedder)
+        except Exception:  # noqa: BLE001 - a request builds what is missing, with its error
+            return
+
+    thread = threading.Thread(target=run, name="faceatlas-warm", daemon=True)
+    thread.start()
+    return thread
 
 
 def people_listing(catalog: Catalog, *, include_hidden: bool = False) -> dict[str, Any]:
@@ -114,13 +168,18 @@ def _unit(X: np.ndarray) -> np.ndarray:
     return X / np.maximum(np.linalg.norm(X, axis=-1, keepdims=True), 1e-12)
 
 
+def gallery_embedder(catalog: Catalog, wanted: str | None = None) -> str | None:
+    """:func:`faceatlas.policy.catalog_embedder`, cached (it counts every vector)."""
+    return cached(catalog, f"embedder/{wanted}", lambda: catalog_embedder(catalog, wanted))
+
+
 def _person_build(catalog: Catalog, person_id: int, embedder: str | None) -> dict[str, Any]:
     person = catalog.person(person_id)
     rows = catalog.person_face_rows(person_id)
-    emb = catalog_embedder(catalog, embedder)
+    emb = gallery_embedder(catalog, embedder)
     sim: dict[int, float] = {}
     if emb is not None and rows:
-        ids, X = catalog.embeddings(emb, [r["face_id"] for r in rows])
+        ids, X = catalog.face_vectors(emb, [r["face_id"] for r in rows])
         if ids.size:
             s = _unit(X) @ _unit(X.mean(axis=0))
             sim = {int(f): round(float(v), 4) for f, v in zip(ids, s, strict=True)}
@@ -267,28 +326,25 @@ def unsorted_page(
     """
     if quality not in ("all", "good", "poor"):
         raise InputError(f"quality must be all, good or poor, got {quality!r}")
-    bounds = {"all": (None, None), "good": (poor_below, None), "poor": (None, poor_below)}
-
-    def counts() -> dict[str, int]:
-        n_all = catalog.count_unassigned()
-        n_good = catalog.count_unassigned(min_quality=poor_below)
-        return {"all": n_all, "good": n_good, "poor": n_all - n_good}
-
-    n = cached(catalog, f"unsorted-counts/{poor_below}", counts)
+    # every unassigned face's id and quality, once per change: any page is then a slice
+    ids, q = cached(catalog, "unassigned", catalog.unassigned_face_ids)
+    good = q >= poor_below
+    n = {"all": int(ids.size), "good": int(good.sum()), "poor": int((~good).sum())}
+    chosen = {"all": ids, "good": ids[good], "poor": ids[~good]}[quality]
+    page_ids = [int(f) for f in chosen[offset : offset + limit]]
+    rows = {f["id"]: f for f in catalog.faces(page_ids)}
     groups = people_listing(catalog)["unsorted"]
-    lo, hi = bounds[quality]
     faces = [
         {
-            "face_id": f["face_id"],
-            "photo_id": f["photo_id"],
-            "quality": round(f["quality"], 4),
-            "poor": f["quality"] < poor_below,
-            "path": f["path"],
-            "frame_index": f["frame_index"],
+            "face_id": f,
+            "photo_id": rows[f]["photo_id"],
+            "quality": round(rows[f]["quality"], 4),
+            "poor": rows[f]["quality"] < poor_below,
+            "path": rows[f]["path"],
+            "frame_index": rows[f]["frame_index"],
         }
-        for f in catalog.unassigned_faces(
-            offset=offset, limit=limit, min_quality=lo, below_quality=hi
-        )
+        for f in page_ids
+        if f in rows
     ]
     end = offset + limit
     return {

@@ -48,10 +48,43 @@ def review_questions(
     """
     lib = _library()
     if lib is not None and hasattr(lib, "review_questions"):
-        return cached(catalog, f"review/{limit}", lambda: lib.review_questions(catalog, limit))
-    return cached(
-        catalog, f"review/{limit}/{embedder}", lambda: _questions(catalog, limit, embedder)
-    )
+        qs = cached(
+            catalog,
+            f"review/{limit}",
+            lambda cat=catalog: lib.review_questions(cat, limit),
+            stale_ok=True,
+        )
+    else:
+        qs = cached(
+            catalog,
+            f"review/{limit}/{embedder}",
+            lambda cat=catalog: _questions(cat, limit, embedder),
+            stale_ok=True,
+        )
+    return _still_open(catalog, qs)
+
+
+def _still_open(catalog: Catalog, questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The questions not answered since they were asked (a stale queue may hold some)."""
+    faces = [int(q["face_id"]) for q in questions]
+    owner = catalog.assignments(faces)
+    refused = {
+        (c["face_a"], c["person_id"]) for c in catalog.constraints("not_person")
+    }  # a small table: the user's own answers
+    dismissed = catalog.dismissed_pairs()
+    alive = {p["id"] for p in catalog.persons([q["person_id"] for q in questions])}
+    out = []
+    for q in questions:
+        f, p = int(q["face_id"]), int(q["person_id"])
+        if q["kind"] == "is_this":
+            if owner.get(f, {}).get("confirmed") or (f, p) in refused:
+                continue
+        else:
+            pair = tuple(sorted((p, int(q["other_person_id"]))))
+            if pair in dismissed or p not in alive:
+                continue
+        out.append(q)
+    return out
 
 
 def _questions(catalog: Catalog, limit: int, embedder: str | None) -> list[dict[str, Any]]:
@@ -89,8 +122,12 @@ def _questions(catalog: Catalog, limit: int, embedder: str | None) -> list[dict[
         pids = np.array(sorted(persons), np.int64)
         col = {int(p): i for i, p in enumerate(pids)}
         member = np.isin(person, pids)
-        C = np.zeros((pids.size, X.shape[1]), np.float64)
-        np.add.at(C, np.searchsorted(pids, person[member]), X[member])
+        # each person's centre: the sum of its faces, by sorted runs (np.add.at is slow)
+        order = np.argsort(person[member], kind="stable")
+        runs = person[member][order]
+        starts = np.flatnonzero(np.r_[True, runs[1:] != runs[:-1]])
+        C = np.zeros((pids.size, X.shape[1]), np.float32)
+        C[np.searchsorted(pids, runs[starts])] = np.add.reduceat(X[member][order], starts)
         C = _unit(C).astype(np.float32)
         refused = {(c["face_a"], c["person_id"]) for c in catalog.constraints("not_person")}
         # assigned, not confirmed, and not much like their person's centre

@@ -112,7 +112,10 @@ def serve(
     if host in ("0.0.0.0", "::"):
         hosts = ["*"]  # every interface: the user asked to be reachable under any name
     app = _create(
-        db, allowed_hosts=hosts, max_upload_bytes=max_upload_bytes or DEFAULT_MAX_UPLOAD_BYTES
+        db,
+        allowed_hosts=hosts,
+        max_upload_bytes=max_upload_bytes or DEFAULT_MAX_UPLOAD_BYTES,
+        warm=True,
     )
     own = sock is None
     listening = listen(host, port) if sock is None else sock

@@ -93,6 +93,7 @@ def create_app(
     allowed_hosts: Sequence[str] | None = None,
     embedder: str | None = None,
     csrf_token: str | None = None,
+    warm: bool = False,
 ) -> Any:
     """The gallery as a Starlette app over the catalog file ``db``.
 
@@ -108,6 +109,9 @@ def create_app(
         Embedder for merge suggestions and search; default the catalog's (sface if present).
     csrf_token : str, optional
         Fixed token (tests); default a random one per app.
+    warm : bool, default False
+        Build the costly answers (people list, names, review queue) in a background
+        thread now, so the first visitor does not wait (``faceatlas serve`` does).
     """
     from starlette.applications import Starlette
     from starlette.exceptions import HTTPException
@@ -145,4 +149,8 @@ def create_app(
     app.state.max_upload_bytes = max_upload_bytes
     # the detector and embedder models are cached per process and are not thread-safe
     app.state.search_lock = threading.Lock()
+    if warm and db_path != ":memory:":
+        from faceatlas.views import warm as warm_caches
+
+        warm_caches(db_path, embedder=embedder)
     return SecurityHeaders(app)
