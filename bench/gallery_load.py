@@ -165,7 +165,7 @@ def pages(db: Path, rng: random.Random) -> dict[str, object]:
     with Catalog(db) as cat:
         people = sorted(cat.persons(), key=lambda p: -p["n_faces"])
         photos = [p["id"] for p in cat.photos(limit=None)]
-        faces = cat.count_unassigned()
+        faces = int(cat.unassigned_face_ids()[0].size)
     big = people[0]["id"]
     listed = [p["id"] for p in people if p["n_faces"] >= 3]
     one = lambda xs: xs[rng.randrange(len(xs))]  # noqa: E731

@@ -164,6 +164,18 @@ def person_names(catalog: Catalog) -> list[dict[str, Any]]:
     return cached(catalog, "names", build)
 
 
+def _file_time(path: str) -> str | None:
+    """The file's modification time (UTC, ISO text) when the catalog has no time for it."""
+    import datetime as dt
+    import os
+
+    try:
+        stamp = os.stat(path).st_mtime
+    except OSError:
+        return None
+    return dt.datetime.fromtimestamp(stamp, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def _unit(X: np.ndarray) -> np.ndarray:
     return X / np.maximum(np.linalg.norm(X, axis=-1, keepdims=True), 1e-12)
 
@@ -194,7 +206,7 @@ def _person_build(catalog: Catalog, person_id: int, embedder: str | None) -> dic
             "confirmed": r["confirmed"],
             "source": r["source"],
             "similarity": sim.get(r["face_id"]),
-            "taken": r["taken"],
+            "taken": r["taken"] or _file_time(r["path"]),
             "taken_is_capture": bool(r["taken_is_capture"]),
         }
         for r in rows
@@ -295,7 +307,7 @@ def photo_page(catalog: Catalog, photo_id: int) -> dict[str, Any]:
         "frame_index": row["frame_index"],
         "width": row["width"],
         "height": row["height"],
-        "taken": catalog.photo_time(photo_id),
+        "taken": catalog.photo_time(photo_id) or _file_time(row["path"]),
         "status": row["status"],
         "faces": faces,
     }
