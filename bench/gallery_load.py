@@ -195,6 +195,33 @@ def pages(db: Path, rng: random.Random) -> dict[str, object]:
     }
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` (and its threads) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cost(base: str, table: dict, pid: int, n: int = 30) -> dict[str, tuple[float, float]]:
+    """Per page, one client at a time: the server's CPU ms per request and the median wall.
+
+    CPU time does not depend on what else the machine runs, so it says what a page costs
+    when the wall-clock figures are blurred by other work on a shared machine.
+    """
+    import httpx
+
+    out = {}
+    with httpx.Client(base_url=base, timeout=60) as client:
+        for name, next_path in table.items():
+            walls = []
+            c0 = _cpu_s(pid)
+            for _ in range(n):
+                t = time.perf_counter()
+                client.get(next_path())
+                walls.append((time.perf_counter() - t) * 1000)
+            out[name] = ((_cpu_s(pid) - c0) * 1000 / n, float(np.median(walls)))
+    return out
+
+
 def load(base: str, table: dict, requests: int, clients: int, seed: int) -> dict:
     """GET every page ``requests`` times from ``clients`` threads; latencies in ms."""
     import httpx
@@ -259,18 +286,22 @@ def main() -> None:
                 cold[name] = (time.perf_counter() - t) * 1000
                 r.raise_for_status()
         t = time.perf_counter()
+        c0 = _cpu_s(proc.pid)
         times = load(base, table, args.requests, args.clients, args.seed)
         wall = time.perf_counter() - t
+        server_cpu = _cpu_s(proc.pid) - c0
+        alone = cost(base, table, proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
     n = sum(len(v) for v in times.values())
     print(
         f"{args.faces:,} faces, {args.clients} clients, {n} requests in {wall:.1f} s "
-        f"({n / wall:.0f}/s); times in ms\n"
+        f"({n / wall:.0f}/s), server CPU {server_cpu * 1000 / n:.1f} ms per request; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; times in ms\n"
     )
-    print("| page | first (cold) | p50 | p95 | max |")
-    print("|---|---:|---:|---:|---:|")
+    print("| page | first (cold) | p50 | p95 | max | alone: CPU per request | alone: wall |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     worst = 0.0
     for name, xs in times.items():
         a = np.array(xs)
@@ -278,7 +309,7 @@ def main() -> None:
         worst = max(worst, p95)
         print(
             f"| `{name}` | {cold[name]:.0f} | {np.percentile(a, 50):.0f} | {p95:.0f} | "
-            f"{a.max():.0f} |"
+            f"{a.max():.0f} | {alone[name][0]:.1f} | {alone[name][1]:.1f} |"
         )
     print(f"\nworst p95: {worst:.0f} ms")
 

@@ -163,9 +163,17 @@ def test_person_page_least_certain_first_with_dates_pages_and_cover(
     assert sims == sorted(sims) and sims[0] < sims[-1] <= 1.0
     assert all(f["taken"] and f["taken"][:2] in ("19", "20") for f in d["faces"])
     assert d["dates"] in ("capture time", "file time")
-    assert sum(m["n_photos"] for m in d["timeline"]) == len({f["photo_id"] for f in d["faces"]})
-    months = [m["month"] for m in d["timeline"]]
-    assert months == sorted(months)
+    n_photos = len({f["photo_id"] for f in d["faces"]})
+    assert sum(y["n_photos"] for y in d["years"]) == n_photos
+    months = []
+    for y in d["years"]:
+        shown = client.get(f"/person/{big['id']}.json?year={y['year']}").json()
+        assert shown["year"] == y["year"]
+        assert sum(m["n_photos"] for m in shown["timeline"]) == y["n_photos"]
+        assert all(m["month"].startswith(y["year"]) for m in shown["timeline"])
+        months += [m["month"] for m in shown["timeline"]]
+    assert months == sorted(months) and d["year"] == d["years"][-1]["year"]
+    assert client.get(f"/person/{big['id']}.json?year=1066").status_code == 400
     page = client.get(f"/person/{big['id']}.json?limit=2&offset=1").json()
     assert [f["face_id"] for f in page["faces"]] == [f["face_id"] for f in d["faces"][1:3]]
     assert page["next"] == (3 if len(faces) > 3 else None)

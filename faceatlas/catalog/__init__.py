@@ -18,9 +18,7 @@ from faceatlas.catalog._settings import SettingsMixin
 __all__ = ["Catalog", "Correction", "FaceRecord", "FileState", "PhotoRecord"]
 
 
-class Catalog(
-    GalleryMixin, PeopleMixin, LabelsMixin, PhotosMixin, SettingsMixin, CatalogBase
-):
+class Catalog(GalleryMixin, PeopleMixin, LabelsMixin, PhotosMixin, SettingsMixin, CatalogBase):
     """A faceatlas catalog file.
 
     Examples

@@ -28,7 +28,7 @@ FACES_PER_PAGE = 120
 #: The mid-point of the score, until issue 11's usable/unusable verdict is in the catalog.
 POOR_QUALITY = 0.5
 #: Photos shown per month of a person's timeline (the month's count is always given).
-TIMELINE_PHOTOS_PER_MONTH = 24
+TIMELINE_PHOTOS_PER_MONTH = 12
 #: Small groups listed at the top of the unsorted page.
 GROUPS_SHOWN = 60
 #: Unassigned faces (best quality first) compared with every person for review questions.
@@ -247,8 +247,12 @@ def person_page(
     embedder: str | None = None,
     offset: int = 0,
     limit: int = FACES_PER_PAGE,
+    year: str | None = None,
 ) -> dict[str, Any]:
     """One person for the gallery: a page of faces, least certain first, and a timeline.
+
+    The timeline shows one year at a time (``year``, default the latest), month by month;
+    ``years`` lists them all with their counts.
 
     Returns
     -------
@@ -257,7 +261,8 @@ def person_page(
         ``faces``: the page (``face_id``, ``photo_id``, ``path``, ``frame_index``, ``box``,
         ``quality``, ``confirmed``, ``source``, ``similarity`` to the person's centre,
         ``taken``: capture time, else file time), lowest similarity first; ``offset``,
-        ``limit``, ``next``, ``total``; ``timeline``: months (``month``, ``n_photos``,
+        ``limit``, ``next``, ``total``; ``years`` (``year``, ``n_photos``) oldest first,
+        ``year`` (the one shown) and ``timeline``: its months (``month``, ``n_photos``,
         ``photos`` up to :data:`TIMELINE_PHOTOS_PER_MONTH`) oldest first; ``cover_face``;
         ``rejected_faces``; ``dates`` ("capture time" or "file time").
     """
@@ -266,9 +271,20 @@ def person_page(
         f"person/{int(person_id)}/{embedder}",
         lambda: _person_build(catalog, person_id, embedder),
     )
+    years: dict[str, int] = {}
+    for m in d["timeline"]:
+        years[m["month"][:4]] = years.get(m["month"][:4], 0) + m["n_photos"]
+    if year is not None and year not in years:
+        raise InputError(
+            f"year must be one of the person's years ({', '.join(years)}), got {year!r}"
+        )
+    shown = year if year is not None else (max(years) if years else None)
     end = offset + limit
     return {
-        **{k: v for k, v in d.items() if k != "faces"},
+        **{k: v for k, v in d.items() if k not in ("faces", "timeline")},
+        "years": [{"year": y, "n_photos": n} for y, n in years.items()],
+        "year": shown,
+        "timeline": [m for m in d["timeline"] if m["month"][:4] == shown],
         "faces": d["faces"][offset:end],
         "total": len(d["faces"]),
         "offset": offset,

@@ -176,8 +176,10 @@ async def person_page(request: Request) -> Response:
     offset = int_param(request, "offset", 0, 0, 10**9)
     limit = int_param(request, "limit", FACES_PER_PAGE, 1, MAX_PAGE_SIZE)
     pid, embedder = request.path_params["person_id"], request.app.state.embedder
+    year = request.query_params.get("year")
     d = await on_catalog(
-        request, lambda cat: person_data(cat, pid, embedder=embedder, offset=offset, limit=limit)
+        request,
+        lambda cat: person_data(cat, pid, embedder=embedder, offset=offset, limit=limit, year=year),
     )
     faces = [{**f, **face_urls(f)} for f in d["faces"]]
     timeline = [
