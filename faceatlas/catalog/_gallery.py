@@ -45,6 +45,10 @@ MIGRATIONS: list[Migration] = [
         """
         -- the unsorted page lists faces of nobody by quality, a page at a time
         CREATE INDEX IF NOT EXISTS faces_quality ON faces (quality);
+        -- covering indexes: people's face counts and best faces without reading the face
+        -- rows (each holds its chip, so a scan of faces reads the whole file)
+        CREATE INDEX IF NOT EXISTS faces_cover ON faces (id, quality, photo_id);
+        CREATE INDEX IF NOT EXISTS face_person_cover ON face_person (person_id, confirmed);
         -- a person's "not this person" faces, without scanning every constraint
         CREATE INDEX IF NOT EXISTS constraints_person ON constraints (person_id, kind);
         -- the face a person is shown by (chosen in the gallery); goes with either
