@@ -240,7 +240,8 @@ def test_review_queue_questions_and_answers(client: TestClient, db: Path) -> Non
     assert same, d["questions"]
     q = same[0]
     body = {k: q[k] for k in ("kind", "face_id", "person_id", "other_person_id")}
-    assert _post(client, "review", **body, answer="skip").json()["result"]["result"] is None
+    skipped = _post(client, "review", **body, answer="skip").json()["result"]
+    assert skipped["stored"] is False and skipped["correction"] is None
     assert _post(client, "review", **body, answer="yes").status_code == 200
     with Catalog(db) as cat:
         assert cat.corrections(1)[0]["kind"] == "confirm"

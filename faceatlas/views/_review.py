@@ -44,14 +44,15 @@ def review_questions(
     list of dict
         ``kind`` ("is_this" or "same_person"), ``face_id``, ``person_id``,
         ``person_name``, ``similarity``, ``why``; a "same_person" question also has
-        ``other_person_id``, ``other_name`` and ``other_face_id`` (the two closest faces).
+        ``other_person_id``, ``other_person_name`` and ``other_face_id`` (the two closest
+        faces); "yes" merges the other person into ``person_id``.
     """
     lib = _library()
     if lib is not None and hasattr(lib, "review_questions"):
         qs = cached(
             catalog,
-            f"review/{limit}",
-            lambda cat=catalog: lib.review_questions(cat, limit),
+            f"review/lib/{limit}/{embedder}",
+            lambda cat=catalog: lib.review_questions(cat, limit, embedder=embedder),
             stale_ok=True,
         )
     else:
@@ -72,7 +73,10 @@ def _still_open(catalog: Catalog, questions: list[dict[str, Any]]) -> list[dict[
         (c["face_a"], c["person_id"]) for c in catalog.constraints("not_person")
     }  # a small table: the user's own answers
     dismissed = catalog.dismissed_pairs()
-    alive = {p["id"] for p in catalog.persons([q["person_id"] for q in questions])}
+    ids = {q["person_id"] for q in questions} | {
+        q["other_person_id"] for q in questions if q["kind"] == "same_person"
+    }
+    alive = {p["id"] for p in catalog.persons(sorted(ids))}
     out = []
     for q in questions:
         f, p = int(q["face_id"]), int(q["person_id"])
@@ -81,7 +85,7 @@ def _still_open(catalog: Catalog, questions: list[dict[str, Any]]) -> list[dict[
                 continue
         else:
             pair = tuple(sorted((p, int(q["other_person_id"]))))
-            if pair in dismissed or p not in alive:
+            if pair in dismissed or p not in alive or int(q["other_person_id"]) not in alive:
                 continue
         out.append(q)
     return out
@@ -98,12 +102,12 @@ def _questions(catalog: Catalog, limit: int, embedder: str | None) -> list[dict[
     out: list[dict[str, Any]] = [
         {
             "kind": "same_person",
-            "face_id": s["closest_faces"][1],
-            "person_id": s["person_b"],
-            "person_name": s["name_b"],
-            "other_person_id": s["person_a"],
-            "other_name": s["name_a"],
-            "other_face_id": s["closest_faces"][0],
+            "face_id": s["closest_faces"][0],
+            "person_id": s["person_a"],
+            "person_name": s["name_a"],
+            "other_person_id": s["person_b"],
+            "other_person_name": s["name_b"],
+            "other_face_id": s["closest_faces"][1],
             "similarity": s["closest_similarity"],
             "why": f"their closest faces are {s['closest_similarity']:.2f} alike "
             f"(threshold {t:.2f})",
@@ -176,8 +180,9 @@ def answer_review(catalog: Catalog, question: dict[str, Any], answer: str) -> di
     """Store the answer to one question as a correction (nothing for "skip").
 
     "Is this X?": yes pins the face to X (:func:`faceatlas.people.move_face`), no makes it
-    never X (:func:`faceatlas.people.reject_face`). "Same person?": yes merges
-    (:func:`faceatlas.people.confirm_suggestion`), no dismisses the pair.
+    never X (:func:`faceatlas.people.reject_face`). "Same person?": yes merges the other
+    person into ``person_id`` (:func:`faceatlas.people.confirm_suggestion`), no dismisses
+    the pair. Returns ``answer``, ``stored`` (False for a skip) and ``correction``.
     """
     if answer not in ANSWERS:
         raise InputError(f"answer must be one of {', '.join(ANSWERS)}, got {answer!r}")
@@ -186,20 +191,19 @@ def answer_review(catalog: Catalog, question: dict[str, Any], answer: str) -> di
         raise InputError(f"question kind must be one of {', '.join(KINDS)}, got {kind!r}")
     lib = _library()
     if lib is not None and hasattr(lib, "answer_review"):
-        return {"answer": answer, "result": lib.answer_review(catalog, question, answer)}
+        return lib.answer_review(catalog, question, answer)
     if answer == "skip":
-        return {"answer": answer, "result": None}
+        return {"answer": answer, "stored": False, "correction": None}
     from faceatlas import people
 
     person = int(question["person_id"])
     if kind == "is_this":
         face = int(question["face_id"])
         fn = people.move_face if answer == "yes" else people.reject_face
-        return {"answer": answer, "result": fn(catalog, face, person)}
+        return {"answer": answer, "stored": True, "correction": fn(catalog, face, person)}
     other = int(question["other_person_id"])
-    if answer == "yes":
-        return {"answer": answer, "result": people.confirm_suggestion(catalog, other, person)}
-    return {"answer": answer, "result": people.dismiss_suggestion(catalog, other, person)}
+    pair = people.confirm_suggestion if answer == "yes" else people.dismiss_suggestion
+    return {"answer": answer, "stored": True, "correction": pair(catalog, person, other)}
 
 
 def ignore_faces(catalog: Catalog, face_ids: list[int]) -> dict[str, Any]:

@@ -238,17 +238,17 @@ async def review_page(request: Request) -> Response:
         }
         if q["kind"] == "same_person":
             q["other_chip"] = chip_url(q["other_face_id"])
-            q["other_label"] = q["other_name"] or f"Person {q['other_person_id']}"
+            q["other_label"] = q["other_person_name"] or f"Person {q['other_person_id']}"
         questions.append(q)
     # the merge suggestions among them, as the review page listed them before
     suggestions = [
         {
-            "person_a": q["other_person_id"],
-            "person_b": q["person_id"],
-            "name_a": q["other_name"],
-            "name_b": q["person_name"],
+            "person_a": q["person_id"],
+            "person_b": q["other_person_id"],
+            "name_a": q["person_name"],
+            "name_b": q["other_person_name"],
             "closest_similarity": q["similarity"],
-            "closest_faces": [q["other_face_id"], q["face_id"]],
+            "closest_faces": [q["face_id"], q["other_face_id"]],
         }
         for q in questions
         if q["kind"] == "same_person"
