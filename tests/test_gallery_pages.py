@@ -203,6 +203,7 @@ def test_unsorted_by_quality_and_ignore_these(client: TestClient, db: Path) -> N
         part = client.get(f"/unsorted.json?quality={q}&limit=500").json()
         assert len(part["faces"]) == d["counts"][q]
         assert all(f["poor"] == (q == "poor") for f in part["faces"])
+        assert all(bool(f["reason"]) == (q == "poor") for f in part["faces"])
     assert client.get("/unsorted.json?quality=bad").status_code == 400
     if not d["faces"]:
         pytest.skip("every face has a person in this catalog")

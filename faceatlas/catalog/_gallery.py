@@ -87,15 +87,51 @@ class GalleryMixin(CatalogBase):
         ftime = "datetime(p.mtime, 'unixepoch')"
         return f"COALESCE(p.{col}, {ftime})" if col else ftime
 
+    def _is_capture_sql(self) -> str:
+        """SQL: 1 when the photo's time is a capture time (not a file time taken as a guess)."""
+        col = self._capture_column()
+        if col is None:
+            return "0"
+        cols = {r[1] for r in self.db.execute("PRAGMA table_info(photos)")}
+        guess = " AND COALESCE(p.taken_guess, 0) = 0" if "taken_guess" in cols else ""
+        return f"(p.{col} IS NOT NULL{guess})"
+
+    def _has_verdicts(self) -> bool:
+        """Whether faces carry issue 11's usable/unusable verdict (column ``usable``)."""
+        return "usable" in {r[1] for r in self.db.execute("PRAGMA table_info(faces)")}
+
     # -- unassigned faces ----------------------------------------------------------------
-    def unassigned_face_ids(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every face of nobody, best quality first: ``(face_ids, quality)``, one query."""
+    def unassigned_face_ids(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every face of nobody, best quality first: ``(face_ids, quality, usable)``.
+
+        ``usable`` is the scan's verdict (1 usable, 0 not, -1 unknown: scanned before the
+        verdict existed, or a catalog without it). One query.
+        """
+        usable = "COALESCE(f.usable, -1)" if self._has_verdicts() else "-1"
         rows = self.db.execute(
-            "SELECT f.id, f.quality FROM faces f WHERE NOT EXISTS "
+            f"SELECT f.id, f.quality, {usable} FROM faces f WHERE NOT EXISTS "
             "(SELECT 1 FROM face_person fp WHERE fp.face_id = f.id) ORDER BY f.quality DESC, f.id"
         ).fetchall()
-        a = np.array(rows, np.float64).reshape(-1, 2)
-        return a[:, 0].astype(np.int64), a[:, 1]
+        a = np.array(rows, np.float64).reshape(-1, 3)
+        return a[:, 0].astype(np.int64), a[:, 1], a[:, 2].astype(np.int8)
+
+    def face_reasons(self, face_ids: Sequence[int]) -> dict[int, str]:
+        """Why each of the faces is unusable, by the scan's verdict (only those it refused)."""
+        if not self._has_verdicts() or not face_ids:
+            return {}
+        ids = [int(f) for f in face_ids]
+        out: dict[int, str] = {}
+        for start in range(0, len(ids), 900):
+            chunk = ids[start : start + 900]
+            out.update(
+                (r[0], r[1] or "unusable")
+                for r in self.query(
+                    "SELECT id, reason FROM faces WHERE usable = 0 AND id IN "
+                    f"({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+            )
+        return out
 
     def unassigned_faces(
         self,
@@ -153,8 +189,7 @@ class GalleryMixin(CatalogBase):
         rows = self.query(
             "SELECT f.id AS face_id, f.photo_id, f.x1, f.y1, f.x2, f.y2, f.quality, "
             "fp.confirmed, fp.source, p.path, p.frame_index, p.width, p.height, "
-            f"{self._photo_time_sql()} AS taken, "
-            f"{'1' if self._capture_column() else '0'} AS taken_is_capture "
+            f"{self._photo_time_sql()} AS taken, {self._is_capture_sql()} AS taken_is_capture "
             "FROM face_person fp JOIN faces f ON f.id = fp.face_id "
             "JOIN photos p ON p.id = f.photo_id WHERE fp.person_id = ? ORDER BY f.id",
             (int(person_id),),

@@ -342,32 +342,41 @@ def unsorted_page(
     Parameters
     ----------
     quality : {"all", "good", "poor"}
-        "good": quality at least ``poor_below``; "poor": under it.
+        "poor": faces the scan judged unusable (issue 11's verdict, with its reason), or
+        for a catalog without verdicts, quality under ``poor_below``; "good": the others.
 
     Returns
     -------
     dict
         ``groups`` (the first :data:`GROUPS_SHOWN` small groups), ``n_groups``, ``faces``
-        (``face_id``, ``photo_id``, ``quality``, ``poor``, ``path``, ``frame_index``), best
-        quality first; ``counts`` (``all``, ``good``, ``poor``), ``n_unassigned`` (of the
-        filter), ``offset``, ``limit``, ``next``, ``quality``, ``poor_below``.
+        (``face_id``, ``photo_id``, ``quality``, ``poor``, ``reason``, ``path``,
+        ``frame_index``), best quality first; ``counts`` (``all``, ``good``, ``poor``),
+        ``n_unassigned`` (of the filter), ``offset``, ``limit``, ``next``, ``quality``,
+        ``poor_below``, ``poor_by`` (what "poor" means here).
     """
     if quality not in ("all", "good", "poor"):
         raise InputError(f"quality must be all, good or poor, got {quality!r}")
     # every unassigned face's id and quality, once per change: any page is then a slice
-    ids, q = cached(catalog, "unassigned", catalog.unassigned_face_ids)
-    good = q >= poor_below
+    ids, q, usable = cached(catalog, "unassigned", catalog.unassigned_face_ids)
+    # the scan's verdict when it gave one (issue 11), else the quality bar
+    verdict = bool((usable >= 0).any())
+    good = np.where(usable >= 0, usable == 1, q >= poor_below) if verdict else q >= poor_below
     n = {"all": int(ids.size), "good": int(good.sum()), "poor": int((~good).sum())}
     chosen = {"all": ids, "good": ids[good], "poor": ids[~good]}[quality]
     page_ids = [int(f) for f in chosen[offset : offset + limit]]
     rows = {f["id"]: f for f in catalog.faces(page_ids)}
+    reasons = catalog.face_reasons(page_ids)
+    flags = np.isin(np.array(page_ids, np.int64), ids[~good]) if page_ids else []
+    is_poor = dict(zip(page_ids, (bool(x) for x in flags), strict=True))
     groups = people_listing(catalog)["unsorted"]
     faces = [
         {
             "face_id": f,
             "photo_id": rows[f]["photo_id"],
             "quality": round(rows[f]["quality"], 4),
-            "poor": rows[f]["quality"] < poor_below,
+            "poor": bool(is_poor.get(f)),
+            "reason": reasons.get(f)
+            or (f"quality under {poor_below:.2f}" if is_poor.get(f) else None),
             "path": rows[f]["path"],
             "frame_index": rows[f]["frame_index"],
         }
@@ -386,6 +395,7 @@ def unsorted_page(
         "next": end if end < n[quality] else None,
         "quality": quality,
         "poor_below": poor_below,
+        "poor_by": "the scan's verdict" if verdict else f"quality under {poor_below:.2f}",
     }
 
 
