@@ -304,3 +304,45 @@ def test_search_shows_the_uploaded_photo_with_its_boxes(client: TestClient, db: 
     assert html.count("<rect ") == len(twin["faces"])
     for f in twin["faces"]:
         assert f'x="{f["box"][0]}"' in html
+
+
+def test_scan_verdicts_and_capture_times_are_used_when_present(
+    client: TestClient, db: Path
+) -> None:
+    # the columns issue 11's migration adds (faces.usable/reason, photos.taken_at/guess)
+    with Catalog(db) as cat:
+        cat.db.executescript(
+            "ALTER TABLE faces ADD COLUMN usable INTEGER; ALTER TABLE faces ADD COLUMN reason TEXT;"
+            "ALTER TABLE photos ADD COLUMN taken_at TEXT;"
+            "ALTER TABLE photos ADD COLUMN taken_guess INTEGER;"
+        )
+        loose = [f for f in cat.faces() if f["id"] not in cat.face_people()]
+        people = list_people(cat)["people"]
+        pid = people[0]["id"]
+        held = cat.faces_of_person(pid)
+        photo = cat.faces(held[:1])[0]["photo_id"]
+        with cat.transaction() as tx:
+            tx.execute("UPDATE faces SET usable = 1, reason = NULL")
+            if loose:
+                tx.execute(
+                    "UPDATE faces SET usable = 0, reason = 'face 12 px, under 20' WHERE id = ?",
+                    (loose[-1]["id"],),
+                )
+            tx.execute(
+                "UPDATE photos SET taken_at = '2011-07-04T10:00:00+02:00', taken_guess = 0 "
+                "WHERE id = ?",
+                (photo,),
+            )
+    d = client.get(f"/person/{pid}.json").json()
+    assert d["dates"] == "capture time"
+    by_photo = {f["photo_id"]: f for f in d["faces"]}
+    assert by_photo[photo]["taken"] == "2011-07-04T10:00:00+02:00"
+    assert "2011" in [y["year"] for y in d["years"]]
+    if not loose:
+        return
+    poor = client.get("/unsorted.json?quality=poor").json()
+    assert poor["poor_by"] == "the scan's verdict"
+    assert [(f["face_id"], f["reason"]) for f in poor["faces"]] == [
+        (loose[-1]["id"], "face 12 px, under 20")
+    ]
+    assert "face 12 px, under 20" in client.get("/unsorted?quality=poor").text

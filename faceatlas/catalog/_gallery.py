@@ -115,18 +115,18 @@ class GalleryMixin(CatalogBase):
         a = np.array(rows, np.float64).reshape(-1, 3)
         return a[:, 0].astype(np.int64), a[:, 1], a[:, 2].astype(np.int8)
 
-    def face_reasons(self, face_ids: Sequence[int]) -> dict[int, str]:
-        """Why each of the faces is unusable, by the scan's verdict (only those it refused)."""
+    def face_verdicts(self, face_ids: Sequence[int]) -> dict[int, tuple[int | None, str | None]]:
+        """The scan's ``(usable, reason)`` of each face (``usable`` None: no verdict)."""
         if not self._has_verdicts() or not face_ids:
             return {}
         ids = [int(f) for f in face_ids]
-        out: dict[int, str] = {}
+        out: dict[int, tuple[int | None, str | None]] = {}
         for start in range(0, len(ids), 900):
             chunk = ids[start : start + 900]
             out.update(
-                (r[0], r[1] or "unusable")
+                (r[0], (r[1], r[2]))
                 for r in self.query(
-                    "SELECT id, reason FROM faces WHERE usable = 0 AND id IN "
+                    "SELECT id, usable, reason FROM faces WHERE id IN "
                     f"({','.join('?' * len(chunk))})",
                     chunk,
                 )

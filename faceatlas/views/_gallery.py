@@ -365,9 +365,14 @@ def unsorted_page(
     chosen = {"all": ids, "good": ids[good], "poor": ids[~good]}[quality]
     page_ids = [int(f) for f in chosen[offset : offset + limit]]
     rows = {f["id"]: f for f in catalog.faces(page_ids)}
-    reasons = catalog.face_reasons(page_ids)
-    flags = np.isin(np.array(page_ids, np.int64), ids[~good]) if page_ids else []
-    is_poor = dict(zip(page_ids, (bool(x) for x in flags), strict=True))
+    verdicts = catalog.face_verdicts(page_ids) if verdict else {}
+
+    def poor(f: int) -> bool:
+        usable = verdicts.get(f, (None, None))[0]
+        return usable == 0 if usable is not None else rows[f]["quality"] < poor_below
+
+    is_poor = {f: poor(f) for f in page_ids if f in rows}
+    reasons = {f: verdicts[f][1] or "unusable" for f in page_ids if verdicts.get(f, (1,))[0] == 0}
     groups = people_listing(catalog)["unsorted"]
     faces = [
         {

@@ -149,6 +149,12 @@ def create_app(
     app.state.max_upload_bytes = max_upload_bytes
     # the detector and embedder models are cached per process and are not thread-safe
     app.state.search_lock = threading.Lock()
+    if db_path != ":memory:":
+        from faceatlas.catalog import Catalog
+
+        # held open for the app's life: when a request's connection is the last one to
+        # close, SQLite checkpoints the WAL and deletes it, ~2 ms each time
+        app.state.keeper = Catalog(db_path)
     if warm and db_path != ":memory:":
         from faceatlas.views import warm as warm_caches
 

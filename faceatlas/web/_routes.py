@@ -66,7 +66,7 @@ def wants_json(request: Request) -> bool:
 def page(request: Request, template: str, data: dict[str, Any], **extra: Any) -> Response:
     """``data`` as JSON for a ``.json`` path, else rendered into ``template``."""
     if wants_json(request):
-        return JSONResponse(jsonable(data))
+        return json_response(data)
     return request.app.state.templates.TemplateResponse(request, template, {"data": data, **extra})
 
 
@@ -97,10 +97,43 @@ async def on_catalog(request: Request, fn: Callable[..., Any], *args: Any) -> An
     return await run_in_threadpool(run)
 
 
+def _json_default(obj: Any) -> Any:
+    import numpy as np
+
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, set | tuple):
+        return list(obj)
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    raise TypeError(f"{type(obj).__name__} is not JSON")
+
+
+def json_response(data: Any, status_code: int = 200) -> Response:
+    """``data`` as JSON, encoded by the json module's C walker (numpy values, paths too).
+
+    Several times faster than :func:`jsonable` then JSONResponse on a page of 120 faces;
+    data the fast path refuses (numpy dict keys) goes through :func:`jsonable`.
+    """
+    import json
+
+    try:
+        body = json.dumps(data, default=_json_default, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return JSONResponse(jsonable(data), status_code=status_code)
+    return Response(body.encode("utf-8"), status_code, media_type="application/json")
+
+
 def jsonable(obj: Any) -> Any:
     """``obj`` with numpy values, paths and dataclasses turned into JSON's types."""
     import numpy as np
 
+    if obj is None or isinstance(obj, str | int | float):
+        return obj
     if isinstance(obj, dict):
         return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple | set):

@@ -293,8 +293,21 @@
       if (answer === "skip") { done(); return; }
       act("review", q, done);
     }
+    // "no, it is ...": the name picker moves the face to whom it really is
+    queue.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const el = e.target.closest(".question");
+      faceTo(Number(el.dataset.face), e.target.querySelector(".who-else-input").value).then((r) => {
+        if (!r) return;
+        el.classList.add("done");
+        el.dataset.answer = "moved";
+        toast("face " + el.dataset.face + " is person " + r.person);
+        focus(items()[0]);
+      });
+    });
     queue.addEventListener("click", (e) => {
       const el = e.target.closest(".question");
+      if (e.target.closest("form")) return;
       if (e.target.classList.contains("yes")) decide(el, "yes");
       else if (e.target.classList.contains("no")) decide(el, "no");
       else if (e.target.classList.contains("skip")) decide(el, "skip");
