@@ -159,7 +159,7 @@ class GalleryMixin(CatalogBase):
     def _quality_filter(
         min_quality: float | None, below_quality: float | None
     ) -> tuple[str, tuple[float, ...]]:
-        where, params = "", ()
+        where, params = "", ()  # type: tuple[str, tuple[float, ...]]
         if min_quality is not None:
             where += " AND f.quality >= ?"
             params += (float(min_quality),)

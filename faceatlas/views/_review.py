@@ -27,11 +27,12 @@ ANSWERS = ("yes", "no", "skip")
 
 def _library() -> Any:
     """The shared review module of the people package, when it is installed."""
-    try:
-        from faceatlas.people import _review  # issue 13's queue (faceatlas review)
+    import importlib
+
+    try:  # issue 13's queue (faceatlas review), shared with the CLI
+        return importlib.import_module("faceatlas.people._review")
     except ImportError:
         return None
-    return _review
 
 
 def review_questions(
@@ -48,20 +49,15 @@ def review_questions(
         faces); "yes" merges the other person into ``person_id``.
     """
     lib = _library()
-    if lib is not None and hasattr(lib, "review_questions"):
-        qs = cached(
-            catalog,
-            f"review/lib/{limit}/{embedder}",
-            lambda cat=catalog: lib.review_questions(cat, limit, embedder=embedder),
-            stale_ok=True,
-        )
-    else:
-        qs = cached(
-            catalog,
-            f"review/{limit}/{embedder}",
-            lambda cat=catalog: _questions(cat, limit, embedder),
-            stale_ok=True,
-        )
+    use_lib = lib is not None and hasattr(lib, "review_questions")
+
+    def build(cat: Catalog = catalog) -> list[dict[str, Any]]:
+        if use_lib:
+            return list(lib.review_questions(cat, limit, embedder=embedder))
+        return _questions(cat, limit, embedder)
+
+    key = f"review/{'lib' if use_lib else 'own'}/{limit}/{embedder}"
+    qs = cached(catalog, key, build, stale_ok=True)
     return _still_open(catalog, qs)
 
 

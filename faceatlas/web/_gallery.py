@@ -73,13 +73,24 @@ def _int(body: dict[str, Any], key: str, *, optional: bool = False) -> int | Non
         raise Refused(400, f"{key} must be an int, got {raw!r}") from None
 
 
+def _person(body: dict[str, Any]) -> int:
+    pid = _int(body, "person")
+    assert pid is not None  # not optional: _int refused a missing one
+    return pid
+
+
 async def _answer(request: Request, fn: Any) -> Response:
     body, is_form = await _correction_body(request)
     result = await on_catalog(request, fn, body)
     nxt = body.get("next")
     # only a path on this site: "//host" and backslashes would leave it
-    local = isinstance(nxt, str) and nxt.startswith("/") and not nxt.startswith("//")
-    if is_form and local and "\\" not in nxt:
+    if (
+        is_form
+        and isinstance(nxt, str)
+        and nxt.startswith("/")
+        and not nxt.startswith("//")
+        and "\\" not in nxt
+    ):
         return RedirectResponse(nxt, status_code=303)
     return JSONResponse(jsonable({"result": result}))
 
@@ -118,5 +129,5 @@ async def cover_action(request: Request) -> Response:
 
     return await _answer(
         request,
-        lambda cat, b: choose_cover(cat, _int(b, "person"), _int(b, "face", optional=True)),
+        lambda cat, b: choose_cover(cat, _person(b), _int(b, "face", optional=True)),
     )
