@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from faceatlas.web._corrections import _correction_body
-from faceatlas.web._routes import chip_url, json_response, jsonable, on_catalog, page
+from faceatlas.web._routes import chip_url, jsonable, on_catalog, page
 from faceatlas.web._security import Refused
 
 __all__ = ["cover_action", "face_page", "ignore_action", "names", "photo_view", "review_action"]
@@ -50,9 +50,15 @@ def _face(request: Request) -> int:
 
 
 async def names(request: Request) -> Response:
-    from faceatlas.views import person_names
+    import json
 
-    return json_response({"people": await on_catalog(request, person_names)})
+    from faceatlas.views import cached, person_names
+
+    def encoded(cat: Any) -> bytes:
+        # thousands of people: encoded once per catalog change, not per keystroke's page
+        return cached(cat, "names.json", lambda: json.dumps({"people": person_names(cat)}).encode())
+
+    return Response(await on_catalog(request, encoded), media_type="application/json")
 
 
 def _ints(raw: Any, key: str) -> list[int]:
