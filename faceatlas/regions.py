@@ -380,15 +380,14 @@ def _place(
     for r in regions:
         d = to_displayed(r.box, orientation)
         shown.append((d[0] * W, d[1] * H, d[2] * W, d[3] * H))
-    # one region per face, best overlaps first
+    # one region per face, best overlaps first; on a tie the region listed first wins
     pairs = sorted(
-        ((overlap(s, b), i, fid) for i, s in enumerate(shown) for fid, b in boxes.items()),
-        reverse=True,
+        ((-overlap(s, b), i, fid) for i, s in enumerate(shown) for fid, b in boxes.items()),
     )
     placed: dict[int, int] = {}
     taken: set[int] = set()
-    for score, i, fid in pairs:
-        if score < min_overlap:
+    for negative, i, fid in pairs:
+        if -negative < min_overlap:
             break
         if i not in placed and fid not in taken:
             placed[i] = fid

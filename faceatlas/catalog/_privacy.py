@@ -31,36 +31,29 @@ BIOMETRIC_TABLES = (
 )
 
 
-_ID_KEYS = (
-    "person",
-    "merged",
-    "face",
-    "from",
-    "displaced",
-    "dropped",
-    "unassigned",
-    "new_people",
-    "persons",
-    "faces_ids",
-)
+# the keys of a correction's "info" that hold ids (others are counts or names)
+_PERSON_KEYS = ("person", "merged", "from", "new_people")
+_FACE_KEYS = ("face", "displaced", "dropped", "unassigned")
+
+
+def _ints(values: list[Any]) -> set[int]:
+    flat: list[Any] = []
+    for v in values:
+        flat.extend(v if isinstance(v, list) else [v])
+    return {int(v) for v in flat if isinstance(v, int) and not isinstance(v, bool)}
 
 
 def _mentions(payload: dict[str, Any], person_ids: set[int], face_ids: set[int]) -> bool:
     """Whether a correction's payload names one of the persons or faces."""
-    info = payload.get("info", {})
-    undo = payload.get("undo", {})
-    # only the keys that hold ids: others are counts, which could equal an id by chance
-    values: list[Any] = [info.get(k) for k in _ID_KEYS] if isinstance(info, dict) else []
-    for key in ("persons_before", "faces_before"):
-        values += [int(k) for k in (undo.get(key) or {}) if str(k).isdigit()]
-    for before in (undo.get("faces_before") or {}).values():
-        if isinstance(before, dict):
-            values.append(before.get("person_id"))
-    flat: list[Any] = []
-    for v in values:
-        flat.extend(v if isinstance(v, list) else [v])
-    ints = {v for v in flat if isinstance(v, int) and not isinstance(v, bool)}
-    return bool(ints & person_ids) or bool(ints & face_ids)
+    info = payload.get("info") if isinstance(payload.get("info"), dict) else {}
+    undo = payload.get("undo") if isinstance(payload.get("undo"), dict) else {}
+    faces_before = undo.get("faces_before") or {}
+    persons = _ints([info.get(k) for k in _PERSON_KEYS])
+    persons |= {int(k) for k in (undo.get("persons_before") or {}) if str(k).isdigit()}
+    persons |= _ints([b.get("person_id") for b in faces_before.values() if isinstance(b, dict)])
+    faces = _ints([info.get(k) for k in _FACE_KEYS])
+    faces |= {int(k) for k in faces_before if str(k).isdigit()}
+    return bool(persons & person_ids) or bool(faces & face_ids)
 
 
 def erase_file(path: str | Path) -> int:
