@@ -164,3 +164,20 @@ def test_forget_bad_input_is_one_line(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "give one PERSON or --all" in res.output
     res = _cli("--db", str(db), "forget", "1", "--yes", "--report-dir", str(tmp_path))
     assert res.exit_code == 1
+
+
+@pytest.mark.slow
+def test_a_hidden_person_stays_out_of_similar(catalog_with_people: tuple) -> None:
+    import json
+
+    db, _report, people = catalog_with_people
+    obama, biden = list(people)
+
+    def found_people() -> set:
+        res = _cli("--db", str(db), "similar", "Barack Obama", "--json", "-k", "10")
+        assert res.exit_code == 0, res.output
+        return {r["person_id"] for q in json.loads(res.output)["queries"] for r in q["results"]}
+
+    assert biden in found_people()
+    assert _cli("--db", str(db), "hide", str(biden)).exit_code == 0
+    assert biden not in found_people()
