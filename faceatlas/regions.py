@@ -108,6 +108,15 @@ class ExportSummary:
         )
 
 
+def _names_in(side: Path, names: set[str]) -> bool:
+    """Whether an existing sidecar holds a region with one of ``names``."""
+    try:
+        found = parse_regions(side.read_text(encoding="utf-8"), where=str(side))
+    except (OSError, UnicodeDecodeError, InputError):
+        return False
+    return any(r.name in names for r in found)
+
+
 def export_xmp(
     catalog: Catalog,
     paths: Iterable[str | Path] | None = None,
@@ -145,16 +154,25 @@ def export_xmp(
     hidden = {p["name"] for p in persons.values() if p["hidden"] and p["name"]}
     named = {pid: p["name"] for pid, p in persons.items() if p["name"] and not p["hidden"]}
     assigned = catalog.face_people()
+    for root in roots:
+        if not os.path.exists(root):
+            raise InputError(f"{root}: no such file or folder")
     by_path: dict[str, list[dict[str, Any]]] = {}
     for f in catalog.faces():
         got = assigned.get(f["id"])
-        if got is None or got[0] not in named or f["frame_index"] != -1:
+        if got is None or f["frame_index"] != -1 or not _selected(f["path"], roots):
             continue
-        if _selected(f["path"], roots):
+        if got[0] in named:
             by_path.setdefault(f["path"], []).append({**f, "name": named[got[0]]})
+        elif persons[got[0]]["hidden"] and persons[got[0]]["name"]:
+            # no region, but an existing sidecar loses the hidden person's name
+            by_path.setdefault(f["path"], [])
     summary = ExportSummary(dry_run=dry_run)
     for path in sorted(by_path):
         faces = sorted(by_path[path], key=lambda f: f["id"])
+        side = sidecar_path(path, sidecar_name)
+        if not faces and not _names_in(side, hidden):
+            continue  # only hidden people here, and no sidecar naming them
         try:
             width, height, orientation = image_geometry(path)
         except (InputError, FileNotFoundError) as exc:

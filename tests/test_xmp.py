@@ -174,9 +174,21 @@ def test_export_xmp_round_trip_through_exiftool(photos: Path, tmp_path: Path) ->
         _name_face(cat, obama["id"], "Barack Obama")
         _name_face(cat, left["id"], "Left Person")
         hidden = _name_face(cat, right["id"], "Hidden Person")
-        from faceatlas.people import hide_person
+        from faceatlas.people import hide_person, move_face
 
+        (biden,) = _faces_of(cat, photos / "biden.jpg")
+        move_face(cat, biden["id"], hidden)
         hide_person(cat, hidden)
+    # a photo of the hidden person only, whose sidecar (another tool's) names them
+    exiftool(
+        "-q",
+        "-o",
+        str(photos / "biden.jpg.xmp"),
+        "-XMP-dc:Subject=speech",
+        "-XMP-mwg-rs:RegionInfo={AppliedToDimensions={W=970,H=2204,Unit=pixel},RegionList=["
+        "{Area={X=0.5,Y=0.2,W=0.3,H=0.2,Unit=normalized},Name=Hidden Person,Type=Face}]}",
+        str(photos / "biden.jpg"),
+    )
     # a sidecar another tool wrote earlier: its other content must stay
     side = photos / "two_people.jpg.xmp"
     exiftool(
@@ -192,12 +204,16 @@ def test_export_xmp_round_trip_through_exiftool(photos: Path, tmp_path: Path) ->
 
     dry = _cli("--db", str(db), "export-xmp", "--dry-run", str(photos))
     assert dry.exit_code == 0, dry.output
-    assert "would write 2 named face regions into 2 sidecars" in dry.output
+    assert "would write 2 named face regions into 3 sidecars" in dry.output
     assert not (photos / "obama.jpg.xmp").exists()
 
     res = _cli("--db", str(db), "export-xmp", "--json", str(photos))
     assert res.exit_code == 0, res.output
-    assert {f["action"] for f in json.loads(res.output)["files"]} == {"create", "update"}
+    actions = {Path(f["path"]).name: f["action"] for f in json.loads(res.output)["files"]}
+    assert actions == {"obama.jpg": "create", "two_people.jpg": "update", "biden.jpg": "update"}
+    biden_side = read_back(photos / "biden.jpg.xmp")
+    assert biden_side["XMP-dc:Subject"] in ("speech", ["speech"])
+    assert "Hidden Person" not in (photos / "biden.jpg.xmp").read_text()
     after = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in photos.glob("*.jpg")}
     assert after == before, "the photos themselves are never written"
 
