@@ -431,8 +431,8 @@ def _kept_items(
         for item in _items(_fields(holder).get(_q(listed))):
             region = _mwg_region(item, None) if container == "mwg-rs:Regions" else _mp_region(item)
             if region is None:
-                if container == "mwg-rs:Regions":
-                    kept.append(copy.deepcopy(item))  # a pixel-unit or odd region: not ours
+                # not a face box faceatlas reads (an ignored face, an odd unit): not ours
+                kept.append(copy.deepcopy(item))
                 continue
             if region.name and region.name in drop_names:
                 continue

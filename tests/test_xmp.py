@@ -89,6 +89,31 @@ def test_picasa_rect64_and_contacts(tmp_path: Path) -> None:
     assert picasa_regions(tmp_path / "nothing") == {}
 
 
+def test_attribute_serialisation_as_exiv2_writes_it() -> None:
+    """digiKam (exiv2) writes struct fields as attributes of nested rdf:Description nodes."""
+    text = """<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF
+      xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+     <rdf:Description rdf:about=""
+      xmlns:mwg-rs="http://www.metadataworkinggroup.com/schemas/regions/"
+      xmlns:stArea="http://ns.adobe.com/xmp/sType/Area#"
+      xmlns:stDim="http://ns.adobe.com/xap/1.0/sType/Dimensions#">
+      <mwg-rs:Regions rdf:parseType="Resource">
+       <mwg-rs:AppliedToDimensions stDim:w="400" stDim:h="200" stDim:unit="pixel"/>
+       <mwg-rs:RegionList><rdf:Bag><rdf:li><rdf:Description mwg-rs:Name="Eve" mwg-rs:Type="Face">
+        <mwg-rs:Area stArea:x="0.5" stArea:y="0.5" stArea:w="0.2" stArea:h="0.4"
+         stArea:unit="normalized"/>
+       </rdf:Description></rdf:li>
+       <rdf:li><rdf:Description mwg-rs:Name="Px" mwg-rs:Type="Face">
+        <mwg-rs:Area stArea:x="100" stArea:y="50" stArea:w="40" stArea:h="20"
+         stArea:unit="pixel"/>
+       </rdf:Description></rdf:li></rdf:Bag></mwg-rs:RegionList>
+      </mwg-rs:Regions></rdf:Description></rdf:RDF></x:xmpmeta>"""
+    eve, px = parse_regions(text)
+    assert eve.name == "Eve" and eve.box == pytest.approx((0.4, 0.3, 0.6, 0.7))
+    # pixel units are fractions of AppliedToDimensions: centre (100, 50) of 400 x 200
+    assert px.name == "Px" and px.box == pytest.approx((0.2, 0.2, 0.3, 0.3))
+
+
 def test_exiftool_regions_parse_and_merge_keeps_other_content(tmp_path: Path) -> None:
     side = tmp_path / "x.xmp"
     exiftool(
