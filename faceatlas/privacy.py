@@ -27,7 +27,7 @@ from faceatlas.exceptions import InputError, NotFoundError
 if TYPE_CHECKING:
     from faceatlas.catalog import Catalog
 
-__all__ = ["ForgetSummary", "forget", "forget_all", "resolve_person"]
+__all__ = ["ForgetSummary", "forget", "forget_all"]
 
 
 @dataclass
@@ -68,29 +68,30 @@ class ForgetSummary:
         return line
 
 
-def resolve_person(catalog: Catalog, person: int | str) -> dict[str, Any]:
-    """A person by id (``12``, ``"12"``, ``"person:12"``) or by exact name (any case).
+def _matching_persons(catalog: Catalog, person: int | str) -> list[dict[str, Any]]:
+    """Persons with this id (``12``, ``"12"``, ``"person:12"``) or exact name (any case).
 
-    A private resolver until :func:`faceatlas.people.find_person` lands.
-
-    Raises
-    ------
-    NotFoundError
-        No such id or name.
-    InputError
-        The name belongs to several persons (their ids are listed).
+    The one private resolver of issue 15's modules (``regions`` uses it too), until
+    ``faceatlas.people.find_person`` (issue "Corrections are law") replaces it.
     """
     text = str(person).strip()
-    digits = text.split(":", 1)[1] if text.lower().startswith("person:") else text
+    digits = text.split(":", 1)[1].strip() if text.lower().startswith("person:") else text
     if digits.isdigit():
-        return catalog.person(int(digits))
+        return catalog.persons([int(digits)], with_empty=True)
     wanted = " ".join(text.split()).lower()
-    found = [p for p in catalog.persons(with_empty=True) if (p["name"] or "").lower() == wanted]
+    return [p for p in catalog.persons(with_empty=True) if (p["name"] or "").lower() == wanted]
+
+
+def _resolve_person(catalog: Catalog, person: int | str) -> dict[str, Any]:
+    """The one person ``person`` names, or an error that says why not."""
+    found = _matching_persons(catalog, person)
     if not found:
-        raise NotFoundError(f"person must be an id or a name in the catalog, got {text!r}")
+        raise NotFoundError(
+            f"person must be an id or a name in the catalog, got {str(person).strip()!r}"
+        )
     if len(found) > 1:
         ids = ", ".join(str(p["id"]) for p in found)
-        raise InputError(f"the name {text!r} belongs to persons {ids}; give the id")
+        raise InputError(f"the name {str(person).strip()!r} belongs to persons {ids}; give the id")
     return found[0]
 
 
@@ -139,7 +140,7 @@ def forget(catalog: Catalog, person: int | str, *, report_dirs: Any = ()) -> For
     ----------
     catalog : Catalog
     person : int or str
-        Id or exact name (see :func:`resolve_person`).
+        Id (``12`` or ``person:12``) or exact name, any case.
     report_dirs : sequence of path, optional
         Report folders (``faceatlas report OUT_DIR``) to erase the person's pictures from.
 
@@ -148,7 +149,7 @@ def forget(catalog: Catalog, person: int | str, *, report_dirs: Any = ()) -> For
     ForgetSummary
     """
     dirs = _dirs(report_dirs)
-    found = resolve_person(catalog, person)
+    found = _resolve_person(catalog, person)
     pid = int(found["id"])
     faces = set(catalog.faces_of_person(pid))
     summary = ForgetSummary(person={"id": pid, "name": found["name"]})

@@ -278,15 +278,13 @@ def _regions_of(
 
 
 def _person_by_name(catalog: Catalog, name: str) -> int | None:
-    """The person with this exact name (any case); the oldest if several.
+    """The person with this exact name (any case); the oldest if several."""
+    from faceatlas.privacy import _matching_persons
 
-    A private helper until :func:`faceatlas.people.find_person` lands.
-    """
     wanted = " ".join(name.split()).lower()
-    for p in catalog.persons(with_empty=True):
-        if (p["name"] or "").lower() == wanted:
-            return int(p["id"])
-    return None
+    # a name made of digits is a name here, never an id
+    found = [p for p in _matching_persons(catalog, name) if (p["name"] or "").lower() == wanted]
+    return int(found[0]["id"]) if found else None
 
 
 def _add_face(
@@ -469,6 +467,7 @@ def import_xmp(
     """
     from faceatlas.config import ScanConfig
     from faceatlas.embed import get_embedder
+    from faceatlas.images import media_kind
     from faceatlas.pipeline import scan, walk
     from faceatlas.policy import DEFAULT_EMBEDDER, catalog_embedder
 
@@ -485,6 +484,8 @@ def import_xmp(
     picasa: dict[str, dict[str, list[Region]]] = {}
     todo: list[tuple[str, list[Region]]] = []
     for photo in found.files:
+        if media_kind(photo) != "image":
+            continue  # XMP regions describe stills; video frames have none
         regions, problems = _regions_of(photo, picasa, contacts)
         for problem in problems:
             summary.unplaced.append({"path": photo, "name": None, "reason": problem})

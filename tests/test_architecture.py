@@ -46,8 +46,8 @@ WORKFLOWS = [
     "evaluation",
     "eigenfaces",
     "views",
-    "regions",
     "privacy",
+    "regions",
 ]
 APPS = ["report", "web", "cli", "__init__", "__main__"]
 
