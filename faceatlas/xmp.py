@@ -303,7 +303,7 @@ def embedded_xmp(path: str | Path) -> str | None:
         except ValueError:  # an empty file
             return None
         with data:
-            found = _PACKET.search(data)  # type: ignore[call-overload]
+            found = _PACKET.search(data)
             return found.group(0).decode("utf-8", errors="replace") if found else None
 
 

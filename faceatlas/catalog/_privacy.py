@@ -45,8 +45,9 @@ def _ints(values: list[Any]) -> set[int]:
 
 def _mentions(payload: dict[str, Any], person_ids: set[int], face_ids: set[int]) -> bool:
     """Whether a correction's payload names one of the persons or faces."""
-    info = payload.get("info") if isinstance(payload.get("info"), dict) else {}
-    undo = payload.get("undo") if isinstance(payload.get("undo"), dict) else {}
+    raw_info, raw_undo = payload.get("info"), payload.get("undo")
+    info: dict[str, Any] = raw_info if isinstance(raw_info, dict) else {}
+    undo: dict[str, Any] = raw_undo if isinstance(raw_undo, dict) else {}
     faces_before = undo.get("faces_before") or {}
     persons = _ints([info.get(k) for k in _PERSON_KEYS])
     persons |= {int(k) for k in (undo.get("persons_before") or {}) if str(k).isdigit()}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from faceatlas.catalog._base import CatalogBase
@@ -12,7 +14,7 @@ from faceatlas.exceptions import NotFoundError
 class RegionsMixin(CatalogBase):
     """Adds single faces to photos already in the catalog."""
 
-    def photo_of_path(self, path: str) -> dict[str, object] | None:
+    def photo_of_path(self, path: str) -> dict[str, Any] | None:
         """The still photo (frame -1) recorded for ``path``, or None."""
         row = self.db.execute(
             "SELECT id, path, width, height, status, detector FROM photos "
