@@ -409,6 +409,9 @@ def scan(
         missing = {p for p in states if _under(p, roots) and p not in found_set}
         todo = _triage(catalog, config, found.files, states, missing, summary)
         summary.deleted = catalog.delete_files(sorted(missing))
+        if summary.deleted or summary.changed:
+            # the saved search index holds copies of the vectors that just left
+            catalog.erase_saved_index()
 
         # Faces found earlier (by this detector) that lack this embedder's vectors.
         embed_todo = [
