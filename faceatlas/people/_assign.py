@@ -19,8 +19,10 @@ from faceatlas.people._state import _centroid, _State
 def _match(groups: np.ndarray, old: np.ndarray, pinned: np.ndarray) -> dict[int, int]:
     """New group -> old person, maximising overlap (Hungarian per connected block).
 
-    A pinned face weighs more than all unpinned faces together, so a group holding a
-    person's pins always inherits that person.
+    Every face weighs the same, pinned or not: a group goes to the person most of its
+    faces were with. (A pin used to outweigh everything, so one face moved by hand to a
+    person dragged the whole group it was clustered with into that person, emptying the
+    person the group had been; :func:`_finalize` keeps the pins where they are anyway.)
     """
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
@@ -28,8 +30,7 @@ def _match(groups: np.ndarray, old: np.ndarray, pinned: np.ndarray) -> dict[int,
     ok = (groups >= 0) & (old >= 0)
     if not ok.any():
         return {}
-    big = float(groups.size + 1)
-    w = np.where(pinned[ok], big, 1.0)
+    w = np.ones(int(ok.sum()))
     g_ids, g_inv = np.unique(groups[ok], return_inverse=True)
     p_ids, p_inv = np.unique(old[ok], return_inverse=True)
     W = coo_matrix((w, (g_inv.ravel(), p_inv.ravel())), shape=(g_ids.size, p_ids.size)).tocsr()

@@ -16,20 +16,47 @@ from faceatlas._validation import check_int
 from faceatlas.catalog import Catalog
 from faceatlas.exceptions import InputError
 from faceatlas.people._cluster import _catalog_bars
+from faceatlas.people._names import people_named
 from faceatlas.people._state import _centroid, _require_face, _require_person
 from faceatlas.policy import DEFAULT_EMBEDDER, catalog_embedder, same_person_threshold
 
 
-def name_person(catalog: Catalog, person_id: int, name: str) -> dict[str, Any]:
-    """Give a person a name (an empty name clears it). Undoable."""
+def name_person(
+    catalog: Catalog, person_id: int, name: str, *, merge: bool = False
+) -> dict[str, Any]:
+    """Give a person a name (an empty name clears it); naming confirms its faces. Undoable.
+
+    A name says "these faces are this person": every face the person holds is pinned to
+    it, so no later re-cluster (``--all``, ``--k``, ``--threshold``) takes them away and
+    the name stays on them. A name another person holding faces already has (compared by
+    :func:`faceatlas.people.normalize_name`) is refused with the hint to merge; with
+    ``merge=True`` this person is merged into that one instead (which keeps its id). A
+    person left without faces gives up the name.
+    """
     old = _require_person(catalog, person_id)
     if not isinstance(name, str):
         raise InputError(f"name must be text, got {name!r}")
     clean = " ".join(name.split()) or None
+    holders = [p for p in people_named(catalog, clean or "") if p["id"] != person_id]
+    owner = [p for p in holders if p["n_faces"] > 0]
+    if owner:
+        if not merge:
+            raise InputError(
+                f"name {clean!r} is already person {owner[0]['id']}'s "
+                f"({owner[0]['n_faces']} faces); to say they are one person run "
+                f"`faceatlas merge {owner[0]['id']} {person_id}` or name with --merge"
+            )
+        return merge_people(catalog, int(owner[0]["id"]), person_id)
+    held = catalog.faces_of_person(person_id) if clean else []
+    faces = [f for f, a in catalog.assignments(held).items() if not a["confirmed"]]
     with catalog.correction(
         "name", {"person": person_id, "name": clean, "old_name": old["name"]}
     ) as c:
+        for p in holders:  # empty persons that kept the name: the name is free again
+            c.update_person(int(p["id"]), name=None)
         c.update_person(person_id, name=clean)
+        if faces:
+            c.assign(faces, person_id, source="user", confirmed=True)
     return catalog.person(person_id)
 
 
