@@ -214,3 +214,69 @@ def test_enroll_joins_by_name_without_duplicates(shared_data: Path, tmp_path: Pa
         )
     shown = run.invoke(main, ["--db", db, "person", "tony_blair"]).output
     assert shown.count("[reference]") == 2
+
+
+# -- one photo, one person twice ----------------------------------------------------------
+def _sheet(paths: list[Path], out: Path, mirror: bool = False) -> Path:
+    """A contact sheet: the photos' faces side by side in one image (the last mirrored)."""
+    from PIL import Image, ImageOps
+
+    # the middle of an LFW photo: its own face, without the bystanders at the edges
+    ims = [Image.open(p).convert("RGB").crop((45, 45, 205, 205)) for p in paths]
+    if mirror:
+        ims[-1] = ImageOps.mirror(ims[-1])
+    sheet = Image.new("RGB", (sum(i.width for i in ims), max(i.height for i in ims)))
+    x = 0
+    for im in ims:
+        sheet.paste(im, (x, 0))
+        x += im.width
+    sheet.save(out, quality=95)
+    return out
+
+
+@pytest.mark.slow
+def test_a_contact_sheet_gives_one_person_per_individual(shared_data: Path, tmp_path: Path):
+    lfw = shared_data / "lfw" / "images"
+    a = sorted((lfw / "Colin_Powell").glob("*.jpg"))[:2]
+    b = sorted((lfw / "Tony_Blair").glob("*.jpg"))[:2]
+    lib = tmp_path / "album"
+    lib.mkdir()
+    # one scanned album page: A, A mirrored, B, B (two shots each)
+    _sheet([a[0], a[0], b[0], b[0]], lib / "page.jpg", mirror=True)
+    db = str(tmp_path / "c.db")
+    run = CliRunner()
+    assert run.invoke(main, ["--db", db, "scan", str(lib), "--jobs", "1"]).exit_code == 0
+    res = run.invoke(main, ["--db", db, "cluster", "--json"])
+    s = json.loads(res.stdout)
+    with Catalog(db) as cat:
+        assert cat.counts()["faces"] == 4
+        groups = sorted(len(cat.faces_of_person(p["id"])) for p in cat.persons())
+    # the page shows two people twice each: two people, not none
+    assert groups == [2, 2], s
+    assert s["n_repeat_photos"] == 1 and s["n_photo_pairs_relaxed"] >= 2
+    assert s["n_photo_pairs_apart"] >= 4  # A and B faces of the page stay apart
+    assert "kept apart" in run.invoke(main, ["--db", db, "cluster", "--all"]).output
+
+
+@pytest.mark.slow
+def test_a_run_with_no_people_says_why(shared_data: Path, tmp_path: Path):
+    lfw = shared_data / "lfw" / "images"
+    faces = [sorted((lfw / n).glob("*.jpg"))[0] for n in ("Colin_Powell", "Tony_Blair")]
+    lib = tmp_path / "group"
+    lib.mkdir()
+    _sheet(faces, lib / "group.jpg")  # two different people in one photo
+    db = str(tmp_path / "c.db")
+    run = CliRunner()
+    assert run.invoke(main, ["--db", db, "scan", str(lib), "--jobs", "1"]).exit_code == 0
+    out = run.invoke(main, ["--db", db, "cluster"]).output
+    assert "no people: all 2 faces are in one photo" in out
+    with Catalog(db) as cat:
+        f0, f1 = (f["id"] for f in cat.faces())
+    # a move that puts the two together is the user's word: never refused
+    assert run.invoke(main, ["--db", db, "move", str(f0), "new"]).exit_code == 0
+    with Catalog(db) as cat:
+        pid = cat.assignments()[f0]["person_id"]
+    res = run.invoke(main, ["--db", db, "move", str(f1), str(pid)])
+    assert res.exit_code == 0, res.output
+    with Catalog(db) as cat:
+        assert cat.faces_of_person(pid) == [f0, f1]

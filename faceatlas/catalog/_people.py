@@ -395,9 +395,9 @@ class PeopleMixin(CatalogBase):
     ) -> int:
         """Pin faces to a person (created when ``person_id`` is None) as an enrolment.
 
-        Logged as a correction, so ``undo`` reverts it; returns the person id. A person
-        appears once per photo: faces of the person that share a photo with an enrolled
-        face lose their person; two confirmed faces of one photo raise InputError.
+        Logged as a correction, so ``undo`` reverts it; returns the person id. Unconfirmed
+        faces of the person that share a photo with an enrolled face lose their person;
+        confirmed ones stay (the user's word, like the enrolment, wins over the rule).
         """
         return self.enroll_groups([(face_ids, person_id, name)])[0]
 
@@ -468,26 +468,16 @@ class PeopleMixin(CatalogBase):
         held_ids = self.faces_of_person(person_id) if person_id is not None else []
         held = [{"id": f, "photo_id": ph} for f, ph in self._photo_of(held_ids).items()]
         pinned = {f for f, a in self.assignments(held_ids).items() if a["confirmed"]}
-        by_photo: dict[int, int] = {}
-        for f in face_ids:
-            if photo_of[f] in by_photo and by_photo[photo_of[f]] != f:
-                raise InputError(
-                    f"faces {by_photo[photo_of[f]]} and {f} are in the same photo "
-                    "and cannot both be one person"
-                )
-            by_photo[photo_of[f]] = f
-        displaced = []
-        for r in held:
-            other = by_photo.get(r["photo_id"])
-            if other is None or other == r["id"]:
-                continue
-            if r["id"] in pinned:
-                raise InputError(
-                    f"person {person_id} already holds face {r['id']} of the same "
-                    f"photo as face {other} (confirmed); move or reject it first"
-                )
-            displaced.append(r["id"])
-        return displaced
+        # An enrolment is the user's word: never refused for the one-face-a-photo rule.
+        # Unconfirmed faces of the person in the photo of an enrolled face make way.
+        enrolled_photos = {photo_of[f] for f in face_ids}
+        return [
+            r["id"]
+            for r in held
+            if r["photo_id"] in enrolled_photos
+            and r["id"] not in pinned
+            and r["id"] not in set(face_ids)
+        ]
 
     def _photo_of(self, face_ids: Sequence[int]) -> dict[int, int]:
         out: dict[int, int] = {}

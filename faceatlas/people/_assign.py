@@ -70,12 +70,17 @@ def _match(groups: np.ndarray, old: np.ndarray, pinned: np.ndarray) -> dict[int,
     return out
 
 
-def _finalize(st: _State, final: np.ndarray, protected: set[int]) -> np.ndarray:
+def _finalize(
+    st: _State, final: np.ndarray, protected: set[int], repeat_photos: set[int] = frozenset()
+) -> np.ndarray:
     """Apply the rules no clustering result may break; returns the corrected copy.
 
     ``final`` holds person ids (existing, >= 1), new-group keys (<= -2) or -1. Pins win;
     "not this person" unassigns; a person keeps one face per photo (a pinned one, else the
-    one closest to its centre); a new or unprotected group of one face is no group.
+    one closest to its centre) except in ``repeat_photos`` (one person shown twice: a
+    collage, an album page, a mirror), and keeps every face pinned to it whatever the
+    photo (a correction wins over the rule); a new or unprotected group of one face is no
+    group.
     """
     final = final.copy()
     final[st.pinned] = st.person[st.pinned]
@@ -92,6 +97,8 @@ def _finalize(st: _State, final: np.ndarray, protected: set[int]) -> np.ndarray:
             centres: dict[int, np.ndarray] = {}
             for grp in np.unique(inv[clash]):
                 rows = assigned[inv == grp]
+                if int(st.photo[rows[0]]) in repeat_photos:
+                    continue
                 pid = int(final[rows[0]])
                 if pid not in centres:
                     centres[pid] = _centroid(st.X[final == pid])
