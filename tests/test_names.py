@@ -280,3 +280,52 @@ def test_a_run_with_no_people_says_why(shared_data: Path, tmp_path: Path):
     assert res.exit_code == 0, res.output
     with Catalog(db) as cat:
         assert cat.faces_of_person(pid) == [f0, f1]
+
+
+@pytest.mark.slow
+def test_who_names_a_photo_as_an_assignment_with_confidence_at_the_threshold(
+    shared_data: Path, tmp_path: Path
+):
+    from faceatlas.known import who
+
+    lfw = shared_data / "lfw" / "images"
+    known = tmp_path / "known"
+    for name in ("Colin_Powell", "Tony_Blair"):
+        (known / name).mkdir(parents=True)
+        for f in sorted((lfw / name).glob("*.jpg"))[:3]:
+            shutil.copy2(f, known / name / f.name)
+    db = str(tmp_path / "c.db")
+    run = CliRunner()
+    assert run.invoke(main, ["--db", db, "enroll", str(known), "--jobs", "1"]).exit_code == 0
+    powell = sorted((lfw / "Colin_Powell").glob("*.jpg"))
+    blair = sorted((lfw / "Tony_Blair").glob("*.jpg"))
+    bush = sorted((lfw / "George_W_Bush").glob("*.jpg"))
+    # Powell beside a stranger; at a threshold so low that the stranger's nearest named
+    # person (Powell or Blair) "matches" too, a per-face argmax names two faces alike:
+    # the assignment gives each person one face of the photo at most
+    pair = _sheet([powell[5], bush[0]], tmp_path / "powell_and_bush.jpg")
+    twice = _sheet([blair[5], blair[5]], tmp_path / "one_blair_twice.jpg", mirror=True)
+    with Catalog(db) as cat:
+        P.hide_person(cat, P.find_person(cat, "tony blair"))  # Powell is the only one
+        low = who(cat, [pair], threshold=-0.3)
+        P.undo(cat)
+        res = who(cat, [pair, twice])
+    got = [f["person_id"] for f in low["files"][0]["faces"] if f["outcome"] == "known_person"]
+    assert len(low["files"][0]["faces"]) == 2 and len(got) == len(set(got)) == 1
+    t = res["threshold"]
+    names = [[f["name"] for f in r["faces"]] for r in res["files"]]
+    assert sorted(n or "" for n in names[0]) == ["", "Colin Powell"], names
+    assert names[1] == ["Tony Blair", "Tony Blair"], names  # one man shown twice: one name
+    faces = [f for r in res["files"] for f in r["faces"]]
+    for f in faces:
+        assert f["threshold"] == t
+        if f["outcome"] == "known_person":
+            assert f["similarity"] >= t and f["confidence"] >= 0.5
+    known_faces = sorted(
+        (f for f in faces if f["outcome"] == "known_person"), key=lambda f: f["similarity"]
+    )
+    conf = [f["confidence"] for f in known_faces]
+    assert conf == sorted(conf)  # rises with similarity
+    from faceatlas.recognize import confidence_of
+
+    assert abs(float(confidence_of(np.float32(t), t)) - 0.5) < 1e-6

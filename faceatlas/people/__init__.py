@@ -35,7 +35,7 @@ from faceatlas.people._corrections import (
     undo,
 )
 from faceatlas.people._names import display_name, find_person, normalize_name, people_named
-from faceatlas.people._state import default_min_faces
+from faceatlas.people._state import default_min_faces, repeat_bar
 from faceatlas.people._suggest import confirm_suggestion, dismiss_suggestion, suggest_merges
 from faceatlas.people._views import (
     elbow_curve,
@@ -64,6 +64,7 @@ __all__ = [
     "people_named",
     "person_detail",
     "reject_face",
+    "repeat_bar",
     "save_elbow_plot",
     "split_person",
     "suggest_merges",
