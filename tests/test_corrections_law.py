@@ -464,7 +464,7 @@ class CorrectionsAreLaw(RuleBasedStateMachine):
 
 
 CorrectionsAreLaw.TestCase.settings = settings(
-    max_examples=int(os.environ.get("FACEATLAS_LAW_EXAMPLES", "40")),
+    max_examples=int(os.environ.get("FACEATLAS_LAW_EXAMPLES", "100")),
     stateful_step_count=12,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
