@@ -148,6 +148,24 @@ def test_a_face_moved_to_a_new_person_does_not_take_its_old_group_along():
         assert cat.faces_of_person(a) == faces_a[1:], named
 
 
+def test_a_face_moved_between_named_people_moves_alone_and_undo_repairs():
+    """The issue's second sequence: name two people, move one face of the second into the
+    first, cluster --all; then undo and cluster --all again."""
+    cat = _world()
+    a, b, _ = _people(cat)
+    P.name_person(cat, a, "Ann")
+    P.name_person(cat, b, "Bob")
+    fa, fb = cat.faces_of_person(a), cat.faces_of_person(b)
+    P.move_face(cat, fb[0], a)
+    P.cluster_people(cat, "fake", all=True, threshold=0.5)
+    assert cat.faces_of_person(a) == sorted([*fa, fb[0]])
+    assert cat.faces_of_person(b) == fb[1:]
+    assert (cat.person(a)["name"], cat.person(b)["name"]) == ("Ann", "Bob")
+    P.undo(cat)
+    P.cluster_people(cat, "fake", all=True, threshold=0.5)
+    assert (cat.faces_of_person(a), cat.faces_of_person(b)) == (fa, fb)
+
+
 def test_the_cli_takes_names(tmp_path: Path):
     db = str(tmp_path / "c.db")
     _world(db).close()
