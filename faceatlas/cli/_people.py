@@ -414,6 +414,7 @@ def suggest(
                 f"{s['closest_faces'][1]}), centres {s['centroid_similarity']:.3f}"
                 for s in d
             )
+            + f"\nthreshold {d[0]['threshold']:.4f} ({d[0]['threshold_source']})"
             + "\n(faceatlas suggest --confirm A B  |  --dismiss A B)"
         )
 
