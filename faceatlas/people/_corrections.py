@@ -244,11 +244,11 @@ def move_face(catalog: Catalog, face_id: int, person_id: int | None) -> dict[str
         # A correction is never refused for the one-face-a-photo rule: confirmed faces
         # of the photo stay, as do faces alike enough to be the person shown twice.
         assign = catalog.assignments(others)
-        vecs = _embeddings_of(catalog, [face_id, *others], None)
-        bar = _repeat_bar_of(catalog, None)
-        same_photo = [
-            f for f in others if not assign[f]["confirmed"] and not _alike(vecs, f, [face_id], bar)
-        ]
+        unconfirmed = [f for f in others if not assign[f]["confirmed"]]
+        if unconfirmed:  # the threshold (and the vectors) only when there is a clash
+            vecs = _embeddings_of(catalog, [face_id, *unconfirmed], None)
+            bar = _repeat_bar_of(catalog, None)
+            same_photo = [f for f in unconfirmed if not _alike(vecs, f, [face_id], bar)]
     old = catalog.assignments([face_id]).get(face_id, {}).get("person_id")
     with catalog.correction(
         "move", {"face": face_id, "person": person_id, "from": old, "displaced": same_photo}
