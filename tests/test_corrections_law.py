@@ -265,25 +265,39 @@ class CorrectionsAreLaw(RuleBasedStateMachine):
         self._cluster(all=True, threshold=t)
 
     # -- corrections -------------------------------------------------------------------
-    @rule(i=st.integers(0, 10**6), name=st.integers(0, 10**6), spelling=st.integers(0, 2))
-    def name(self, i: int, name: int, spelling: int) -> None:
-        """Name (or rename) a person, with the names enrolment uses, spelt three ways."""
+    @rule(
+        i=st.integers(0, 10**6),
+        name=st.integers(0, 10**6),
+        spelling=st.integers(0, 2),
+        merge=st.booleans(),
+    )
+    def name(self, i: int, name: int, spelling: int, merge: bool) -> None:
+        """Name (or rename) a person, with the names enrolment uses, spelt three ways;
+        a name another person holds is refused, or merges into it with ``merge``."""
         pid = self._pick_person(i)
         if pid is None:
             return
         ident = _IDENTITIES[name % len(_IDENTITIES)]
         text = [ident, ident.replace("_", " "), ident.lower()][spelling]
         taken = {
-            normalize_name(p["name"]) for p in self.cat.persons() if p["name"] and p["id"] != pid
+            normalize_name(p["name"]): p["id"]
+            for p in self.cat.persons()
+            if p["name"] and p["id"] != pid
         }
-        out = self._correction(P.name_person, self.cat, pid, text)
-        if normalize_name(text) in taken:
-            assert out is None, f"{text!r} given to person {pid} though another has it"
+        out = self._correction(P.name_person, self.cat, pid, text, merge=merge)
+        owner = taken.get(normalize_name(text))
+        if owner is not None and not merge:
+            assert out is None, f"{text!r} given to person {pid} though {owner} has it"
             return
         assert out is not None
+        if owner is not None:  # merged into the person holding the name
+            assert out["id"] == owner and not self.cat.faces_of_person(pid)
+            self._accept_model()
+            return
         assert normalize_name(self.cat.person(pid)["name"]) == normalize_name(text)
         # naming confirms: the faces it holds are the named person's from now on
-        assert all(self.cat.assignments([f])[f]["confirmed"] for f in self.cat.faces_of_person(pid))
+        held = self.cat.faces_of_person(pid)
+        assert all(a["confirmed"] for a in self.cat.assignments(held).values())
         self._accept_model()
 
     @rule(i=st.integers(0, 10**6), j=st.integers(0, 10**6))
