@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from faceatlas.catalog._privacy import erase_file
-from faceatlas.exceptions import InputError, NotFoundError
+from faceatlas.catalog import erase_file
+from faceatlas.exceptions import InputError
 
 if TYPE_CHECKING:
     from faceatlas.catalog import Catalog
@@ -68,31 +68,14 @@ class ForgetSummary:
         return line
 
 
-def _matching_persons(catalog: Catalog, person: int | str) -> list[dict[str, Any]]:
-    """Persons with this id (``12``, ``"12"``, ``"person:12"``) or exact name (any case).
-
-    The one private resolver of issue 15's modules (``regions`` uses it too), until
-    ``faceatlas.people.find_person`` (issue "Corrections are law") replaces it.
-    """
-    text = str(person).strip()
-    digits = text.split(":", 1)[1].strip() if text.lower().startswith("person:") else text
-    if digits.isdigit():
-        return catalog.persons([int(digits)], with_empty=True)
-    wanted = " ".join(text.split()).lower()
-    return [p for p in catalog.persons(with_empty=True) if (p["name"] or "").lower() == wanted]
-
-
 def _resolve_person(catalog: Catalog, person: int | str) -> dict[str, Any]:
-    """The one person ``person`` names, or an error that says why not."""
-    found = _matching_persons(catalog, person)
-    if not found:
-        raise NotFoundError(
-            f"person must be an id or a name in the catalog, got {str(person).strip()!r}"
-        )
-    if len(found) > 1:
-        ids = ", ".join(str(p["id"]) for p in found)
-        raise InputError(f"the name {str(person).strip()!r} belongs to persons {ids}; give the id")
-    return found[0]
+    """The one person ``person`` names (an id or a name), or an error that says why not."""
+    from faceatlas.people import find_person
+
+    text = str(person).strip()
+    if text.lower().startswith("person:"):
+        text = text.split(":", 1)[1].strip()
+    return catalog.persons([find_person(catalog, text)], with_empty=True)[0]
 
 
 def _erase_report_files(

@@ -278,13 +278,17 @@ def _regions_of(
 
 
 def _person_by_name(catalog: Catalog, name: str) -> int | None:
-    """The person with this exact name (any case); the oldest if several."""
-    from faceatlas.privacy import _matching_persons
+    """The person with this name (as ``people.normalize_name`` compares); the oldest if several.
 
-    wanted = " ".join(name.split()).lower()
-    # a name made of digits is a name here, never an id
-    found = [p for p in _matching_persons(catalog, name) if (p["name"] or "").lower() == wanted]
-    return int(found[0]["id"]) if found else None
+    A name made of digits is a name here, never an id.
+    """
+    from faceatlas.people import normalize_name
+
+    wanted = normalize_name(name)
+    found = [
+        p for p in catalog.persons(with_empty=True) if normalize_name(p["name"] or "") == wanted
+    ]
+    return int(min(p["id"] for p in found)) if found else None
 
 
 def _add_face(

@@ -13,7 +13,7 @@ from faceatlas.config import ScanConfig
 from faceatlas.exceptions import InputError
 from faceatlas.images import media_kind
 from faceatlas.known._common import Log, quiet
-from faceatlas.people._names import normalize_name
+from faceatlas.people import normalize_name
 
 if TYPE_CHECKING:
     from faceatlas.catalog import Catalog
