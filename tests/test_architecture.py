@@ -127,6 +127,17 @@ def test_imports_point_down() -> None:
     assert wrong == [], "\n".join(wrong)
 
 
+def test_no_module_reaches_into_another_packages_private_module() -> None:
+    wrong = []
+    for module, path in _modules().items():
+        for imported in _imports(module, path):
+            parts = imported.split(".")
+            private = _own(imported) and len(parts) > 2 and parts[2].startswith("_")
+            if private and _room(imported) != _room(module):
+                wrong.append(f"{module} imports {imported}")
+    assert wrong == [], "\n".join(wrong)
+
+
 def test_every_module_is_in_the_docs() -> None:
     text = DOC.read_text(encoding="utf-8")
     missing = []
