@@ -54,6 +54,9 @@ from faceatlas.exceptions import InputError
     type=click.IntRange(min=0),
     help="Worker processes [default: every core].",
 )
+@click.option(
+    "--retry-errors", is_flag=True, help="Read again files that failed, though unchanged."
+)
 @json_option
 @click.pass_context
 def scan(
@@ -65,6 +68,7 @@ def scan(
     video_every_s: float,
     max_pixels: int,
     jobs: int,
+    retry_errors: bool,
     as_json: bool,
 ) -> None:
     """Find, align and embed every face in PATHS (folders are walked recursively)."""
@@ -83,7 +87,7 @@ def scan(
         jobs=jobs,
     )
     with open_catalog(ctx, create=True) as cat, progress_bar("scanning") as bar:
-        summary = run_scan(paths, cat, config, progress=bar)
+        summary = run_scan(paths, cat, config, progress=bar, retry_errors=retry_errors)
     if not as_json:
         for err in summary.errors[:20]:
             where = "" if err["path"] in err["error"] else f"{err['path']}: "
