@@ -102,6 +102,11 @@ class CatalogBase:
             target = self.path
             if self.read_only:
                 target = "file:" + urllib.parse.quote(os.path.abspath(self.path)) + "?mode=ro"
+                wal = self.path + "-wal"
+                if not os.path.exists(wal) or os.path.getsize(wal) == 0:
+                    # Closed cleanly (nothing waiting in the WAL): SQLite may read it without
+                    # the shared-memory file it could not create on a read-only disk.
+                    target += "&immutable=1"
             self.db = sqlite3.connect(
                 target,
                 timeout=timeout_s,
