@@ -91,7 +91,12 @@ async def on_catalog(request: Request, fn: Callable[..., Any], *args: Any) -> An
 
     def run() -> Any:
         with Catalog(request.app.state.db) as cat:
-            return fn(cat, *args)
+            try:
+                return fn(cat, *args)
+            except OverflowError:  # an id in the URL at or above 2**63 reached SQLite
+                raise NotFoundError(
+                    f"no such id in the catalog: {request.url.path} (ids are below 2**63)"
+                ) from None
 
     return await run_in_threadpool(run)
 
@@ -280,7 +285,8 @@ def _photo_jpeg(cat: Catalog, photo_id: int | None, face_id: int | None, size: i
     from faceatlas.views import picture_source
 
     src = picture_source(cat, photo_id=photo_id, face_id=face_id)
-    path = safe_photo_path(src["path"], src["photo_id"])
+    row = cat.photo(src["photo_id"])
+    path = safe_photo_path(src["path"], src["photo_id"], scanned=(row["size"], row["mtime"]))
     buf = io.BytesIO()
     try:
         photo_thumbnail(path, src["frame_index"], src["box"], size).save(buf, "JPEG", quality=85)
