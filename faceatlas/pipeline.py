@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -304,9 +305,14 @@ def scan(
     return summary
 
 
+_OPENCV_NOISE = re.compile(r"OpenCV\([^)]*\) \S+:\d+: error: \(-?\d+:([^)]*)\)")
+
+
 def _one_line(message: str | None) -> str:
-    """A reason on one line (some libraries' messages span several)."""
-    return " ".join((message or "").split())
+    """A reason on one line (some libraries' messages span several), without OpenCV's
+    version and source file (``OpenCV(4.x) /io/.../resize.cpp:4017: error: (-215:...)``)."""
+    line = " ".join((message or "").split())
+    return _OPENCV_NOISE.sub(lambda m: f"OpenCV could not process it ({m.group(1).strip()}):", line)
 
 
 def _sanitise(res: FileResult) -> None:
