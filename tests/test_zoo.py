@@ -116,6 +116,8 @@ def test_the_zoo_is_scanned_to_the_end(zoo: Zoo, tmp_path: Path, jobs: str) -> N
     assert listing.returncode == 0
     assert "caf\\xe9.jpg" in text(listing.stdout)
     assert "old-\\xff\\xfe-camera" in text(listing.stdout)
+    assert "newline\\nin name.jpg" in text(listing.stdout)  # one line per photo
+    assert len(text(listing.stdout).strip().splitlines()) == len(photos)
 
 
 @pytest.mark.slow
@@ -475,3 +477,11 @@ def test_names_that_are_not_utf8_round_trip_through_the_catalog(tmp_path: Path) 
         assert list(cat.file_states()) == [name + ".moved"]
         assert cat.delete_files([name + ".moved"]) == 1
         assert cat.counts()["files"] == 0
+
+
+def test_names_that_are_not_utf8_are_shown_escaped_in_the_gallery() -> None:
+    from faceatlas.web._routes import displayable, jsonable
+
+    name = os.fsdecode(b"/photos/caf\xe9.jpg")
+    assert jsonable({"path": name}) == {"path": "/photos/caf\\xe9.jpg"}
+    assert displayable({"faces": [{"path": name}]}) == {"faces": [{"path": "/photos/caf\\xe9.jpg"}]}

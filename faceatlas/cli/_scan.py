@@ -18,6 +18,7 @@ from faceatlas.cli._common import (
     library_option,
     open_catalog,
     progress_bar,
+    shown,
 )
 from faceatlas.exceptions import InputError
 
@@ -91,7 +92,7 @@ def scan(
     if not as_json:
         for err in summary.errors[:20]:
             where = "" if err["path"] in err["error"] else f"{err['path']}: "
-            click.echo(f"skipped {where}{err['error']}", err=True)
+            click.echo(shown(f"skipped {where}{err['error']}"), err=True)
         if len(summary.errors) > 20:
             click.echo(
                 f"... and {len(summary.errors) - 20} more: see `faceatlas photos --errors`",
@@ -138,9 +139,9 @@ def photos(ctx: click.Context, errors_only: bool, limit: int | None, as_json: bo
 
     def text(rs: list[dict[str, Any]]) -> str:
         if errors_only:
-            return "\n".join(r["error"] for r in rs) or "no errors"
+            return "\n".join(shown(r["error"]) for r in rs) or "no errors"
         return "\n".join(
-            f"{r['id']:>6}  {r['faces']:>2} faces  {r['path']}"
+            f"{r['id']:>6}  {r['faces']:>2} faces  {shown(r['path'])}"
             + (f"  [frame {r['frame_index']}]" if r["frame_index"] >= 0 else "")
             for r in rs
         )

@@ -66,7 +66,29 @@ def page(request: Request, template: str, data: dict[str, Any], **extra: Any) ->
     """``data`` as JSON for a ``.json`` path, else rendered into ``template``."""
     if wants_json(request):
         return JSONResponse(jsonable(data))
+    data = displayable(data)
     return request.app.state.templates.TemplateResponse(request, template, {"data": data, **extra})
+
+
+def displayable(obj: Any) -> Any:
+    """``obj`` with file names that are not UTF-8 shown escaped (``caf\\xe9.jpg``).
+
+    The catalog keeps such names as their bytes (surrogate escapes in Python); a page or
+    a JSON answer must be UTF-8, so they are shown as the escaped bytes, never a 500.
+    """
+    if isinstance(obj, str):
+        try:
+            obj.encode("utf-8")
+        except UnicodeEncodeError:
+            return obj.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        return obj
+    if isinstance(obj, dict):
+        return {k: displayable(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [displayable(v) for v in obj]
+    if type(obj) is tuple:
+        return tuple(displayable(v) for v in obj)
+    return obj
 
 
 def int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
@@ -105,6 +127,8 @@ def jsonable(obj: Any) -> Any:
     """``obj`` with numpy values, paths and dataclasses turned into JSON's types."""
     import numpy as np
 
+    if isinstance(obj, str):
+        return displayable(obj)
     if isinstance(obj, dict):
         return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple | set):
