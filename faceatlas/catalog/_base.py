@@ -287,7 +287,7 @@ class CatalogBase:
     def _lock_is_free(self) -> bool:
         """Whether no process holds the catalog's job lock (probed without waiting)."""
         if self.path == ":memory:" or self._lock_fd is not None:
-            return self._lock_fd is None
+            return False  # its runs live in this process, or this catalog holds the lock
         import fcntl
 
         try:
