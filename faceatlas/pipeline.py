@@ -353,6 +353,9 @@ def _scan_into(
         setattr(summary, key, getattr(todo_plan, key))
     summary.errors += [{"path": p, "error": r} for p, r in todo_plan.errors]
     summary.deleted = catalog.delete_files(sorted(missing))
+    if summary.deleted or summary.changed:
+        # the saved search index holds copies of the vectors that just left
+        catalog.erase_saved_index()
 
     # Faces found earlier (by this detector) that lack this embedder's vectors.
     todo_paths = {t[0] for t in todo}

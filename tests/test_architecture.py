@@ -33,10 +33,23 @@ STAGES = [
     "recognize",
     "search",
     "thumbnails",
+    "xmp",
 ]
 STORAGE = ["catalog"]
 # In the order docs/architecture.md lists them: each may import those before it.
-WORKFLOWS = ["policy", "walk", "pipeline", "labels", "people", "known", "evaluation", "eigenfaces", "views"]
+WORKFLOWS = [
+    "policy",
+    "walk",
+    "pipeline",
+    "labels",
+    "people",
+    "known",
+    "evaluation",
+    "eigenfaces",
+    "views",
+    "privacy",
+    "regions",
+]
 APPS = ["report", "web", "cli", "__init__", "__main__"]
 
 # Stages may use each other in this order (a stage imports only stages before it).

@@ -125,6 +125,8 @@ class CatalogBase:
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
+            # deleted rows (forgotten faces) are overwritten, not left in free pages
+            self.db.execute("PRAGMA secure_delete=ON")
             self._migrate()
         except sqlite3.DatabaseError as exc:
             known = self._environment_error(exc)

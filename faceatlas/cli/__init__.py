@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from faceatlas.cli import _apps, _classic, _eval, _known, _people, _scan
+from faceatlas.cli import _apps, _classic, _eval, _known, _people, _regions, _scan
 from faceatlas.cli._common import DB_ENVVAR, DEFAULT_DB, db_option_after_command
 from faceatlas.exceptions import FaceAtlasError
 
@@ -185,6 +185,9 @@ _register(
     _eval.eval_pairs,
     _apps.report,
     _apps.serve,
+    _regions.export_xmp,
+    _regions.import_xmp,
+    _regions.forget,
 )
 
 
