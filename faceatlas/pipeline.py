@@ -332,6 +332,27 @@ def _sanitise(res: FileResult) -> None:
         ]
 
 
+def _record(catalog: Catalog, config: ScanConfig, res: FileResult, emb: Embedder) -> int:
+    """Write one file's result; returns its number of faces."""
+    _sanitise(res)
+    mtime = res.mtime
+    try:
+        st = os.stat(res.path)
+        if (st.st_size, st.st_mtime) != (res.size, res.mtime):
+            mtime = None  # changed while it was read: the next scan reads it again
+    except OSError:
+        mtime = None
+    record = (res.path, res.content_hash, res.size, mtime, config.detector_name)
+    try:
+        return catalog.replace_file(*record, res.photos, emb.name, emb.version)
+    except CatalogError:
+        raise  # the catalog itself (full disk, read-only, busy): no later file would fit
+    except Exception as exc:  # noqa: BLE001 - values of one file the catalog refuses
+        reason = f"{res.path}: could not be recorded ({_one_line(str(exc))})"
+        res.photos = [PhotoRecord(res.path, status="error", error=reason)]
+        return catalog.replace_file(*record, res.photos, emb.name, emb.version)
+
+
 def _scan_into(
     catalog: Catalog,
     config: ScanConfig,
@@ -370,23 +391,7 @@ def _scan_into(
         progress(0, total)
     emb = get_embedder(config.embedder)
     for res in _run_pool(_process_task, todo, config.n_jobs):
-        _sanitise(res)
-        mtime = res.mtime
-        try:
-            st = os.stat(res.path)
-            if (st.st_size, st.st_mtime) != (res.size, res.mtime):
-                mtime = None  # changed while it was read: the next scan reads it again
-        except OSError:
-            mtime = None
-        record = (res.path, res.content_hash, res.size, mtime, config.detector_name)
-        try:
-            n = catalog.replace_file(*record, res.photos, emb.name, emb.version)
-        except CatalogError:
-            raise  # the catalog itself (full disk, read-only, busy): no later file would fit
-        except Exception as exc:  # noqa: BLE001 - values of one file the catalog refuses
-            reason = f"{res.path}: could not be recorded ({_one_line(str(exc))})"
-            res.photos = [PhotoRecord(res.path, status="error", error=reason)]
-            n = catalog.replace_file(*record, res.photos, emb.name, emb.version)
+        n = _record(catalog, config, res, emb)
         summary.processed += 1
         summary.faces += n
         for ph in res.photos:
