@@ -384,20 +384,19 @@ class CatalogBase:
         A run still marked ``running`` while nobody holds the catalog's lock was killed:
         it is recorded (or, in a read-only catalog, shown) as ``interrupted``.
         """
-        rows = self.query("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))
-        dead = any(r["status"] == "running" for r in rows) and self._lock_is_free()
-        if dead:
+        sql = "SELECT * FROM runs ORDER BY id DESC LIMIT ?"
+        rows = [dict(r) for r in self.query(sql, (limit,))]
+        if any(r["status"] == "running" for r in rows) and self._lock_is_free():
             if not self.read_only:
                 with contextlib.suppress(CatalogError):
                     self._close_dead_runs()
-                    rows = self.query("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,))
-            rows = [
-                {**dict(r), "status": "interrupted"} if r["status"] == "running" else r
-                for r in rows
-            ]
+                    rows = [dict(r) for r in self.query(sql, (limit,))]
+            for r in rows:
+                if r["status"] == "running":
+                    r["status"] = "interrupted"
         return [
             {
-                **dict(r),
+                **r,
                 "settings": json.loads(r["settings"] or "{}"),
                 "summary": json.loads(r["summary"] or "{}"),
             }
