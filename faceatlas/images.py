@@ -6,6 +6,7 @@ Every function returns the package's image contract: a ``uint8`` array of shape
 
 from __future__ import annotations
 
+import stat
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -195,14 +196,16 @@ def load_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.
     """
     path = Path(path)
     try:
-        size = path.stat().st_size
+        st = path.stat()
     except FileNotFoundError:
         raise ImageError(f"{path}: file not found (or a broken symlink)") from None
     except PermissionError:
         raise ImageError(f"{path}: permission denied") from None
     except OSError as exc:
         raise ImageError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if size == 0:
+    if not stat.S_ISREG(st.st_mode):  # a FIFO or device would block or never end
+        raise ImageError(f"{path}: not a regular file (a FIFO, socket or device); not read")
+    if st.st_size == 0:
         raise ImageError(f"{path}: empty file (0 bytes)")
     try:
         with warnings.catch_warnings():

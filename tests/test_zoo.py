@@ -485,3 +485,17 @@ def test_names_that_are_not_utf8_are_shown_escaped_in_the_gallery() -> None:
     name = os.fsdecode(b"/photos/caf\xe9.jpg")
     assert jsonable({"path": name}) == {"path": "/photos/caf\\xe9.jpg"}
     assert displayable({"faces": [{"path": name}]}) == {"faces": [{"path": "/photos/caf\\xe9.jpg"}]}
+
+
+def test_load_image_never_opens_a_fifo_or_device(tmp_path: Path) -> None:
+    import signal
+
+    os.mkfifo(tmp_path / "fifo.jpg")
+    (tmp_path / "zero.jpg").symlink_to("/dev/zero")
+    signal.alarm(20)  # a regression would block on the FIFO: fail instead of hanging
+    try:
+        for name in ("fifo.jpg", "zero.jpg"):
+            with pytest.raises(ImageError, match="not a regular file"):
+                load_image(tmp_path / name)
+    finally:
+        signal.alarm(0)
