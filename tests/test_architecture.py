@@ -39,6 +39,7 @@ STORAGE = ["catalog"]
 # In the order docs/architecture.md lists them: each may import those before it.
 WORKFLOWS = [
     "policy",
+    "walk",
     "pipeline",
     "labels",
     "people",

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from faceatlas.catalog._base import CatalogBase
+from faceatlas.catalog._base import CatalogBase, stored_text
 from faceatlas.catalog._photos import FaceRecord
 from faceatlas.exceptions import NotFoundError
 
@@ -18,8 +18,8 @@ class RegionsMixin(CatalogBase):
         """The still photo (frame -1) recorded for ``path``, or None."""
         row = self.db.execute(
             "SELECT id, path, width, height, status, detector FROM photos "
-            "WHERE path = ? AND frame_index = -1",
-            (path,),
+            "WHERE path = CAST(? AS TEXT) AND frame_index = -1",
+            (stored_text(path),),
         ).fetchone()
         return dict(row) if row else None
 
