@@ -80,6 +80,15 @@ def cached(catalog: Catalog, key: str, build: Callable[[], Any], *, stale_ok: bo
 
 def _store(ck: tuple[str, str], counter: int, value: Any) -> None:
     with _CACHE_LOCK:
+        # what an older state of this catalog left is never served again (a forgotten
+        # person's names and paths do not stay in memory); the review queue's last build
+        # is, while its new one is made
+        for k in [
+            k
+            for k, (c, _) in _CACHE.items()
+            if k[0] == ck[0] and c < counter and not k[1].startswith("review/")
+        ]:
+            del _CACHE[k]
         _CACHE.pop(ck, None)
         _CACHE[ck] = (counter, value)
         while len(_CACHE) > _CACHE_SIZE:
