@@ -71,7 +71,8 @@ def plan_album(
     seed: int,
 ) -> list[list[tuple[str, str]]]:
     """Who stands in each photo: a list of (identity, image path) per photo."""
-    rows = list(csv.DictReader(open(LFW / "labels.csv", newline="")))
+    with open(LFW / "labels.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
     by_person: dict[str, list[str]] = defaultdict(list)
     for r in rows:
         by_person[r["identity"]].append(r["path"])
@@ -85,7 +86,7 @@ def plan_album(
     sizes = rng.integers(crowd[0], crowd[1] + 1, n_photos)
     # strangers go to random photos, once each; the rest of every crowd are regulars
     stranger_photo = rng.integers(0, n_photos, n_strangers)
-    used = {p: 0 for p in regulars}
+    used = dict.fromkeys(regulars, 0)
     order = {p: rng.permutation(len(by_person[p])) for p in regulars}
     photos: list[list[tuple[str, str]]] = []
     for k in range(n_photos):
@@ -110,14 +111,20 @@ def _background(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def render_photo(
-    faces: list[tuple[str, str]], band: tuple[int, int], quality: int, out: Path, seed: int
+    faces: list[tuple[str, str]],
+    band: tuple[int, int],
+    quality: int,
+    out: Path,
+    seed: int,
+    blur: float = 0.0,
+    noise: float = 0.0,
 ) -> list[dict]:
     """Compose one group photo; return the placed faces (identity, centre, width)."""
     import cv2
 
     rng = np.random.default_rng(seed)
     widths = rng.uniform(band[0], band[1], len(faces))
-    tiles = [int(round(w / FACE_FRACTION)) for w in widths]
+    tiles = [round(float(w) / FACE_FRACTION) for w in widths]
     cell = int(max(tiles) * 1.25)
     cols = int(np.ceil(np.sqrt(len(faces) * 1.6)))
     rows = int(np.ceil(len(faces) / cols))
@@ -139,20 +146,34 @@ def render_photo(
         roi = canvas[y0 : y0 + t, x0 : x0 + t]
         canvas[y0 : y0 + t, x0 : x0 + t] = alpha * tile + (1 - alpha) * roi
         placed.append({"who": who, "cx": x0 + t / 2, "cy": y0 + t / 2, "w": float(widths[i])})
+    # a camera, not a clean downscale: a little defocus (sigma up to `blur` px at the
+    # photo's own scale) and sensor noise, before the JPEG
+    sigma = float(rng.uniform(0.0, blur)) if blur > 0 else 0.0
+    if sigma > 0.05:
+        canvas = cv2.GaussianBlur(canvas, (0, 0), sigma)
+    if noise > 0:
+        canvas = canvas + rng.normal(0.0, noise, canvas.shape).astype(np.float32)
     out.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(out), canvas.clip(0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, quality])
     return placed
 
 
 def build_album(
-    album: Path, plan: list[list[tuple[str, str]]], band: tuple[int, int], jpeg: tuple[int, int]
+    album: Path,
+    plan: list[list[tuple[str, str]]],
+    band: tuple[int, int],
+    jpeg: tuple[int, int],
+    blur: float,
+    noise: float,
 ) -> dict[str, list[dict]]:
     truth = {}
     rng = np.random.default_rng(1)
     for k, faces in enumerate(plan):
         q = int(rng.integers(jpeg[0], jpeg[1] + 1))
         path = album / f"group_{k:04d}.jpg"
-        truth[str(path.resolve())] = render_photo(faces, band, q, path, seed=1000 + k)
+        truth[str(path.resolve())] = render_photo(
+            faces, band, q, path, seed=1000 + k, blur=blur, noise=noise
+        )
     return truth
 
 
@@ -210,6 +231,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--regulars", type=int, default=40)
     ap.add_argument("--strangers", type=int, default=150)
     ap.add_argument("--jpeg", default="50-90", help="JPEG quality range")
+    ap.add_argument("--blur", type=float, default=1.5, help="largest Gaussian sigma, px")
+    ap.add_argument("--noise", type=float, default=4.0, help="sensor noise sd, grey levels")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--seed", type=int, default=14)
     ap.add_argument("--work", type=Path, default=Path("/tmp/faceatlas_group_photos"))
@@ -224,6 +247,7 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"# {args.photos} photos per band, crowds {crowd[0]}-{crowd[1]}, {args.regulars}"
         f" regulars, {args.strangers} one-time strangers, JPEG {jpeg[0]}-{jpeg[1]},"
+        f" blur sigma <= {args.blur}, noise {args.noise},"
         f" seed {args.seed}, cluster {args.cluster_args or '(defaults)'}"
     )
     print(
@@ -241,7 +265,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             if db.exists():
                 db.unlink()
-            truth = build_album(album / "photos", plan, band, jpeg)
+            truth = build_album(album / "photos", plan, band, jpeg, args.blur, args.noise)
             (album / "truth.json").write_text(json.dumps(truth))
             t0 = time.perf_counter()
             cli(db, "scan", str(album / "photos"), "--jobs", str(args.jobs))
