@@ -201,3 +201,64 @@ def test_every_method_still_runs_with_poor_faces(lfw, method):
     kw = {"n_clusters": 4} if method == "kmeans" else {}
     labels = cluster_faces(X, method, quality=q, **kw)
     assert labels.shape == (len(X),)
+
+
+def test_lookalikes_listed_and_a_face_between_them_joins_neither(shared_data, tmp_path):
+    """Two named people who look alike (here: one person's photos named as two, the
+    closest look-alikes there are): listed by ``suggest --lookalikes``; a new photo of
+    them joins neither without the user, while it would have joined one alone."""
+    import json
+    import shutil
+
+    from click.testing import CliRunner
+
+    from faceatlas.catalog import Catalog
+    from faceatlas.cli import main
+    from faceatlas.config import ScanConfig
+    from faceatlas.people import cluster_people, move_face, name_person
+    from faceatlas.people._lookalikes import between_named
+    from faceatlas.people._state import _load_state
+    from faceatlas.pipeline import scan
+
+    src = sorted((shared_data / "lfw" / "images" / "Tony_Blair").glob("*.jpg"))
+    first, later = tmp_path / "first", tmp_path / "later"
+    first.mkdir()
+    later.mkdir()
+    for p in src[:10]:
+        shutil.copy(p, first / p.name)
+    for p in src[10:12]:
+        shutil.copy(p, later / p.name)
+    db = tmp_path / "c.db"
+    with Catalog(db) as cat:
+        scan([first], cat, ScanConfig(jobs=1))
+        cluster_people(cat)
+        st = _load_state(cat, "sface")
+        (tony,) = {int(p) for p in st.person if p >= 0}
+        name_person(cat, tony, "Tony")
+        faces = [int(f) for f, p in zip(st.ids, st.person, strict=True) if p == tony]
+        assert len(faces) >= 8
+        moved = move_face(cat, faces[0], None)
+        twin = int(moved["person"])
+        for f in faces[1:5]:
+            move_face(cat, f, twin)
+        name_person(cat, twin, "Tony's twin")
+        old_ids = set(st.ids.tolist())
+    out = CliRunner().invoke(main, ["--db", str(db), "suggest", "--lookalikes", "--json"])
+    assert out.exit_code == 0, out.output
+    pairs = json.loads(out.output)
+    assert len(pairs) == 1
+    assert {pairs[0]["name_a"], pairs[0]["name_b"]} == {"Tony", "Tony's twin"}
+    assert pairs[0]["closest_similarity"] >= 0.363
+    text = CliRunner().invoke(main, ["--db", str(db), "suggest", "--lookalikes"]).output
+    assert "Tony" in text and "faces between them" in text
+
+    with Catalog(db) as cat:
+        scan([first, later], cat, ScanConfig(jobs=1))
+        st = _load_state(cat, "sface")
+        new = np.flatnonzero(~np.isin(st.ids, list(old_ids)))
+        assert new.size == 2
+        # alone, each new face would join one of them; between the two it joins neither
+        assert (between_named(st, new, np.full(2, tony), 0.363) == -1).all()
+        cluster_people(cat)
+        st = _load_state(cat, "sface")
+        assert not np.isin(st.person[new], [tony, twin]).any()
