@@ -136,17 +136,22 @@ def join_with_support(
     idx = faiss.IndexFlatIP(X_members.shape[1])
     idx.add(np.ascontiguousarray(X_members, dtype=np.float32))
     D, I = idx.search(np.ascontiguousarray(X_new, dtype=np.float32), k)  # noqa: E741
-    for i in range(m):
-        ok = (I[i] >= 0) & (D[i] >= bar)
-        if not ok.any():
-            continue
-        lab = member_labels[I[i][ok]]
-        uniq, inv = np.unique(lab, return_inverse=True)
-        count = np.bincount(inv)
-        total = np.bincount(inv, weights=D[i][ok].astype(np.float64))
-        enough = count >= np.minimum(min_support, size[uniq])
-        if enough.any():
-            # best total similarity; ties to the smaller label (deterministic)
-            cand = np.flatnonzero(enough)
-            out[i] = uniq[cand[np.argmax(total[cand])]]
+    # (face, person) totals over the neighbours at the bar, all faces at once
+    ok = (I >= 0) & (np.asarray(D) >= bar)
+    rows = np.repeat(np.arange(m), k).reshape(m, k)[ok]
+    lab = member_labels[I[ok]]
+    if rows.size == 0:
+        return out
+    n_lab = int(member_labels.max()) + 2
+    key = rows * n_lab + lab
+    uk, inv = np.unique(key, return_inverse=True)
+    count = np.bincount(inv.ravel())
+    total = np.bincount(inv.ravel(), weights=np.asarray(D)[ok].astype(np.float64))
+    face, person = uk // n_lab, uk % n_lab
+    enough = count >= np.minimum(min_support, size[person])
+    face, person, total = face[enough], person[enough], total[enough]
+    # best total per face; ties to the smaller label (deterministic)
+    o = np.lexsort((person, -total, face))
+    first = np.r_[True, face[o][1:] != face[o][:-1]] if o.size else np.zeros(0, bool)
+    out[face[o][first]] = person[o][first]
     return out
