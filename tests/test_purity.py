@@ -180,8 +180,10 @@ def test_support_prune_unravels_a_chain():
         fill[a] += 1
     labels = support_prune(np.zeros(n, np.int64), D, I, 0.5)
     assert labels.tolist() == [0, 0, 0, 0, -1, -1]
-    # a pair needs only its one edge
+    # a pair needs only its one edge; so does a small person (under LARGE_PERSON faces)
     assert support_prune(np.array([0, 0, -1, -1, -1, -1]), D, I, 0.5)[:2].tolist() == [0, 0]
+    small = np.array([-1, -1, -1, 0, 0, 0])  # 3-4-5: 5 hangs on 4 only
+    assert support_prune(small, D, I, 0.5).tolist() == small.tolist()
     # below the bar an edge does not count
     assert (support_prune(np.zeros(n, np.int64), D, I, 0.95) == -1).all()
 

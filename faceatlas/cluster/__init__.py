@@ -57,7 +57,7 @@ Rules every method obeys
   face joins the person of which at least two members (all of a one-face person) are among
   its nearest clustered faces at the method's edge bar (``pair_threshold`` when it has
   none), the one with the highest total similarity, else -1.
-- **Support** (``chinese-whispers``): a face stays in a person of three or more faces only
+- **Support** (``chinese-whispers``): a face stays in a person of five or more faces only
   when at least two other members are its kNN edges at the edge bar; faces that fail are
   taken out (-1), repeatedly, so a chain unravels (``_support.support_prune``).
 - **Determinism**: the same input and ``random_state`` give the same labels, and the same

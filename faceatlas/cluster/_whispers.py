@@ -96,5 +96,5 @@ class ChineseWhispers(_FaceClusteringBase):
                 labels[faces] = best
             if changed == 0:
                 break
-        # a face stays in a person of 3+ faces only if two of its members vouch for it
+        # a face stays in a large person only if two of its members vouch for it
         return support_prune(labels, D, I, bar)
