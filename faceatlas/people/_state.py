@@ -200,6 +200,16 @@ def _constraints_for(
     if cls.size:
         cls = np.unique(np.sort(cls, axis=1), axis=0)
         cls = cls[cls[:, 0] != cls[:, 1]]
+    if cls.size and mls.size:
+        # a correction is stronger than any automatic rule: faces the user put together
+        # (merge, move, confirm) are never kept apart, whatever cannot-link says
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+
+        n = int(rows.size)
+        graph = coo_matrix((np.ones(len(mls)), (mls[:, 0], mls[:, 1])), shape=(n, n))
+        _, group = connected_components(graph, directed=False)
+        cls = cls[group[cls[:, 0]] != group[cls[:, 1]]]
     return mls.reshape(-1, 2), cls.reshape(-1, 2), counts
 
 
