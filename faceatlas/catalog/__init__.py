@@ -8,6 +8,7 @@ in the order listed here, and every applied name is recorded in ``schema_migrati
 from __future__ import annotations
 
 from faceatlas.catalog import _labels, _people, _photos, _settings
+from faceatlas.catalog._album import AlbumMixin
 from faceatlas.catalog._base import CatalogBase
 from faceatlas.catalog._labels import LabelsMixin
 from faceatlas.catalog._people import Correction, PeopleMixin
@@ -17,7 +18,7 @@ from faceatlas.catalog._settings import SettingsMixin
 __all__ = ["Catalog", "Correction", "FaceRecord", "FileState", "PhotoRecord"]
 
 
-class Catalog(PeopleMixin, LabelsMixin, PhotosMixin, SettingsMixin, CatalogBase):
+class Catalog(AlbumMixin, PeopleMixin, LabelsMixin, PhotosMixin, SettingsMixin, CatalogBase):
     """A faceatlas catalog file.
 
     Examples
