@@ -100,7 +100,7 @@ def load_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.
     ImageTooLargeError
         If ``width * height > max_pixels``.
     """
-    path = Path(path)
+    path = Path(path).expanduser()
     try:
         size = path.stat().st_size
     except FileNotFoundError:
@@ -162,7 +162,7 @@ def iter_video_frames(
 
     if every_s <= 0:
         raise ValueError(f"every_s must be > 0 seconds, got {every_s}")
-    path = Path(path)
+    path = Path(path).expanduser()
     if not path.is_file():
         raise ImageError(f"{path}: file not found (or a broken symlink)")
     cap = cv2.VideoCapture(str(path))

@@ -210,7 +210,7 @@ def walk(paths: Iterable[str | Path]) -> Walk:
             out.files.append(p)
 
     for root in paths:
-        root_s = os.path.abspath(os.fspath(root))
+        root_s = os.path.abspath(os.path.expanduser(os.fspath(root)))
         if os.path.isfile(root_s) or (os.path.islink(root_s) and not os.path.isdir(root_s)):
             take(root_s)
             continue
@@ -266,7 +266,7 @@ class ScanSummary:
             ),
             f"{self.photos} photos",
             f"{self.faces} faces",
-            f"{len(self.errors)} errors",
+            _errors_part(self.errors),
             f"{self.seconds:.1f} s",
             f"{self.faces_per_s:.1f} faces/s",
         ]
@@ -278,6 +278,19 @@ class ScanSummary:
         if self.interrupted:
             parts.append("INTERRUPTED (run again to finish)")
         return "; ".join(parts)
+
+
+def _errors_part(errors: list[dict[str, str]], shown: int = 2) -> str:
+    """``"0 errors"``, or the count with what the first ones were."""
+    if not errors:
+        return "0 errors"
+    said = []
+    for err in errors[:shown]:
+        where = "" if err["path"] in err["error"] else f"{err['path']}: "
+        said.append(f"{where}{err['error']}")
+    more = f" and {len(errors) - shown} more" if len(errors) > shown else ""
+    noun = "error" if len(errors) == 1 else "errors"
+    return f"{len(errors)} {noun} ({'; '.join(said)}{more})"
 
 
 def _under(path: str, roots: Sequence[str]) -> bool:
@@ -392,7 +405,7 @@ def scan(
     ScanSummary
     """
     config = config or ScanConfig()
-    roots = [os.path.abspath(os.fspath(p)) for p in paths]
+    roots = [os.path.abspath(os.path.expanduser(os.fspath(p))) for p in paths]
     if not roots:
         raise InputError("paths must name at least one file or folder, got none")
     t0 = time.perf_counter()
