@@ -8,9 +8,11 @@ file. That is what makes a scan safe to kill at any moment and re-run.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import multiprocessing
 import os
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -306,8 +308,33 @@ def _run_pool(fn: Callable[[Any], Any], tasks: list[Any], jobs: int) -> Iterator
     # forkserver: workers start from a clean process, so no OpenMP or BLAS thread state
     # of the parent is inherited (a known cause of hangs with fork).
     ctx = multiprocessing.get_context("forkserver")
-    with ctx.Pool(min(jobs, len(tasks)), initializer=_init_worker) as pool:
+    with _caller_script_hidden():
+        pool = ctx.Pool(min(jobs, len(tasks)), initializer=_init_worker)
+    with pool:
         yield from pool.imap_unordered(fn, tasks, chunksize=1)
+
+
+@contextlib.contextmanager
+def _caller_script_hidden() -> Iterator[None]:
+    """Start workers without running the caller's script again.
+
+    multiprocessing re-imports ``__main__`` in every new worker (and in the fork server),
+    so a plain script that calls :func:`scan` at its top level, as the README's example
+    does, would scan again inside each worker. The workers only need faceatlas' own
+    functions, so ``__main__``'s file and spec are hidden while they start.
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__}
+    main.__dict__.pop("__file__", None)
+    main.__dict__["__spec__"] = None
+    try:
+        yield
+    finally:
+        main.__dict__.pop("__spec__", None)
+        main.__dict__.update(saved)
 
 
 def _triage(

@@ -20,7 +20,8 @@ Every correction is logged with the rows it changed, so :func:`undo` reverts the
 The package's rooms: ``_state`` (the catalog's faces as aligned arrays, constraints),
 ``_assign`` (who gets which face after a clustering: joining, Hungarian matching, the
 rules no result may break), ``_thresholds`` (the confirmed faces' own threshold),
-``_cluster`` (:func:`cluster_people`), ``_corrections``, ``_suggest`` and ``_views``.
+``_cluster`` (:func:`cluster_people`), ``_corrections``, ``_suggest``, ``_review`` (the
+review queue) and ``_views``.
 Thresholds and the default embedder follow :mod:`faceatlas.policy`.
 """
 
@@ -34,6 +35,7 @@ from faceatlas.people._corrections import (
     split_person,
     undo,
 )
+from faceatlas.people._review import answer_review, review_questions
 from faceatlas.people._state import default_min_faces
 from faceatlas.people._suggest import confirm_suggestion, dismiss_suggestion, suggest_merges
 from faceatlas.people._views import (
@@ -46,6 +48,7 @@ from faceatlas.people._views import (
 
 __all__ = [
     "ClusterSummary",
+    "answer_review",
     "cluster_people",
     "confirm_suggestion",
     "default_min_faces",
@@ -59,6 +62,7 @@ __all__ = [
     "name_person",
     "person_detail",
     "reject_face",
+    "review_questions",
     "save_elbow_plot",
     "split_person",
     "suggest_merges",
