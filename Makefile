@@ -24,7 +24,7 @@ install: $(STAMP)
 # committed), scans it with the ORL sample, names two people, lists their photos together,
 # asks `who` about a photo never scanned, writes the report: about a minute on 2 cores.
 demo: $(STAMP)
-	$(PY) samples/demo.py --db $(DEMO_DB) --out demo
+	$(PY) examples/demo.py --db $(DEMO_DB) --out demo
 
 # Every tier: the fast one, real-data end-to-end tests (slow) and the browser tests.
 test: $(STAMP)
@@ -39,8 +39,8 @@ bench: $(STAMP)
 
 # The same checks as .pre-commit-config.yaml, with the configuration in pyproject.toml.
 lint: $(STAMP)
-	$(VENV)/bin/ruff format --check faceatlas tests bench
-	$(VENV)/bin/ruff check faceatlas tests bench
+	$(VENV)/bin/ruff format --check faceatlas tests bench examples
+	$(VENV)/bin/ruff check faceatlas tests bench examples
 	$(VENV)/bin/mypy faceatlas
 
 clean:

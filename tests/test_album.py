@@ -318,7 +318,7 @@ def test_readme_python_example_runs_as_written(tmp_path) -> None:
 @pytest.mark.slow
 def test_demo_names_people_answers_who_and_ends_with_the_report(tmp_path) -> None:
     done = subprocess.run(
-        [sys.executable, str(REPO / "samples" / "demo.py"), "--db", "demo.db", "--out", "demo"],
+        [sys.executable, str(REPO / "examples" / "demo.py"), "--db", "demo.db", "--out", "demo"],
         cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         capture_output=True,

@@ -225,7 +225,11 @@ def _with_paths(cat: Any, questions: list[dict[str, Any]]) -> list[dict[str, Any
     for q in questions:
         f = faces.get(q["face_id"], {})
         box = [round(float(f[k]), 1) for k in ("x1", "y1", "x2", "y2")] if f else None
-        extra: dict[str, Any] = {"path": f.get("path"), "box": box}
+        extra: dict[str, Any] = {
+            "path": f.get("path"),
+            "frame_index": f.get("frame_index", -1),
+            "box": box,
+        }
         if "other_face_id" in q:
             extra["other_path"] = faces.get(q["other_face_id"], {}).get("path")
         out.append({**q, **extra})
@@ -241,7 +245,8 @@ def _question_text(q: dict[str, Any]) -> str:
             f"{other} (face {q['face_id']}, {q.get('path')})"
         )
     box = ", ".join(f"{v:.0f}" for v in q["box"] or [])
-    return f"Is this {name}? face {q['face_id']} in {q['path']} at ({box})"
+    frame = f" [frame {q['frame_index']}]" if q.get("frame_index", -1) >= 0 else ""
+    return f"Is this {name}? face {q['face_id']} in {q['path']}{frame} at ({box})"
 
 
 def _read_key(prompt: str) -> str:

@@ -170,7 +170,14 @@ def _face_questions(st: Any, visible: set[int], threshold: float) -> list[dict[s
 
 
 def _is_this(
-    st: Any, row: int, pid: int, name: str | None, sim: float, t: float, why: str, value: float
+    st: Any,
+    row: int | np.integer,
+    pid: int,
+    name: str | None,
+    sim: float,
+    t: float,
+    why: str,
+    value: float,
 ) -> dict[str, Any]:
     return {
         "kind": "is_this",

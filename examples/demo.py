@@ -1,8 +1,8 @@
 """``make demo``: the commands a newcomer would type, run one after another and shown.
 
-    python samples/demo.py [--db demo.db] [--out demo]
+    python examples/demo.py [--db demo.db] [--out demo]
 
-Composes the colour album (samples/make_album.py), scans it with the ORL sample, groups
+Composes the colour album (examples/make_album.py), scans it with the ORL sample, groups
 the faces, names the two people of the public-domain portraits, lists the photos they are
 in together, asks ``who`` about a photo that was never scanned, writes the HTML report and
 ends with the report's path and the ``serve`` command. Each step prints the command it
@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
+SAMPLES = HERE.parent / "samples"
 
 
 def _faceatlas() -> list[str]:
@@ -69,7 +69,7 @@ def main() -> int:
     subprocess.run(
         [sys.executable, str(HERE / "make_album.py"), str(album), str(new_photo)], check=True
     )
-    samples = HERE.relative_to(Path.cwd()) if HERE.is_relative_to(Path.cwd()) else HERE
+    samples = SAMPLES.relative_to(Path.cwd()) if SAMPLES.is_relative_to(Path.cwd()) else SAMPLES
     run(args.db, "scan", str(samples), str(album))
     run(args.db, "cluster")
     hopper = person_of(args.db, "grace_hopper.jpg")

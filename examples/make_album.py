@@ -6,7 +6,7 @@ pin board of prints (two public-domain portraits and ORL faces, see README "Samp
 and credits") on a coloured background, each print tilted, scaled and lit differently.
 The pages are written at demo time and never committed.
 
-    python samples/make_album.py OUT_DIR NEW_PHOTO
+    python examples/make_album.py OUT_DIR NEW_PHOTO
 
 writes ``OUT_DIR/page-01.jpg`` ... (the album that is scanned) and ``NEW_PHOTO``, a page
 composed the same way but never scanned, for ``faceatlas who``.
@@ -22,10 +22,10 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageOps
 
-HERE = Path(__file__).resolve().parent
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 PORTRAITS = {
-    "Grace Hopper": HERE / "portraits" / "grace_hopper.jpg",
-    "Eileen Collins": HERE / "portraits" / "eileen_collins.png",
+    "Grace Hopper": SAMPLES / "portraits" / "grace_hopper.jpg",
+    "Eileen Collins": SAMPLES / "portraits" / "eileen_collins.png",
 }
 SIZE = (1280, 860)
 
@@ -58,7 +58,7 @@ def _portrait(who: str, rng: random.Random, orl_used: dict[str, int]) -> Image.I
     else:
         n = orl_used.get(who, 0) % 9 + 1  # images 1-9; a new face of the subject each time
         orl_used[who] = orl_used.get(who, 0) + 1
-        grey = Image.open(HERE / "orl" / who / f"{n}.pgm").convert("L")
+        grey = Image.open(SAMPLES / "orl" / who / f"{n}.pgm").convert("L")
         # the ORL photos are grey: print them in sepia, as old family prints
         im = ImageOps.colorize(grey, black=(40, 26, 12), white=(255, 238, 205))
         height = rng.randint(190, 260)
@@ -108,7 +108,7 @@ def compose(people: list[str], seed: int, orl_used: dict[str, int]) -> Image.Ima
 
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
-        print("usage: python samples/make_album.py OUT_DIR NEW_PHOTO", file=sys.stderr)
+        print("usage: python examples/make_album.py OUT_DIR NEW_PHOTO", file=sys.stderr)
         return 2
     out, new = Path(argv[0]), Path(argv[1])
     out.mkdir(parents=True, exist_ok=True)
