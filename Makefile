@@ -9,14 +9,18 @@ DEMO_DB ?= demo.db
 # dlib comes from the prebuilt dlib-bin wheel (the `dlib` extra); face_recognition is
 # installed with --no-deps because its declared `dlib` dependency would compile dlib from
 # source for ~20 minutes. It is only used to compare against in bench/ and tests.
-# PIP: quiet (warnings and errors still show), no version nag, no root-user notice.
+# PIP: quiet (warnings and errors still show), no version nag, no root-user notice; the
+# editable install's one setuptools notice ("Editable installation ...") is filtered by
+# its text, so any other warning still shows.
 PIP := $(PY) -m pip --quiet --disable-pip-version-check
 $(STAMP): pyproject.toml
-	python3 -m venv $(VENV)
-	$(PIP) install --root-user-action=ignore --upgrade pip
-	$(PIP) install --root-user-action=ignore -e '.[dlib,cnn,web,test,dev]'
-	$(PIP) install --root-user-action=ignore --no-deps face_recognition==1.3.0
-	touch $@
+	@echo "installing faceatlas and its tools into $(VENV) (a few minutes, once)"
+	@python3 -m venv $(VENV)
+	@$(PIP) install --root-user-action=ignore --upgrade pip
+	@PYTHONWARNINGS="ignore:Editable installation" \
+	  $(PIP) install --root-user-action=ignore -e '.[dlib,cnn,web,test,dev]'
+	@$(PIP) install --root-user-action=ignore --no-deps face_recognition==1.3.0
+	@touch $@
 
 install: $(STAMP)
 
@@ -24,7 +28,7 @@ install: $(STAMP)
 # committed), scans it with the ORL sample, names two people, lists their photos together,
 # asks `who` about a photo never scanned, writes the report: about a minute on 2 cores.
 demo: $(STAMP)
-	$(PY) examples/demo.py --db $(DEMO_DB) --out demo
+	@$(PY) examples/demo.py --db $(DEMO_DB) --out demo
 
 # Every tier: the fast one, real-data end-to-end tests (slow) and the browser tests.
 test: $(STAMP)
