@@ -131,12 +131,11 @@ def _face_questions(st: Any, visible: set[int], threshold: float) -> list[dict[s
     # assigned by clustering (not confirmed), in a person of 2+ faces
     rows = np.flatnonzero(assigned & ~st.pinned)
     rows = rows[sizes[col[rows]] >= 2]
-    for r in rows:
+    loo = S[col[rows]] - X[rows]  # every row's centre without it, at once
+    sims = np.einsum("ij,ij->i", X[rows], loo) / np.maximum(np.linalg.norm(loo, axis=1), 1e-12)
+    keep = sims < threshold + REVIEW_MARGIN
+    for r, sim in zip(rows[keep].tolist(), sims[keep].tolist(), strict=True):
         pid = int(st.person[r])
-        loo = S[col[r]] - X[r]
-        sim = float(X[r] @ loo / max(np.linalg.norm(loo), 1e-12))
-        if sim >= threshold + REVIEW_MARGIN:
-            continue
         if sim < threshold:
             why = f"far from {label(pid)}'s centre: {sim:.2f}, below the threshold {threshold:.2f}"
         else:
@@ -147,7 +146,7 @@ def _face_questions(st: Any, visible: set[int], threshold: float) -> list[dict[s
 
     # unassigned faces close to a person's centre
     C = S / np.maximum(np.linalg.norm(S, axis=1, keepdims=True), 1e-12)
-    photos_of = {int(p): set(st.photo[st.person == p].tolist()) for p in pids}
+    held = set(zip(st.photo[assigned].tolist(), st.person[assigned].tolist(), strict=True))
     loose = np.flatnonzero(st.person < 0)
     for start in range(0, loose.size, _CHUNK):
         part = loose[start : start + _CHUNK]
@@ -160,7 +159,7 @@ def _face_questions(st: Any, visible: set[int], threshold: float) -> list[dict[s
                 if sim < threshold - REVIEW_MARGIN:
                     break
                 pid = int(pids[j])
-                if pid in st.not_person.get(int(r), set()) or int(st.photo[r]) in photos_of[pid]:
+                if pid in st.not_person.get(int(r), set()) or (int(st.photo[r]), pid) in held:
                     continue  # refused by the user, or that person is already in the photo
                 why = f"unassigned, but {sim:.2f} alike to {label(pid)}'s centre"
                 value = _uncertainty(sim, threshold)
