@@ -7,7 +7,7 @@ Two kinds of question:
   (compared with the person's centre *without* that face), or unassigned but close to a
   person's centre.
 - ``"same_person"``: *Are X and Y one person?* for the merge suggestions of
-  :func:`~faceatlas.people.suggest_merges`.
+  :func:`~faceatlas.people.suggest_merges` (computed on the same loaded state).
 
 Every answer is stored through the existing corrections (so it binds later cluster runs
 and ``undo`` reverts it): yes to *is this X* pins the face to X (:func:`move_face`), no
@@ -33,7 +33,11 @@ from faceatlas.catalog import Catalog
 from faceatlas.exceptions import InputError
 from faceatlas.people._corrections import move_face, reject_face
 from faceatlas.people._state import _load_state
-from faceatlas.people._suggest import confirm_suggestion, dismiss_suggestion, suggest_merges
+from faceatlas.people._suggest import (
+    _suggest_from_state,
+    confirm_suggestion,
+    dismiss_suggestion,
+)
 from faceatlas.policy import catalog_embedder, same_person_threshold
 
 __all__ = ["REVIEW_MARGIN", "answer_review", "review_questions"]
@@ -81,7 +85,7 @@ def review_questions(
     st = _load_state(catalog, embedder)
     visible = {pid for pid, p in st.persons.items() if not p["hidden"]}
     questions = _face_questions(st, visible, threshold)
-    for s in suggest_merges(catalog, embedder, limit=limit):
+    for s in _suggest_from_state(catalog, st, limit, threshold, 10):
         sim = float(s["closest_similarity"])
         n = min(int(s["n_faces_a"]), int(s["n_faces_b"]))
         a_label = s["name_a"] or f"person {s['person_a']}"
