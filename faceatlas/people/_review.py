@@ -154,11 +154,13 @@ def _face_questions(st: Any, visible: set[int], threshold: float) -> list[dict[s
     loose = np.flatnonzero(st.person < 0)
     for start in range(0, loose.size, _CHUNK):
         part = loose[start : start + _CHUNK]
-        sims = X[part] @ C.T
+        sims = (X[part] @ C.T).astype(np.float32)
+        close = np.flatnonzero(sims.max(axis=1) >= threshold - REVIEW_MARGIN)
         k = min(3, pids.size)
-        top = np.argsort(-sims, axis=1)[:, :k]
-        for i, r in enumerate(part):
-            for j in top[i]:
+        for i in close.tolist():  # the few faces near someone, not every loose face
+            r = part[i]
+            top = np.argpartition(-sims[i], k - 1)[:k]
+            for j in top[np.argsort(-sims[i, top])]:
                 sim = float(sims[i, j])
                 if sim < threshold - REVIEW_MARGIN:
                     break
