@@ -149,12 +149,14 @@ def _face_questions(st: Any, visible: set[int], threshold: float) -> list[dict[s
         out.append(_is_this(st, r, pid, names[pid], sim, threshold, why, value))
 
     # unassigned faces close to a person's centre
-    C = S / np.maximum(np.linalg.norm(S, axis=1, keepdims=True), 1e-12)
+    # float32 for the one large product (every loose face with every centre)
+    C = (S / np.maximum(np.linalg.norm(S, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+    X32 = st.X.astype(np.float32, copy=False)
     held = set(zip(st.photo[assigned].tolist(), st.person[assigned].tolist(), strict=True))
     loose = np.flatnonzero(st.person < 0)
     for start in range(0, loose.size, _CHUNK):
         part = loose[start : start + _CHUNK]
-        sims = (X[part] @ C.T).astype(np.float32)
+        sims = X32[part] @ C.T
         close = np.flatnonzero(sims.max(axis=1) >= threshold - REVIEW_MARGIN)
         k = min(3, pids.size)
         for i in close.tolist():  # the few faces near someone, not every loose face
