@@ -19,52 +19,13 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from faceatlas.exceptions import InputError, NotFoundError
+from faceatlas.exceptions import InputError
+from faceatlas.people import find_person
 
 if TYPE_CHECKING:
     from faceatlas.catalog import Catalog
 
 __all__ = ["export_person", "parse_date", "photo_time", "photos_of_people"]
-
-
-# -- people by id or name ------------------------------------------------------------------
-def _normalize_name(text: str) -> str:
-    return " ".join(text.replace("_", " ").split()).casefold()
-
-
-def _find_person(catalog: Catalog, text_or_id: str | int) -> int:
-    """The person id of an id or a name (case, spaces and underscores ignored).
-
-    Stand-in with the signature of :func:`faceatlas.people.find_person` until that lands.
-
-    Raises
-    ------
-    InputError
-        When the name is ambiguous (the candidates are listed) or empty.
-    NotFoundError
-        When no person has that id or name.
-    """
-    try:
-        from faceatlas.people._names import find_person  # type: ignore[import-not-found]
-    except ImportError:
-        pass
-    else:
-        return int(find_person(catalog, text_or_id))
-    text = str(text_or_id).strip()
-    if not text:
-        raise InputError("person must be an id or a name, got an empty text")
-    if text.isdigit():
-        return int(catalog.person(int(text))["id"])
-    wanted = _normalize_name(text)
-    found = [p for p in catalog.persons() if p["name"] and _normalize_name(p["name"]) == wanted]
-    if len(found) > 1:
-        listed = ", ".join(f"{p['id']} ({p['n_faces']} faces)" for p in found)
-        raise InputError(f"person {text!r} names several people: {listed}; give the id")
-    if not found:
-        names = sorted({p["name"] for p in catalog.persons() if p["name"]})
-        hint = f"; named people: {', '.join(names[:10])}" if names else ""
-        raise NotFoundError(f"no person is called {text!r}{hint}; see `faceatlas people`")
-    return int(found[0]["id"])
 
 
 # -- dates -------------------------------------------------------------------------------------
@@ -137,8 +98,8 @@ def photos_of_people(
     ----------
     catalog : Catalog
     persons : sequence of str or int
-        Person ids or names (see :func:`_find_person`); one person lists all of their
-        photos, several list the photos they are in together, none lists every photo.
+        Person ids or names (see :func:`faceatlas.people.find_person`); one person lists
+        all of their photos, several the photos they are in together, none every photo.
     date_from, date_to : str or date, optional
         ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``; both ends included (``date_to="2024"``
         keeps all of 2024). Photos whose time is unknown are left out when a bound is given.
@@ -160,7 +121,7 @@ def photos_of_people(
     """
     if isinstance(persons, str | int):
         persons = [persons]
-    ids = list(dict.fromkeys(_find_person(catalog, p) for p in persons))
+    ids = list(dict.fromkeys(find_person(catalog, p) for p in persons))
     lo = parse_date(date_from, "date_from")
     hi = parse_date(date_to, "date_to", end=True)
     if lo is not None and hi is not None and lo > hi:
@@ -253,7 +214,7 @@ def export_person(
         ``written``, ``unchanged``, ``skipped`` (lists of ``{"source", "target"}``, skipped
         ones with ``"reason"``) and ``photos`` (how many photos of the person matched).
     """
-    pid = _find_person(catalog, person)
+    pid = find_person(catalog, person)
     info = catalog.person(pid)
     photos = photos_of_people(catalog, [pid], date_from, date_to)
     root = Path(os.path.expanduser(os.fspath(folder))).absolute()

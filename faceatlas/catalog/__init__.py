@@ -13,12 +13,23 @@ from faceatlas.catalog._base import CatalogBase
 from faceatlas.catalog._labels import LabelsMixin
 from faceatlas.catalog._people import Correction, PeopleMixin
 from faceatlas.catalog._photos import FaceRecord, FileState, PhotoRecord, PhotosMixin
+from faceatlas.catalog._privacy import PrivacyMixin, erase_file
+from faceatlas.catalog._regions import RegionsMixin
 from faceatlas.catalog._settings import SettingsMixin
 
-__all__ = ["Catalog", "Correction", "FaceRecord", "FileState", "PhotoRecord"]
+__all__ = ["Catalog", "Correction", "FaceRecord", "FileState", "PhotoRecord", "erase_file"]
 
 
-class Catalog(AlbumMixin, PeopleMixin, LabelsMixin, PhotosMixin, SettingsMixin, CatalogBase):
+class Catalog(
+    AlbumMixin,
+    PrivacyMixin,
+    RegionsMixin,
+    PeopleMixin,
+    LabelsMixin,
+    PhotosMixin,
+    SettingsMixin,
+    CatalogBase,
+):
     """A faceatlas catalog file.
 
     Examples

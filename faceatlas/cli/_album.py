@@ -2,7 +2,7 @@
 
 ``photos --person`` (its options are added to ``photos`` of ``_scan``, which calls
 :func:`list_photos` here), ``export`` and ``review``. Each parses, calls one function of
-:mod:`faceatlas.album` or :mod:`faceatlas.people._review`, and formats its answer.
+:mod:`faceatlas.album` or :mod:`faceatlas.people` (the review queue), and formats its answer.
 """
 
 from __future__ import annotations
@@ -183,7 +183,7 @@ def review(ctx: click.Context, limit: int, embedder: str | None, as_json: bool) 
     --json, list the questions without asking.
     """
     from faceatlas.exceptions import FaceAtlasError
-    from faceatlas.people._review import answer_review, review_questions
+    from faceatlas.people import answer_review, review_questions
 
     with open_catalog(ctx) as cat:
         questions = review_questions(cat, limit, embedder=embedder)

@@ -19,6 +19,7 @@ from faceatlas.cli._common import (
     library_option,
     open_catalog,
     progress_bar,
+    shown,
 )
 from faceatlas.exceptions import InputError
 
@@ -55,6 +56,9 @@ from faceatlas.exceptions import InputError
     type=click.IntRange(min=0),
     help="Worker processes [default: every core].",
 )
+@click.option(
+    "--retry-errors", is_flag=True, help="Read again files that failed, though unchanged."
+)
 @json_option
 @click.pass_context
 def scan(
@@ -66,6 +70,7 @@ def scan(
     video_every_s: float,
     max_pixels: int,
     jobs: int,
+    retry_errors: bool,
     as_json: bool,
 ) -> None:
     """Find, align and embed every face in PATHS (folders are walked recursively)."""
@@ -84,11 +89,11 @@ def scan(
         jobs=jobs,
     )
     with open_catalog(ctx, create=True) as cat, progress_bar("scanning") as bar:
-        summary = run_scan(paths, cat, config, progress=bar)
+        summary = run_scan(paths, cat, config, progress=bar, retry_errors=retry_errors)
     if not as_json:
         for err in summary.errors[:20]:
             where = "" if err["path"] in err["error"] else f"{err['path']}: "
-            click.echo(f"skipped {where}{err['error']}", err=True)
+            click.echo(shown(f"skipped {where}{err['error']}"), err=True)
         if len(summary.errors) > 20:
             click.echo(
                 f"... and {len(summary.errors) - 20} more: see `faceatlas photos --errors`",
@@ -152,9 +157,9 @@ def photos(
 
     def text(rs: list[dict[str, Any]]) -> str:
         if errors_only:
-            return "\n".join(r["error"] for r in rs) or "no errors"
+            return "\n".join(shown(r["error"]) for r in rs) or "no errors"
         return "\n".join(
-            f"{r['id']:>6}  {r['faces']:>2} faces  {r['path']}"
+            f"{r['id']:>6}  {r['faces']:>2} faces  {shown(r['path'])}"
             + (f"  [frame {r['frame_index']}]" if r["frame_index"] >= 0 else "")
             for r in rs
         )

@@ -62,7 +62,8 @@ class IndexInfo:
 
 def index_dir(catalog: Catalog) -> Path | None:
     """``<db>.index/`` next to the catalog file (None for an in-memory catalog)."""
-    return None if catalog.path == ":memory:" else Path(catalog.path + ".index")
+    # the catalog names the folder, so that a scan and `forget` can erase it too
+    return catalog.saved_index_dir()
 
 
 def catalog_index(

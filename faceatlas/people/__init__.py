@@ -35,8 +35,9 @@ from faceatlas.people._corrections import (
     split_person,
     undo,
 )
+from faceatlas.people._names import display_name, find_person, normalize_name, people_named
 from faceatlas.people._review import answer_review, review_questions
-from faceatlas.people._state import default_min_faces
+from faceatlas.people._state import default_min_faces, repeat_bar
 from faceatlas.people._suggest import confirm_suggestion, dismiss_suggestion, suggest_merges
 from faceatlas.people._views import (
     elbow_curve,
@@ -53,15 +54,20 @@ __all__ = [
     "confirm_suggestion",
     "default_min_faces",
     "dismiss_suggestion",
+    "display_name",
     "elbow_curve",
     "face_table",
+    "find_person",
     "hide_person",
     "list_people",
     "merge_people",
     "move_face",
     "name_person",
+    "normalize_name",
+    "people_named",
     "person_detail",
     "reject_face",
+    "repeat_bar",
     "review_questions",
     "save_elbow_plot",
     "split_person",

@@ -81,11 +81,12 @@ def review_questions(
     embedder = catalog_embedder(catalog, embedder)
     if embedder is None:
         return []
-    threshold = same_person_threshold(catalog, embedder).value
+    bar = same_person_threshold(catalog, embedder)
+    threshold = bar.value
     st = _load_state(catalog, embedder)
     visible = {pid for pid, p in st.persons.items() if not p["hidden"]}
     questions = _face_questions(st, visible, threshold)
-    for s in _suggest_from_state(catalog, st, limit, threshold, 10):
+    for s in _suggest_from_state(catalog, st, limit, threshold, 10, bar.source):
         sim = float(s["closest_similarity"])
         n = min(int(s["n_faces_a"]), int(s["n_faces_b"]))
         a_label = s["name_a"] or f"person {s['person_a']}"

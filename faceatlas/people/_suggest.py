@@ -35,18 +35,25 @@ def suggest_merges(
     list of dict
         ``person_a``, ``person_b``, their names and face counts, ``closest_similarity``
         (and the two faces), ``centroid_similarity`` (cosine of the mean vectors), and
-        ``score``, their mean, by which the list is sorted.
+        ``score``, their mean, by which the list is sorted; ``threshold`` and
+        ``threshold_source``, the bar used and where it comes from.
     """
     limit = check_int(limit, "limit", low=1)
+    source = "given"
     if min_similarity is None:
-        min_similarity = same_person_threshold(catalog, embedder).value
-    return _suggest_from_state(
-        catalog, _load_state(catalog, embedder), limit, min_similarity, n_candidates
-    )
+        chosen = same_person_threshold(catalog, embedder)
+        min_similarity, source = chosen.value, chosen.source
+    st = _load_state(catalog, embedder)
+    return _suggest_from_state(catalog, st, limit, min_similarity, n_candidates, source)
 
 
 def _suggest_from_state(
-    catalog: Catalog, st: _State, limit: int, min_similarity: float, n_candidates: int
+    catalog: Catalog,
+    st: _State,
+    limit: int,
+    min_similarity: float,
+    n_candidates: int,
+    source: str,
 ) -> list[dict[str, Any]]:
     """:func:`suggest_merges` on a state already loaded (the review queue shares its own)."""
     visible = [pid for pid, p in st.persons.items() if not p["hidden"]]
@@ -96,6 +103,8 @@ def _suggest_from_state(
                     "closest_faces": [int(st.ids[ra[ia]]), int(st.ids[rb[ib]])],
                     "centroid_similarity": round(centre, 4),
                     "score": round((closest + centre) / 2, 4),
+                    "threshold": float(min_similarity),
+                    "threshold_source": source,
                 }
             )
     out.sort(key=lambda s: (-s["score"], s["person_a"], s["person_b"]))

@@ -369,5 +369,5 @@ def _environment() -> Any:
 def _write_page(env: Any, path: Path, template: str, **context: Any) -> None:
     html = env.get_template(template).render(**context)
     tmp = path.with_name(path.name + ".part")
-    tmp.write_text(html, encoding="utf-8")
+    tmp.write_text(html, encoding="utf-8", errors="backslashreplace")  # names not UTF-8
     tmp.replace(path)

@@ -66,7 +66,29 @@ def page(request: Request, template: str, data: dict[str, Any], **extra: Any) ->
     """``data`` as JSON for a ``.json`` path, else rendered into ``template``."""
     if wants_json(request):
         return JSONResponse(jsonable(data))
+    data = displayable(data)
     return request.app.state.templates.TemplateResponse(request, template, {"data": data, **extra})
+
+
+def displayable(obj: Any) -> Any:
+    """``obj`` with file names that are not UTF-8 shown escaped (``caf\\xe9.jpg``).
+
+    The catalog keeps such names as their bytes (surrogate escapes in Python); a page or
+    a JSON answer must be UTF-8, so they are shown as the escaped bytes, never a 500.
+    """
+    if isinstance(obj, str):
+        try:
+            obj.encode("utf-8")
+        except UnicodeEncodeError:
+            return obj.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        return obj
+    if isinstance(obj, dict):
+        return {k: displayable(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [displayable(v) for v in obj]
+    if type(obj) is tuple:
+        return tuple(displayable(v) for v in obj)
+    return obj
 
 
 def int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
@@ -91,7 +113,12 @@ async def on_catalog(request: Request, fn: Callable[..., Any], *args: Any) -> An
 
     def run() -> Any:
         with Catalog(request.app.state.db) as cat:
-            return fn(cat, *args)
+            try:
+                return fn(cat, *args)
+            except OverflowError:  # an id in the URL at or above 2**63 reached SQLite
+                raise NotFoundError(
+                    f"no such id in the catalog: {request.url.path} (ids are below 2**63)"
+                ) from None
 
     return await run_in_threadpool(run)
 
@@ -100,6 +127,8 @@ def jsonable(obj: Any) -> Any:
     """``obj`` with numpy values, paths and dataclasses turned into JSON's types."""
     import numpy as np
 
+    if isinstance(obj, str):
+        return displayable(obj)
     if isinstance(obj, dict):
         return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple | set):
@@ -280,7 +309,8 @@ def _photo_jpeg(cat: Catalog, photo_id: int | None, face_id: int | None, size: i
     from faceatlas.views import picture_source
 
     src = picture_source(cat, photo_id=photo_id, face_id=face_id)
-    path = safe_photo_path(src["path"], src["photo_id"])
+    row = cat.photo(src["photo_id"])
+    path = safe_photo_path(src["path"], src["photo_id"], scanned=(row["size"], row["mtime"]))
     buf = io.BytesIO()
     try:
         photo_thumbnail(path, src["frame_index"], src["box"], size).save(buf, "JPEG", quality=85)
