@@ -34,8 +34,9 @@ def photo_time(row: dict[str, Any]) -> tuple[datetime | None, str]:
 
     The one place that decides which time the album sorts and filters by: the capture time
     when the catalog has one (``capture_time``, ISO 8601), else the file's modification
-    time (``mtime``, local time), which is only a guess. Returns ``(None, "none")`` when
-    neither is known.
+    time (``mtime``, local time), which is only a guess; a capture time the scan itself
+    took from the file (``capture_guess``) is marked ``"file"`` too. Returns
+    ``(None, "none")`` when neither is known.
     """
     cap = row.get("capture_time")
     if cap:
@@ -44,7 +45,8 @@ def photo_time(row: dict[str, Any]) -> tuple[datetime | None, str]:
         except ValueError:
             pass
         else:
-            return t.replace(tzinfo=None), "capture"  # the local time on the camera's clock
+            source = "file" if row.get("capture_guess") else "capture"
+            return t.replace(tzinfo=None), source  # the local time on the camera's clock
     mtime = row.get("mtime")
     if mtime is not None:
         return datetime.fromtimestamp(float(mtime)), "file"

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from faceatlas.album import parse_date, photos_of_people
-from faceatlas.catalog import Catalog
+from faceatlas.album import parse_date, photo_time, photos_of_people
+from faceatlas.catalog import Catalog, PhotoRecord
 from faceatlas.cli import main
 from faceatlas.exceptions import InputError
 from faceatlas.people import answer_review, review_questions
@@ -57,6 +57,27 @@ def test_parse_date_bounds() -> None:
         parse_date("last week", "--from")
     with pytest.raises(InputError, match="not a valid date"):
         parse_date("2024-02-30", "--to")
+
+
+def test_photo_time_prefers_the_capture_time() -> None:
+    mtime = datetime(2020, 5, 6, 7, 8, 9).timestamp()
+    assert photo_time({"mtime": mtime}) == (datetime(2020, 5, 6, 7, 8, 9), "file")
+    cap = {"mtime": mtime, "capture_time": "2019-01-02T03:04:05+02:00"}
+    assert photo_time(cap) == (datetime(2019, 1, 2, 3, 4, 5), "capture")
+    assert photo_time({**cap, "capture_guess": 1})[1] == "file"
+    assert photo_time({}) == (None, "none")
+
+
+def test_dates_come_from_a_capture_column_when_the_catalog_has_one(tmp_path) -> None:
+    photo = tmp_path / "a.jpg"
+    photo.write_bytes(b"x")
+    with Catalog(":memory:") as cat:
+        cat.db.execute("ALTER TABLE photos ADD COLUMN taken_at TEXT")  # as metadata adds
+        cat.replace_file(str(photo), None, 1, 0.0, "test", [PhotoRecord(str(photo))])
+        cat.db.execute("UPDATE photos SET taken_at = '2018-07-01T12:00:00'")
+        rows = photos_of_people(cat, [], "2018-07", "2018-07")
+        assert [(r["date"], r["date_source"]) for r in rows] == [("2018-07-01T12:00:00", "capture")]
+        assert photos_of_people(cat, [], "2019") == []
 
 
 def test_tilde_is_the_home_folder(tmp_path, monkeypatch) -> None:

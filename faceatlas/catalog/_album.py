@@ -15,6 +15,8 @@ from faceatlas.catalog._base import CatalogBase
 
 #: Names a capture-time column of ``photos`` may have (first present wins): ISO 8601 text.
 CAPTURE_COLUMNS = ("taken_at", "capture_time", "captured_at")
+#: A column saying the capture time is only the file's time (1), when there is one.
+GUESS_COLUMN = "taken_guess"
 
 
 class AlbumMixin(CatalogBase):
@@ -25,21 +27,28 @@ class AlbumMixin(CatalogBase):
         cols = {r[1] for r in self.db.execute("PRAGMA table_info(photos)")}
         return next((c for c in CAPTURE_COLUMNS if c in cols), None)
 
+    def _capture_sql(self, alias: str) -> str:
+        """``capture_time`` and ``capture_guess`` select expressions for ``photos AS alias``."""
+        capture = self.capture_column()
+        cols = {r[1] for r in self.db.execute("PRAGMA table_info(photos)")}
+        cap = f"{alias}.{capture}" if capture else "NULL"
+        guess = f"{alias}.{GUESS_COLUMN}" if GUESS_COLUMN in cols else "NULL"
+        return f"{cap} AS capture_time, {guess} AS capture_guess"
+
     def photo_people(self, person_ids: Sequence[int]) -> list[dict[str, Any]]:
         """Every (photo, person, face) of the given persons, one row each.
 
         Rows carry the photo's ``photo_id``, ``path``, ``frame_index``, ``time_s``,
-        ``mtime``, ``capture_time`` (None without a capture column), the ``person_id``,
+        ``mtime``, ``capture_time`` and ``capture_guess`` (None without those columns; a
+        true guess means the capture time is only the file's time), the ``person_id``,
         its ``name`` and the ``face_id``; ordered by path, frame, person.
         """
         ids = sorted({int(i) for i in person_ids})
         if not ids:
             return []
-        capture = self.capture_column()
-        cap_sql = f"p.{capture}" if capture else "NULL"
         rows = self.query(
             "SELECT p.id AS photo_id, p.path, p.frame_index, p.time_s, p.mtime, "
-            f"{cap_sql} AS capture_time, fp.person_id, per.name, f.id AS face_id "
+            f"{self._capture_sql('p')}, fp.person_id, per.name, f.id AS face_id "
             "FROM face_person fp JOIN faces f ON f.id = fp.face_id "
             "JOIN photos p ON p.id = f.photo_id JOIN persons per ON per.id = fp.person_id "
             f"WHERE fp.person_id IN ({','.join('?' * len(ids))}) "
@@ -50,13 +59,11 @@ class AlbumMixin(CatalogBase):
 
     def photo_times(self) -> list[dict[str, Any]]:
         """Every readable photo with ``photo_id``, ``path``, ``frame_index``, ``time_s``,
-        ``mtime`` and ``capture_time`` (None without a capture column), by path."""
-        capture = self.capture_column()
-        cap_sql = f"{capture}" if capture else "NULL"
+        ``mtime``, ``capture_time`` and ``capture_guess`` (as :meth:`photo_people`), by path."""
         rows = self.query(
-            "SELECT id AS photo_id, path, frame_index, time_s, mtime, "
-            f"{cap_sql} AS capture_time FROM photos WHERE status = 'done' "
-            "ORDER BY path, frame_index"
+            "SELECT p.id AS photo_id, p.path, p.frame_index, p.time_s, p.mtime, "
+            f"{self._capture_sql('p')} FROM photos p WHERE p.status = 'done' "
+            "ORDER BY p.path, p.frame_index"
         )
         return [dict(r) for r in rows]
 
