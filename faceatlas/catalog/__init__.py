@@ -7,9 +7,10 @@ in the order listed here, and every applied name is recorded in ``schema_migrati
 
 from __future__ import annotations
 
-from faceatlas.catalog import _labels, _people, _photos, _settings
+from faceatlas.catalog import _gallery, _labels, _people, _photos, _settings
 from faceatlas.catalog._album import AlbumMixin
 from faceatlas.catalog._base import CatalogBase
+from faceatlas.catalog._gallery import GalleryMixin
 from faceatlas.catalog._labels import LabelsMixin
 from faceatlas.catalog._people import Correction, PeopleMixin
 from faceatlas.catalog._photos import FaceRecord, FileState, PhotoRecord, PhotosMixin
@@ -22,6 +23,7 @@ __all__ = ["Catalog", "Correction", "FaceRecord", "FileState", "PhotoRecord", "e
 
 class Catalog(
     AlbumMixin,
+    GalleryMixin,
     PrivacyMixin,
     RegionsMixin,
     PeopleMixin,
@@ -44,6 +46,7 @@ class Catalog(
         *_people.MIGRATIONS,
         *_labels.MIGRATIONS,
         *_settings.MIGRATIONS,
+        *_gallery.MIGRATIONS,
     )
 
     def __enter__(self) -> Catalog:

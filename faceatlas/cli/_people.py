@@ -368,6 +368,11 @@ def undo(ctx: click.Context, as_json: bool) -> None:
     metavar="A B",
     help="A and B (ids or names) are one person: merge B into A.",
 )
+@click.option(
+    "--lookalikes",
+    is_flag=True,
+    help="List named people whose faces are close, and the faces between them.",
+)
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @embedder_option()
 @json_option
@@ -376,6 +381,7 @@ def suggest(
     ctx: click.Context,
     dismiss: tuple[str, str] | None,
     confirm: tuple[str, str] | None,
+    lookalikes: bool,
     limit: int,
     embedder: str,
     as_json: bool,
@@ -390,6 +396,11 @@ def suggest(
 
     if dismiss and confirm:
         raise click.UsageError("give --dismiss or --confirm, not both")
+    if lookalikes:
+        if dismiss or confirm:
+            raise click.UsageError("--lookalikes lists pairs; give it without --dismiss/--confirm")
+        _lookalikes(ctx, embedder, limit, as_json)
+        return
     with open_catalog(ctx) as cat:
         if dismiss:
             data: Any = dismiss_suggestion(cat, *(find_person(cat, p) for p in dismiss))
@@ -417,5 +428,34 @@ def suggest(
             + f"\nthreshold {d[0]['threshold']:.4f} ({d[0]['threshold_source']})"
             + "\n(faceatlas suggest --confirm A B  |  --dismiss A B)"
         )
+
+    emit(data, as_json, text)
+
+
+def _lookalikes(ctx: click.Context, embedder: str, limit: int, as_json: bool) -> None:
+    """``suggest --lookalikes``: named people whose faces are close."""
+    from faceatlas.people import lookalikes
+
+    with open_catalog(ctx) as cat:
+        data = lookalikes(cat, embedder, limit=limit)
+
+    def text(d: Any) -> str:
+        if not d:
+            return "no look-alikes among the named people"
+        lines = []
+        for s in d:
+            lines.append(
+                f"{_person_label(s['person_a'], s['name_a'])} ~ "
+                f"{_person_label(s['person_b'], s['name_b'])}: closest faces "
+                f"{s['closest_similarity']:.3f} (faces {s['closest_faces'][0]}, "
+                f"{s['closest_faces'][1]}), centres {s['centroid_similarity']:.3f}, "
+                f"{len(s['faces_between'])} faces between them"
+            )
+            lines += [
+                f"    face {f['face_id']} (person {'-' if f['person'] is None else f['person']})"
+                f": {f['similarity_a']:.3f} / {f['similarity_b']:.3f}"
+                for f in s["faces_between"]
+            ]
+        return "\n".join(lines)
 
     emit(data, as_json, text)

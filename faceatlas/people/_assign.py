@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 
 import numpy as np
 
@@ -71,7 +72,10 @@ def _match(groups: np.ndarray, old: np.ndarray, pinned: np.ndarray) -> dict[int,
 
 
 def _finalize(
-    st: _State, final: np.ndarray, protected: set[int], repeat_photos: set[int] = frozenset()
+    st: _State,
+    final: np.ndarray,
+    protected: set[int],
+    repeat_photos: AbstractSet[int] = frozenset(),
 ) -> np.ndarray:
     """Apply the rules no clustering result may break; returns the corrected copy.
 

@@ -12,6 +12,7 @@ from faceatlas._validation import check_int
 from faceatlas.catalog import Catalog
 from faceatlas.exceptions import InputError
 from faceatlas.people._assign import _finalize, _join_existing, _match, _near_new
+from faceatlas.people._lookalikes import between_named
 from faceatlas.people._state import (
     _constraints_for,
     _last_max_face_id,
@@ -259,6 +260,8 @@ def _cluster_run(
         est = sorted(established)
         if cand.size and est:
             joined = _join_existing(st, cand, est, a_threshold)
+            # between two named look-alikes the bar is higher: the face waits for the user
+            joined = between_named(st, cand, joined, a_threshold)
             final[cand] = np.where(joined >= 0, joined, final[cand])
             n_matched = int((joined >= 0).sum())
         leftover = new.copy()
