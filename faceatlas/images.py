@@ -194,7 +194,7 @@ def load_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.
     ImageTooLargeError
         If ``width * height > max_pixels``.
     """
-    path = Path(path)
+    path = Path(path).expanduser()
     try:
         st = path.stat()
     except FileNotFoundError:
@@ -259,7 +259,7 @@ def iter_video_frames(
 
     if every_s <= 0:
         raise ValueError(f"every_s must be > 0 seconds, got {every_s}")
-    path = Path(path)
+    path = Path(path).expanduser()
     if not path.is_file():
         raise ImageError(f"{path}: file not found (or a broken symlink)")
     cap = cv2.VideoCapture(str(path))

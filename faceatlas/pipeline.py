@@ -8,9 +8,11 @@ file. That is what makes a scan safe to kill at any moment and re-run.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import re
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -172,6 +174,19 @@ def _init_worker() -> None:
     cv2.setNumThreads(1)
 
 
+def _errors_part(errors: list[dict[str, str]], shown: int = 2) -> str:
+    """``"0 errors"``, or the count with what the first ones were."""
+    if not errors:
+        return "0 errors"
+    said = []
+    for err in errors[:shown]:
+        where = "" if err["path"] in err["error"] else f"{err['path']}: "
+        said.append(f"{where}{err['error']}")
+    more = f" and {len(errors) - shown} more" if len(errors) > shown else ""
+    noun = "error" if len(errors) == 1 else "errors"
+    return f"{len(errors)} {noun} ({'; '.join(said)}{more})"
+
+
 @dataclass
 class ScanSummary:
     """What a scan did; printed as one line and available as JSON."""
@@ -211,7 +226,7 @@ class ScanSummary:
             ),
             f"{self.photos} photos",
             f"{self.faces} faces",
-            f"{len(self.errors)} errors",
+            _errors_part(self.errors),
             f"{self.seconds:.1f} s",
             f"{self.faces_per_s:.1f} faces/s",
         ]
@@ -236,8 +251,35 @@ def _run_pool(fn: Callable[[Any], Any], tasks: list[Any], jobs: int) -> Iterator
     # forkserver: workers start from a clean process, so no OpenMP or BLAS thread state
     # of the parent is inherited (a known cause of hangs with fork).
     ctx = multiprocessing.get_context("forkserver")
-    with ctx.Pool(min(jobs, len(tasks)), initializer=_init_worker) as pool:
+    with _caller_script_hidden():
+        pool = ctx.Pool(min(jobs, len(tasks)), initializer=_init_worker)
+    with pool:
         yield from pool.imap_unordered(fn, tasks, chunksize=1)
+
+
+@contextlib.contextmanager
+def _caller_script_hidden() -> Iterator[None]:
+    """Start workers without running the caller's script again.
+
+    multiprocessing re-imports ``__main__`` in every new worker (and in the fork server),
+    so a plain script that calls :func:`scan` at its top level, as the README's example
+    does, would scan again inside each worker. The workers only need faceatlas' own
+    functions, so ``__main__``'s file and spec are hidden while they start.
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    saved: dict[str, Any] = {
+        k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__
+    }
+    main.__dict__.pop("__file__", None)
+    main.__dict__["__spec__"] = None
+    try:
+        yield
+    finally:
+        main.__dict__.pop("__spec__", None)
+        main.__dict__.update(saved)
 
 
 def scan(
@@ -274,7 +316,7 @@ def scan(
         until the next start finds the catalog's lock free and records it ``interrupted``.
     """
     config = config or ScanConfig()
-    roots = [os.path.abspath(os.fspath(p)) for p in paths]
+    roots = [os.path.abspath(os.path.expanduser(os.fspath(p))) for p in paths]
     if not roots:
         raise InputError("paths must name at least one file or folder, got none")
     t0 = time.perf_counter()

@@ -115,7 +115,7 @@ def walk(paths: Iterable[str | Path]) -> Walk:
         out.files.append(p)
 
     for root in paths:
-        root_s = os.path.abspath(os.fspath(root))
+        root_s = os.path.abspath(os.path.expanduser(os.fspath(root)))
         if os.path.isfile(root_s) or (os.path.lexists(root_s) and not os.path.isdir(root_s)):
             take(root_s)
             continue

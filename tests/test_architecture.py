@@ -43,6 +43,7 @@ WORKFLOWS = [
     "pipeline",
     "labels",
     "people",
+    "album",
     "known",
     "evaluation",
     "eigenfaces",

@@ -8,6 +8,7 @@ in the order listed here, and every applied name is recorded in ``schema_migrati
 from __future__ import annotations
 
 from faceatlas.catalog import _gallery, _labels, _people, _photos, _settings
+from faceatlas.catalog._album import AlbumMixin
 from faceatlas.catalog._base import CatalogBase
 from faceatlas.catalog._gallery import GalleryMixin
 from faceatlas.catalog._labels import LabelsMixin
@@ -21,6 +22,7 @@ __all__ = ["Catalog", "Correction", "FaceRecord", "FileState", "PhotoRecord", "e
 
 
 class Catalog(
+    AlbumMixin,
     GalleryMixin,
     PrivacyMixin,
     RegionsMixin,

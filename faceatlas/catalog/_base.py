@@ -81,7 +81,8 @@ class CatalogBase:
     migrations: Sequence[Migration] = ()
 
     def __init__(self, path: str | Path = "faceatlas.db", *, timeout_s: float = 30.0) -> None:
-        self.path = str(path)
+        # "~/photos.db" from Python means the home folder, as it does in a shell
+        self.path = str(path) if str(path) == ":memory:" else os.path.expanduser(str(path))
         self._lock_fd: int | None = None
         in_memory = self.path == ":memory:"
         #: True when the file (or its folder) cannot be written: reading works, writing

@@ -6,7 +6,8 @@ when stderr is a terminal. Errors are one line on stderr and exit 1 (2 for bad u
 
 The commands live by area: ``_scan`` (scan, status, photos, runs, faces), ``_people``
 (clustering and corrections), ``_known`` (enroll, who, calibrate, similar), ``_classic``
-(pca, eigenfaces, nearest), ``_eval`` (labels and scores), ``_apps`` (report, serve).
+(pca, eigenfaces, nearest), ``_eval`` (labels and scores), ``_apps`` (report, serve),
+``_album`` (photos of people, export, review).
 Library modules are imported inside the commands, so that start-up stays fast.
 """
 
@@ -21,7 +22,7 @@ from typing import Any
 
 import click
 
-from faceatlas.cli import _apps, _classic, _eval, _known, _people, _regions, _scan
+from faceatlas.cli import _album, _apps, _classic, _eval, _known, _people, _regions, _scan
 from faceatlas.cli._common import DB_ENVVAR, DEFAULT_DB, db_option_after_command
 from faceatlas.exceptions import FaceAtlasError
 
@@ -188,6 +189,8 @@ _register(
     _regions.export_xmp,
     _regions.import_xmp,
     _regions.forget,
+    _album.export,
+    _album.review,
 )
 
 

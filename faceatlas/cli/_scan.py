@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from faceatlas.cli._album import list_photos, person_options
 from faceatlas.cli._common import (
     detector_choice,
     embedder_choice,
@@ -130,10 +131,27 @@ def status(ctx: click.Context, as_json: bool) -> None:
 @click.command()
 @click.option("--errors", "errors_only", is_flag=True, help="Only files that could not be read.")
 @click.option("--limit", type=int, default=None)
+@person_options
 @json_option
 @click.pass_context
-def photos(ctx: click.Context, errors_only: bool, limit: int | None, as_json: bool) -> None:
-    """List catalogued photos (and video frames), or only the ones with errors."""
+def photos(
+    ctx: click.Context,
+    errors_only: bool,
+    limit: int | None,
+    persons: tuple[str, ...],
+    date_from: str | None,
+    date_to: str | None,
+    as_csv: bool,
+    as_json: bool,
+) -> None:
+    """List catalogued photos (and video frames), or only the ones with errors.
+
+    With --person, the photos of that person (repeat it: of all of them together); with
+    --from/--to, taken between two dates (capture date, else the file's date).
+    """
+    if not errors_only and (persons or date_from or date_to or as_csv):
+        list_photos(ctx, persons, date_from, date_to, limit, as_csv, as_json)
+        return
     with open_catalog(ctx) as cat:
         rows = cat.photos(errors_only=errors_only, limit=limit)
 

@@ -26,7 +26,7 @@ def known_people(known_dir: str | Path) -> dict[str, list[str]]:
     directly inside is one person named after the file (``Barack Obama.jpg``), as
     face_recognition's ``known_people`` folder.
     """
-    root = Path(known_dir)
+    root = Path(known_dir).expanduser()
     if not root.is_dir():
         raise InputError(
             f"known_dir must be a folder of people, got {str(root)!r} (no such folder)"

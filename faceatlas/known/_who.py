@@ -27,7 +27,7 @@ def embed_files(paths: Sequence[str], config: ScanConfig) -> list[dict[str, Any]
 
     out: list[dict[str, Any]] = []
     for given in paths:
-        path = os.path.abspath(given)
+        path = os.path.abspath(os.path.expanduser(given))
         if not os.path.isfile(path):
             out.append({"file": given, "path": path, "error": "no such file", "frames": []})
             continue

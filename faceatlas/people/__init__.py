@@ -21,7 +21,7 @@ The package's rooms: ``_state`` (the catalog's faces as aligned arrays, constrai
 ``_assign`` (who gets which face after a clustering: joining, Hungarian matching, the
 rules no result may break), ``_thresholds`` (the confirmed faces' own threshold),
 ``_cluster`` (:func:`cluster_people`), ``_corrections``, ``_suggest``, ``_lookalikes``
-(named people whose faces are close) and ``_views``.
+(named people whose faces are close), ``_review`` (the review queue) and ``_views``.
 Thresholds and the default embedder follow :mod:`faceatlas.policy`.
 """
 
@@ -37,6 +37,7 @@ from faceatlas.people._corrections import (
 )
 from faceatlas.people._lookalikes import lookalikes
 from faceatlas.people._names import display_name, find_person, normalize_name, people_named
+from faceatlas.people._review import answer_review, review_questions
 from faceatlas.people._state import default_min_faces, repeat_bar
 from faceatlas.people._suggest import confirm_suggestion, dismiss_suggestion, suggest_merges
 from faceatlas.people._views import (
@@ -49,6 +50,7 @@ from faceatlas.people._views import (
 
 __all__ = [
     "ClusterSummary",
+    "answer_review",
     "cluster_people",
     "confirm_suggestion",
     "default_min_faces",
@@ -68,6 +70,7 @@ __all__ = [
     "person_detail",
     "reject_face",
     "repeat_bar",
+    "review_questions",
     "save_elbow_plot",
     "split_person",
     "suggest_merges",

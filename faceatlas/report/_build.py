@@ -202,7 +202,7 @@ def write_report(
 
     n_jobs = _check_sizes(limit_per_person, thumb_size, n_jobs)
     t0 = time.perf_counter()
-    out = Path(out_dir)
+    out = Path(out_dir).expanduser()
     for sub in ("people", "chips", "thumbs", "sheets", "plots"):
         (out / sub).mkdir(parents=True, exist_ok=True)
 
