@@ -324,10 +324,15 @@ def score(manifest: list[dict], db: Path) -> dict:
     """Recall and false faces per group; a detection matches a true face at IoU >= 0.3."""
     con = sqlite3.connect(db)
     found: dict[str, list] = defaultdict(list)
-    for path, *box in con.execute(
-        "SELECT p.path, f.x1, f.y1, f.x2, f.y2 FROM faces f JOIN photos p ON p.id = f.photo_id"
+    scores: dict[str, list] = defaultdict(list)
+    for path, sc, *box in con.execute(
+        "SELECT p.path, f.det_score, f.x1, f.y1, f.x2, f.y2 FROM faces f "
+        "JOIN photos p ON p.id = f.photo_id"
     ):
         found[path].append(box)
+        scores[path].append(sc)
+    true_scores: list[float] = []
+    false_scores: list[float] = []
     hits: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     false: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])  # false, photos
     for entry in manifest:
@@ -358,23 +363,36 @@ def score(manifest: list[dict], db: Path) -> dict:
         for g in [*groups, ("all", "all")]:
             false[g][0] += int((~used).sum())
             false[g][1] += 1
-    return {"hits": dict(hits), "false": dict(false)}
+        sc = np.array(scores.get(entry["path"], []), np.float64)
+        true_scores += sc[used].tolist()
+        false_scores += sc[~used].tolist()
+    return {
+        "hits": dict(hits),
+        "false": dict(false),
+        "true_scores": true_scores,
+        "false_scores": false_scores,
+    }
 
 
 def album(args: argparse.Namespace) -> None:
-    work = Path(tempfile.mkdtemp(prefix="faceatlas-album-"))
+    work = Path(args.reuse or tempfile.mkdtemp(prefix="faceatlas-album-"))
     try:
-        t0 = time.perf_counter()
-        (work / "album").mkdir()
-        manifest = build(work / "album", args.n, args.seed)
-        built = time.perf_counter() - t0
         db = work / "album.db"
-        extra = ["--no-light-retry"] if args.no_light_retry else []
-        if args.single_scale:
-            extra += ["--detect-min-face", "0"]
-        summary = json.loads(
-            cli(db, "scan", str(work / "album"), "--jobs", str(args.jobs), "--json", *extra)
-        )
+        if args.reuse:  # score a kept album again, without building or scanning
+            manifest = json.loads((work / "album" / "manifest.json").read_text())
+            con = sqlite3.connect(db)
+            last = con.execute("SELECT summary FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+            built, summary = 0.0, json.loads(last[0])
+        else:
+            t0 = time.perf_counter()
+            (work / "album").mkdir()
+            manifest = build(work / "album", args.n, args.seed)
+            built = time.perf_counter() - t0
+            extra = ["--no-light-retry"] if args.no_light_retry else []
+            if args.single_scale:
+                extra += ["--detect-min-face", "0"]
+            out = cli(db, "scan", str(work / "album"), "--jobs", str(args.jobs), "--json", *extra)
+            summary = json.loads(out)
         res = score(manifest, db)
         print(f"# {machine()}")
         print(
@@ -391,6 +409,11 @@ def album(args: argparse.Namespace) -> None:
             cnt = f"{h[0]}/{h[1]}" if h else "-"
             fp = f"{100 * f[0] / f[1]:.1f}" if f else "-"
             print(f"{k[0]:<12} {k[1]:<22} {rec:>8} {cnt:>11} {fp:>17}")
+        for name in ("true", "false"):
+            sc = np.array(res[f"{name}_scores"])
+            if len(sc):
+                pct = "/".join(f"{np.percentile(sc, q):.2f}" for q in (1, 10, 50, 90))
+                print(f"detector score of {name} faces (p1/p10/p50/p90): {pct}, n = {len(sc)}")
     finally:
         if args.keep:
             print(f"kept {work}")
@@ -498,16 +521,22 @@ def speed(args: argparse.Namespace) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-# -- which face size is enough: verification accuracy per face width -----------------------
+# -- where the quality bars come from: verification accuracy per face width, blur, light ----
 def sizes(args: argparse.Namespace) -> None:
-    """SFace's same/different accuracy on LFW pairs with both photos shrunk to a face width."""
+    """SFace's same/different accuracy on LFW pairs with both photos degraded the same way.
+
+    Shrunk so the face is ``w`` px wide, blurred (Gaussian sigma in px of the 250 px photo),
+    or darkened (gain on linear intensity); prints accuracy at the published threshold and
+    the measures the quality verdict uses (size, chip sharpness, chip brightness).
+    """
     import cv2
 
     from faceatlas.align import face_quality
-    from faceatlas.detect import YuNetDetector
+    from faceatlas.detect import Detections, YuNetDetector
     from faceatlas.embed import aligned_chips, get_embedder
     from faceatlas.embed.sface import PUBLISHED_THRESHOLD
     from faceatlas.images import load_image
+    from faceatlas.quality import brightness
 
     lines = (SHARED_DATA / "lfw" / "pairs.txt").read_text().split("\n")[1:]
     pairs = []
@@ -521,45 +550,61 @@ def sizes(args: argparse.Namespace) -> None:
     pick = [pairs[i] for i in rng.choice(len(pairs), args.pairs, replace=False)]
     det, emb = YuNetDetector(), get_embedder("sface")
 
-    def vec(name: str, k: int, width: float) -> tuple[np.ndarray, float] | None:
-        img = load_image(LFW / name / f"{name}_{k:04d}.jpg")
-        full = det.detect(img)
-        if len(full) == 0:
-            return None
-        i = int(np.argmax(full.scores))
-        s = width / float(full.boxes[i, 2] - full.boxes[i, 0]) if width else 1.0
-        small = cv2.resize(img, (max(8, round(250 * s)),) * 2, interpolation=cv2.INTER_AREA)
-        found = det.detect(small) if width else full
+    def degrade(img: np.ndarray, kind: str, v: float) -> np.ndarray:
+        if kind == "width" and v:
+            full = det.detect(img)
+            if len(full) == 0:
+                return img
+            i = int(np.argmax(full.scores))
+            s = v / float(full.boxes[i, 2] - full.boxes[i, 0])
+            side = max(8, round(250 * s))
+            return cv2.resize(img, (side, side), interpolation=cv2.INTER_AREA)
+        if kind == "blur" and v:
+            return cv2.GaussianBlur(img, (0, 0), v)
+        if kind == "gain" and v != 1:
+            return (255 * v * (img / 255.0) ** 1.5).clip(0, 255).astype(np.uint8)
+        return img
+
+    def vec(name: str, k: int, kind: str, v: float):
+        img = degrade(load_image(LFW / name / f"{name}_{k:04d}.jpg"), kind, v)
+        found = det.detect(img)  # no light retry: what the verdict sees is the photo
         if len(found) == 0:
             return None
         j = int(np.argmax(found.scores))
-        from faceatlas.detect import Detections
-
         one = Detections(
             found.boxes[j : j + 1], found.landmarks[j : j + 1], found.scores[j : j + 1]
         )
-        chip = aligned_chips(small, one, 112)
+        chip = aligned_chips(img, one, 112)
         _, sharp = face_quality(one.boxes[0], float(one.scores[0]), chip[0])
-        return emb.embed(chip)[0], sharp
+        side = float(min(one.boxes[0, 2] - one.boxes[0, 0], one.boxes[0, 3] - one.boxes[0, 1]))
+        return emb.embed(chip)[0], sharp, brightness(chip[0]), side, float(one.scores[0])
 
     print(f"# {machine()}; {args.pairs} LFW pairs (pairs.txt), SFace at {PUBLISHED_THRESHOLD}")
-    for width in (0, 64, 48, 40, 32, 24, 20):
+    print(
+        f"{'condition':<14} {'accuracy':>8} {'pairs':>6} {'lost':>5} {'size p50':>9} "
+        f"{'sharp p1/p50':>13} {'bright p1/p50':>14} {'score p1/p50':>13}"
+    )
+    conditions = [("width", 0.0)] + [("width", w) for w in (64, 48, 40, 32, 24, 20)]
+    conditions += [("blur", b) for b in (1.0, 2.0, 3.0)]
+    conditions += [("gain", g) for g in (0.3, 0.15, 0.08)]
+    for kind, v in conditions:
         right = total = lost = 0
-        sharps = []
+        m = []
         for a, i, b, j, same in pick:
-            va, vb = vec(a, i, width), vec(b, j, width)
+            va, vb = vec(a, i, kind, v), vec(b, j, kind, v)
             if va is None or vb is None:
                 lost += 1
                 continue
-            sharps += [va[1], vb[1]]
-            cos = float(np.dot(va[0], vb[0]))
-            right += (cos >= PUBLISHED_THRESHOLD) == same
+            m += [va[1:], vb[1:]]
+            right += (float(np.dot(va[0], vb[0])) >= PUBLISHED_THRESHOLD) == same
             total += 1
-        label = "full" if width == 0 else f"{width} px"
+        q = np.array(m).reshape(-1, 4)
+        p = lambda c, k, q=q: np.percentile(q[:, c], k)  # noqa: E731
+        label = "full size" if kind == "width" and not v else f"{kind} {v:g}"
         print(
-            f"face {label:>6}: accuracy {right / max(total, 1):.3f} on {total} pairs "
-            f"({lost} lost); chip sharpness p1/p50 {np.percentile(sharps, 1):.0f}/"
-            f"{np.percentile(sharps, 50):.0f}"
+            f"{label:<14} {right / max(total, 1):>8.3f} {total:>6} {lost:>5} {p(2, 50):>9.0f} "
+            f"{p(0, 1):>6.0f}/{p(0, 50):<6.0f} {p(1, 1):>7.0f}/{p(1, 50):<6.0f} "
+            f"{p(3, 1):>6.2f}/{p(3, 50):<6.2f}"
         )
 
 
@@ -573,6 +618,7 @@ def main() -> None:
     a.add_argument("--no-light-retry", action="store_true")
     a.add_argument("--single-scale", action="store_true", help="scan with --detect-min-face 0")
     a.add_argument("--keep", action="store_true", help="keep the album folder")
+    a.add_argument("--reuse", help="score a folder kept by --keep again (no build, no scan)")
     sub.add_parser("yale", help="faces found per Yale light condition, before/after retry")
     s = sub.add_parser("speed", help="per-photo time against a git revision")
     s.add_argument("--base", default="f2d82f9", help="git revision measured as 'before'")
@@ -580,7 +626,7 @@ def main() -> None:
     s.add_argument("--n12", type=int, default=6, help="12 MP photos")
     s.add_argument("--repeats", type=int, default=2)
     s.add_argument("--rounds", type=int, default=3)
-    z = sub.add_parser("sizes", help="verification accuracy per face width")
+    z = sub.add_parser("sizes", help="verification accuracy per face width, blur and light")
     z.add_argument("--pairs", type=int, default=300)
     args = ap.parse_args()
     {"album": album, "yale": yale, "speed": speed, "sizes": sizes}[args.what](args)
