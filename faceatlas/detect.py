@@ -87,10 +87,11 @@ def _check_image(image: np.ndarray) -> None:
 # 800 -> 14/30. Within [24, 450] px it finds every face; outside, it loses them.
 YUNET_MIN_FACE = 24
 YUNET_MAX_FACE = 450
-# A face of ``min_face`` px is searched for at this width: YuNet still finds 2 in 3 faces
-# 16 px wide, and a 12 MP photo's time stays under twice the single-scale time
-# (docs/benchmarks.md, issue 11).
-SMALL_FACE_PX = 16
+# A face of ``min_face`` px is searched for at this width (a 12 MP photo at 0.75): YuNet
+# finds most faces 15 px wide (all 5 of a 20 px test row at 0.75-0.8, none at 10 px), and
+# the CPU time of a 12 MP photo stays under twice the single-scale time; 16 px cost 2.3x
+# (bench/album.py speed; docs/benchmarks.md, issue 11).
+SMALL_FACE_PX = 15
 # The long side of the extra pass for faces too large for the working scale: a face filling
 # a 512 x 384 frame is 384 px wide, inside the range above.
 LARGE_PASS_SIDE = 512
@@ -216,37 +217,40 @@ class YuNetDetector:
             )
         return self._net
 
-    def _detect_at(self, bgr: np.ndarray, scale: float) -> np.ndarray:
-        """YuNet's raw rows (n, 15) at one scale, coordinates mapped back to the image."""
-        import cv2
-
-        h, w = bgr.shape[:2]
-        if scale != 1.0:
-            size = (max(1, round(w * scale)), max(1, round(h * scale)))
-            interp = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
-            bgr = cv2.resize(bgr, size, interpolation=interp)
-            sx, sy = w / size[0], h / size[1]
-        else:
-            sx = sy = 1.0
+    def _detect_at(self, bgr: np.ndarray) -> np.ndarray:
+        """YuNet's raw rows (n, 15) on ``bgr`` as it is."""
         net = self._model()
         net.setInputSize((bgr.shape[1], bgr.shape[0]))
         _, faces = net.detect(bgr)
         if faces is None or len(faces) == 0:
             return np.zeros((0, 15), np.float32)
-        faces = faces.astype(np.float32)
-        faces[:, 0:14:2] *= np.float32(sx)
-        faces[:, 1:14:2] *= np.float32(sy)
-        return faces
+        return faces.astype(np.float32)
 
     def detect(self, image: np.ndarray) -> Detections:
         _check_image(image)
+        import cv2
+
         h, w = image.shape[:2]
         bgr = np.ascontiguousarray(image[:, :, ::-1])
         if self.multi_scale:
             scales = detection_scales(h, w, max_side=self.max_side, min_face=self.min_face)
         else:
             scales = [min(1.0, self.max_side / max(h, w))]
-        faces = np.concatenate([self._detect_at(bgr, s) for s in scales])
+        rows = []
+        src = bgr  # each pass shrinks the previous pass's copy, cheaper than the full image
+        for scale in sorted(scales, reverse=True):
+            size = (max(1, round(w * scale)), max(1, round(h * scale)))
+            if size != (src.shape[1], src.shape[0]):
+                # INTER_AREA averages away the aliasing of strong shrinking; near 1 the
+                # bilinear filter (5x cheaper on 12 MP) loses nothing YuNet sees.
+                shrink = size[0] / src.shape[1]
+                interp = cv2.INTER_AREA if shrink < 0.5 else cv2.INTER_LINEAR
+                src = cv2.resize(src, size, interpolation=interp)
+            found = self._detect_at(src)
+            found[:, 0:14:2] *= np.float32(w / src.shape[1])
+            found[:, 1:14:2] *= np.float32(h / src.shape[0])
+            rows.append(found)
+        faces = np.concatenate(rows)
         if len(faces) == 0:
             return Detections.empty()
         boxes = np.column_stack(
