@@ -173,10 +173,10 @@ def build(out: Path, n: int, seed: int) -> list[dict]:
             light="normal",
         )
 
-    # 2. orientations 1-8 (on 1024x768 canvases, faces 120-300 px), each twice
+    # 2. orientations 1-8 (on 1024x768 canvases, faces 120-300 px), four photos each
     for k in range(1, 9):
-        for j in range(2):
-            photo, box = singles[(k * 2 + j) % len(singles)]
+        for j in range(4):
+            photo, box = singles[(k * 4 + j) % len(singles)]
             canvas = background((1024, 768), rng)
             fw = rng.uniform(120, 300)
             b = place(canvas, load_image(photo), box, fw, (rng.uniform(250, 774), 384))
@@ -374,11 +374,31 @@ def score(manifest: list[dict], db: Path) -> dict:
     }
 
 
+def _settings(args: argparse.Namespace) -> list[str]:
+    extra = ["--no-light-retry"] if args.no_light_retry else []
+    if args.single_scale:
+        extra += ["--detect-min-face", "0"]
+    return extra
+
+
 def album(args: argparse.Namespace) -> None:
     work = Path(args.reuse or tempfile.mkdtemp(prefix="faceatlas-album-"))
     try:
-        db = work / "album.db"
-        if args.reuse:  # score a kept album again, without building or scanning
+        db = work / args.db_name
+        if args.reuse and not db.exists():  # the kept album scanned with other settings
+            manifest = json.loads((work / "album" / "manifest.json").read_text())
+            built = 0.0
+            out = cli(
+                db,
+                "scan",
+                str(work / "album"),
+                "--jobs",
+                str(args.jobs),
+                "--json",
+                *_settings(args),
+            )
+            summary = json.loads(out)
+        elif args.reuse:  # score a kept album again, without building or scanning
             manifest = json.loads((work / "album" / "manifest.json").read_text())
             con = sqlite3.connect(db)
             last = con.execute("SELECT summary FROM runs ORDER BY id DESC LIMIT 1").fetchone()
@@ -388,10 +408,15 @@ def album(args: argparse.Namespace) -> None:
             (work / "album").mkdir()
             manifest = build(work / "album", args.n, args.seed)
             built = time.perf_counter() - t0
-            extra = ["--no-light-retry"] if args.no_light_retry else []
-            if args.single_scale:
-                extra += ["--detect-min-face", "0"]
-            out = cli(db, "scan", str(work / "album"), "--jobs", str(args.jobs), "--json", *extra)
+            out = cli(
+                db,
+                "scan",
+                str(work / "album"),
+                "--jobs",
+                str(args.jobs),
+                "--json",
+                *_settings(args),
+            )
             summary = json.loads(out)
         res = score(manifest, db)
         print(f"# {machine()}")
@@ -616,9 +641,12 @@ def main() -> None:
     a.add_argument("--seed", type=int, default=0)
     a.add_argument("--jobs", type=int, default=2)
     a.add_argument("--no-light-retry", action="store_true")
-    a.add_argument("--single-scale", action="store_true", help="scan with --detect-min-face 0")
+    a.add_argument(
+        "--single-scale", action="store_true", help="scan with --detect-min-face 0 (0.1's way)"
+    )
     a.add_argument("--keep", action="store_true", help="keep the album folder")
-    a.add_argument("--reuse", help="score a folder kept by --keep again (no build, no scan)")
+    a.add_argument("--reuse", help="a folder kept by --keep: score it again (no build)")
+    a.add_argument("--db-name", default="album.db", help="catalog in the folder; scanned if new")
     sub.add_parser("yale", help="faces found per Yale light condition, before/after retry")
     s = sub.add_parser("speed", help="per-photo time against a git revision")
     s.add_argument("--base", default="f2d82f9", help="git revision measured as 'before'")

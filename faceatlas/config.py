@@ -78,7 +78,8 @@ class ScanConfig(Settings):
         Worker processes; 0 means every core.
     detect_min_face : int, default 20
         Smallest face (px) the YuNet detector searches for: large photos are searched at a
-        scale that keeps such faces inside YuNet's range; 0 keeps one working size.
+        scale that keeps such faces inside YuNet's range, and a downscaled pass finds faces
+        too large for it; 0 is the single working size of faceatlas 0.1.
     retry_light : bool, default True
         When a photo yields no face, detect again after contrast normalisation (CLAHE).
     try_turns : bool, default False

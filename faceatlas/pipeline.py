@@ -43,7 +43,9 @@ def _models(config: ScanConfig) -> tuple[Detector, Embedder]:
     if key not in _MODELS:
         params: dict[str, Any] = {}
         if config.detector_name == "yunet":
+            # 0: the single working size of faceatlas 0.1 (no small- or large-face pass)
             params["min_face"] = config.detect_min_face
+            params["multi_scale"] = config.detect_min_face > 0
         _MODELS[key] = (
             get_detector(config.detector_name, **params),
             get_embedder(config.embedder),

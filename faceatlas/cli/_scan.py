@@ -58,7 +58,7 @@ from faceatlas.exceptions import InputError
     "--detect-min-face",
     default_from=("faceatlas.config", "ScanConfig.detect_min_face"),
     type=click.IntRange(min=0),
-    help="Smallest face (px) searched for in large photos; 0: one working size.",
+    help="Smallest face (px) searched for in large photos; 0: one scale only (0.1).",
 )
 @click.option(
     "--light-retry/--no-light-retry",
