@@ -297,7 +297,7 @@ def test_verdicts_and_reasons_end_to_end(face, tmp_path):
     canvas = np.full((250, 250, 3), 120, np.uint8)
     canvas[90:160, 90:160] = small
     Image.fromarray(canvas).save(album / "small.png")
-    Image.fromarray(cv2.GaussianBlur(face, (0, 0), 3)).save(album / "blurred.png")
+    Image.fromarray(cv2.GaussianBlur(face, (0, 0), 4)).save(album / "blurred.png")
     db = str(tmp_path / "q.db")
     run_cli("--db", db, "scan", str(album), "--json")
     reasons = {
