@@ -87,11 +87,12 @@ def _check_image(image: np.ndarray) -> None:
 # 800 -> 14/30. Within [24, 450] px it finds every face; outside, it loses them.
 YUNET_MIN_FACE = 24
 YUNET_MAX_FACE = 450
-# A face of ``min_face`` px is searched for at this width (a 12 MP photo at 0.75): YuNet
-# finds most faces 15 px wide (all 5 of a 20 px test row at 0.75-0.8, none at 10 px), and
-# the CPU time of a 12 MP photo stays under twice the single-scale time; 16 px cost 2.3x
-# (bench/album.py speed; docs/benchmarks.md, issue 11).
-SMALL_FACE_PX = 15
+# A face of ``min_face`` px is searched for at this width (a 12 MP photo at 0.65): YuNet
+# still finds a row of 20 px faces seen at 13 px (5 of 5, 4 of 5 at 18 px; none at 10 px),
+# and the CPU time of a 12 MP photo stays under twice the single-scale time: 1.3-1.9x at
+# 0.65, 2.1-2.2x at 0.75 (YuNet's time grows faster than its input; bench/album.py speed and
+# docs/benchmarks.md, issue 11).
+SMALL_FACE_PX = 13
 # The long side of the extra pass for faces too large for the working scale: a face filling
 # a 512 x 384 frame is 384 px wide, inside the range above.
 LARGE_PASS_SIDE = 512
