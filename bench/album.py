@@ -534,6 +534,7 @@ def speed(args: argparse.Namespace) -> None:
                         text=True,
                         check=True,
                         env={**os.environ, "PYTHONPATH": str(root)},
+                        cwd=work,  # `python -c` puts the cwd first on sys.path: not a tree
                     ).stdout
                     times[tree].append(min(json.loads(out)))
             b, t = float(np.median(times["base"])), float(np.median(times["this"]))
