@@ -238,6 +238,7 @@ class YuNetDetector:
         else:
             scales = [min(1.0, self.max_side / max(h, w))]
         rows = []
+        base = max(scales)
         src = bgr  # each pass shrinks the previous pass's copy, cheaper than the full image
         for scale in sorted(scales, reverse=True):
             size = (max(1, round(w * scale)), max(1, round(h * scale)))
@@ -250,6 +251,11 @@ class YuNetDetector:
             found = self._detect_at(src)
             found[:, 0:14:2] *= np.float32(w / src.shape[1])
             found[:, 1:14:2] *= np.float32(h / src.shape[0])
+            if scale < base:
+                # the downscaled pass is for faces too large for the working pass; what it
+                # sees at working-pass sizes the working pass saw better, and at 512 px it
+                # mistakes background texture for a face (a lake beside a portrait, 0.79)
+                found = found[found[:, 2] * base > YUNET_MAX_FACE]
             rows.append(found)
         faces = np.concatenate(rows)
         if len(faces) == 0:

@@ -68,11 +68,10 @@ def test_photo_time_prefers_the_capture_time() -> None:
     assert photo_time({}) == (None, "none")
 
 
-def test_dates_come_from_a_capture_column_when_the_catalog_has_one(tmp_path) -> None:
+def test_dates_come_from_the_capture_time(tmp_path) -> None:
     photo = tmp_path / "a.jpg"
     photo.write_bytes(b"x")
     with Catalog(":memory:") as cat:
-        cat.db.execute("ALTER TABLE photos ADD COLUMN taken_at TEXT")  # as metadata adds
         cat.replace_file(str(photo), None, 1, 0.0, "test", [PhotoRecord(str(photo))])
         cat.db.execute("UPDATE photos SET taken_at = '2018-07-01T12:00:00'")
         rows = photos_of_people(cat, [], "2018-07", "2018-07")

@@ -1,9 +1,9 @@
 """The album's reads: which photos hold which people, with the times to sort them by.
 
-No table of its own: it joins photos, faces and assignments. The capture time is read from
-whichever photo-metadata column a migration added (see :data:`CAPTURE_COLUMNS`), so this
-query needs no change when the metadata lands; without one, callers fall back to the
-file's modification time.
+No table of its own: it joins photos, faces and assignments. The capture time is the
+``taken_at`` column of migration ``0006_photo_metadata_face_quality`` (``taken_guess`` = 1
+when it is only the file's time); photos scanned before it have none, and callers fall
+back to the file's modification time.
 """
 
 from __future__ import annotations
@@ -13,34 +13,19 @@ from typing import Any
 
 from faceatlas.catalog._base import CatalogBase
 
-#: Names a capture-time column of ``photos`` may have (first present wins): ISO 8601 text.
-CAPTURE_COLUMNS = ("taken_at", "capture_time", "captured_at")
-#: A column saying the capture time is only the file's time (1), when there is one.
-GUESS_COLUMN = "taken_guess"
+#: ``capture_time`` and ``capture_guess`` of a photo aliased ``p``.
+_CAPTURE_SQL = "p.taken_at AS capture_time, p.taken_guess AS capture_guess"
 
 
 class AlbumMixin(CatalogBase):
     """Photos by the people in them."""
 
-    def capture_column(self) -> str | None:
-        """The ``photos`` column holding the capture time, or None when there is none."""
-        cols = {r[1] for r in self.db.execute("PRAGMA table_info(photos)")}
-        return next((c for c in CAPTURE_COLUMNS if c in cols), None)
-
-    def _capture_sql(self, alias: str) -> str:
-        """``capture_time`` and ``capture_guess`` select expressions for ``photos AS alias``."""
-        capture = self.capture_column()
-        cols = {r[1] for r in self.db.execute("PRAGMA table_info(photos)")}
-        cap = f"{alias}.{capture}" if capture else "NULL"
-        guess = f"{alias}.{GUESS_COLUMN}" if GUESS_COLUMN in cols else "NULL"
-        return f"{cap} AS capture_time, {guess} AS capture_guess"
-
     def photo_people(self, person_ids: Sequence[int]) -> list[dict[str, Any]]:
         """Every (photo, person, face) of the given persons, one row each.
 
         Rows carry the photo's ``photo_id``, ``path``, ``frame_index``, ``time_s``,
-        ``mtime``, ``capture_time`` and ``capture_guess`` (None without those columns; a
-        true guess means the capture time is only the file's time), the ``person_id``,
+        ``mtime``, ``capture_time`` and ``capture_guess`` (None when not recorded; a true
+        guess means the capture time is only the file's time), the ``person_id``,
         its ``name`` and the ``face_id``; ordered by path, frame, person.
         """
         ids = sorted({int(i) for i in person_ids})
@@ -48,7 +33,7 @@ class AlbumMixin(CatalogBase):
             return []
         rows = self.query(
             "SELECT p.id AS photo_id, p.path, p.frame_index, p.time_s, p.mtime, "
-            f"{self._capture_sql('p')}, fp.person_id, per.name, f.id AS face_id "
+            f"{_CAPTURE_SQL}, fp.person_id, per.name, f.id AS face_id "
             "FROM face_person fp JOIN faces f ON f.id = fp.face_id "
             "JOIN photos p ON p.id = f.photo_id JOIN persons per ON per.id = fp.person_id "
             f"WHERE fp.person_id IN ({','.join('?' * len(ids))}) "
@@ -62,7 +47,7 @@ class AlbumMixin(CatalogBase):
         ``mtime``, ``capture_time`` and ``capture_guess`` (as :meth:`photo_people`), by path."""
         rows = self.query(
             "SELECT p.id AS photo_id, p.path, p.frame_index, p.time_s, p.mtime, "
-            f"{self._capture_sql('p')} FROM photos p WHERE p.status = 'done' "
+            f"{_CAPTURE_SQL} FROM photos p WHERE p.status = 'done' "
             "ORDER BY p.path, p.frame_index"
         )
         return [dict(r) for r in rows]

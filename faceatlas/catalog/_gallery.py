@@ -65,9 +65,6 @@ MIGRATIONS: list[Migration] = [
     ),
 ]
 
-#: Columns h-photos' metadata migration may add for the capture time, in preference order.
-CAPTURE_COLUMNS = ("taken_at", "captured_at", "capture_time", "datetime_original")
-
 
 class GalleryMixin(CatalogBase):
     """Paged and indexed reads for the gallery, its write counter, and person covers."""
@@ -77,28 +74,13 @@ class GalleryMixin(CatalogBase):
         row = self.db.execute("SELECT n FROM gallery_counter WHERE id = 1").fetchone()
         return int(row[0]) if row else 0
 
-    def _capture_column(self) -> str | None:
-        cols = {r[1] for r in self.db.execute("PRAGMA table_info(photos)")}
-        return next((c for c in CAPTURE_COLUMNS if c in cols), None)
-
     def _photo_time_sql(self) -> str:
         """SQL for a photo's time (alias ``p``): capture time when recorded, else file time."""
-        col = self._capture_column()
-        ftime = "datetime(p.mtime, 'unixepoch')"
-        return f"COALESCE(p.{col}, {ftime})" if col else ftime
+        return "COALESCE(p.taken_at, datetime(p.mtime, 'unixepoch'))"
 
     def _is_capture_sql(self) -> str:
         """SQL: 1 when the photo's time is a capture time (not a file time taken as a guess)."""
-        col = self._capture_column()
-        if col is None:
-            return "0"
-        cols = {r[1] for r in self.db.execute("PRAGMA table_info(photos)")}
-        guess = " AND COALESCE(p.taken_guess, 0) = 0" if "taken_guess" in cols else ""
-        return f"(p.{col} IS NOT NULL{guess})"
-
-    def _has_verdicts(self) -> bool:
-        """Whether faces carry issue 11's usable/unusable verdict (column ``usable``)."""
-        return "usable" in {r[1] for r in self.db.execute("PRAGMA table_info(faces)")}
+        return "(p.taken_at IS NOT NULL AND COALESCE(p.taken_guess, 0) = 0)"
 
     # -- unassigned faces ----------------------------------------------------------------
     def unassigned_face_ids(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -107,7 +89,7 @@ class GalleryMixin(CatalogBase):
         ``usable`` is the scan's verdict (1 usable, 0 not, -1 unknown: scanned before the
         verdict existed, or a catalog without it). One query.
         """
-        usable = "COALESCE(f.usable, -1)" if self._has_verdicts() else "-1"
+        usable = "COALESCE(f.usable, -1)"
         rows = self.db.execute(
             f"SELECT f.id, f.quality, {usable} FROM faces f WHERE NOT EXISTS "
             "(SELECT 1 FROM face_person fp WHERE fp.face_id = f.id) ORDER BY f.quality DESC, f.id"
@@ -117,7 +99,7 @@ class GalleryMixin(CatalogBase):
 
     def face_verdicts(self, face_ids: Sequence[int]) -> dict[int, tuple[int | None, str | None]]:
         """The scan's ``(usable, reason)`` of each face (``usable`` None: no verdict)."""
-        if not self._has_verdicts() or not face_ids:
+        if not face_ids:
             return {}
         ids = [int(f) for f in face_ids]
         out: dict[int, tuple[int | None, str | None]] = {}
