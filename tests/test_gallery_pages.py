@@ -306,16 +306,9 @@ def test_search_shows_the_uploaded_photo_with_its_boxes(client: TestClient, db: 
         assert f'x="{f["box"][0]}"' in html
 
 
-def test_scan_verdicts_and_capture_times_are_used_when_present(
-    client: TestClient, db: Path
-) -> None:
-    # the columns issue 11's migration adds (faces.usable/reason, photos.taken_at/guess)
+def test_scan_verdicts_and_capture_times_are_used(client: TestClient, db: Path) -> None:
+    # the scan's verdicts (faces.usable/reason) and capture times (photos.taken_at/guess)
     with Catalog(db) as cat:
-        cat.db.executescript(
-            "ALTER TABLE faces ADD COLUMN usable INTEGER; ALTER TABLE faces ADD COLUMN reason TEXT;"
-            "ALTER TABLE photos ADD COLUMN taken_at TEXT;"
-            "ALTER TABLE photos ADD COLUMN taken_guess INTEGER;"
-        )
         loose = [f for f in cat.faces() if f["id"] not in cat.face_people()]
         people = list_people(cat)["people"]
         pid = people[0]["id"]
