@@ -12,7 +12,7 @@ DEMO_DB ?= demo.db
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dlib,cnn,web,test,dev]'
+	$(PY) -m pip install --quiet -e '.[dlib,cnn,web,test,dev,dask,postgres]'
 	$(PY) -m pip install --quiet --no-deps face_recognition==1.3.0
 	touch $@
 

@@ -9,11 +9,10 @@ file. That is what makes a scan safe to kill at any moment and re-run.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from faceatlas.config import ScanConfig
 from faceatlas.detect import Detections, Detector, get_detector
 from faceatlas.embed import Embedder, aligned_chips, get_embedder
 from faceatlas.exceptions import FaceAtlasError, InputError
+from faceatlas.executors import Executor
 from faceatlas.images import iter_video_frames, load_image, media_kind, read_video_frame
 
 Progress = Callable[[int, int], None]
@@ -165,11 +165,15 @@ def _embed_task(
     return embed_existing(*task)
 
 
-def _init_worker() -> None:
-    import cv2
+def _failed_file(task: tuple[Any, ...], reason: str) -> FileResult:
+    """A file whose task died on the cluster (it killed its workers): recorded as an error."""
+    path, _, content_hash, size, mtime = task
+    error = PhotoRecord(path, status="error", error=f"{path}: worker failed: {reason}")
+    return FileResult(path, content_hash, size, mtime, [error], 0.0)
 
-    # One process per core does the parallelism; threads inside each would fight over cores.
-    cv2.setNumThreads(1)
+
+def _failed_embed(task: tuple[Any, ...], reason: str) -> tuple[list[int], None, str]:
+    return [], None, f"{task[0]}: worker failed: {reason}"
 
 
 # -- walking and deciding ------------------------------------------------------------------
@@ -284,19 +288,6 @@ def _under(path: str, roots: Sequence[str]) -> bool:
     return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
 
 
-def _run_pool(fn: Callable[[Any], Any], tasks: list[Any], jobs: int) -> Iterator[Any]:
-    """Map ``fn`` over tasks in ``jobs`` processes (inline for one job or few tasks)."""
-    if jobs <= 1 or len(tasks) < 2:
-        _init_worker()
-        yield from map(fn, tasks)
-        return
-    # forkserver: workers start from a clean process, so no OpenMP or BLAS thread state
-    # of the parent is inherited (a known cause of hangs with fork).
-    ctx = multiprocessing.get_context("forkserver")
-    with ctx.Pool(min(jobs, len(tasks)), initializer=_init_worker) as pool:
-        yield from pool.imap_unordered(fn, tasks, chunksize=1)
-
-
 def _triage(
     catalog: Catalog,
     config: ScanConfig,
@@ -371,6 +362,7 @@ def scan(
     config: ScanConfig | None = None,
     *,
     progress: Progress | None = None,
+    scheduler: str | None = None,
 ) -> ScanSummary:
     """Scan files and folders into the catalog; incremental and safe to interrupt.
 
@@ -386,6 +378,11 @@ def scan(
     catalog : Catalog
     config : ScanConfig, optional
     progress : callable(done, total), optional
+    scheduler : str, optional
+        Run the per-photo work on Dask: ``"tcp://HOST:PORT"`` (a running scheduler whose
+        workers see the photos at the same paths) or ``"local:N"`` (N local worker
+        processes); default: ``config.n_jobs`` local processes. See
+        :mod:`faceatlas.executors`.
 
     Returns
     -------
@@ -395,6 +392,7 @@ def scan(
     roots = [os.path.abspath(os.fspath(p)) for p in paths]
     if not roots:
         raise InputError("paths must name at least one file or folder, got none")
+    executor = Executor(scheduler, config.n_jobs)  # checks the scheduler before any work
     t0 = time.perf_counter()
     summary = ScanSummary()
     catalog.acquire_scan_lock()
@@ -421,7 +419,9 @@ def scan(
         if progress:
             progress(0, total)
         emb = get_embedder(config.embedder)
-        for res in _run_pool(_process_task, todo, config.n_jobs):
+        if todo or embed_todo:
+            executor.start()
+        for res in executor.map(_process_task, todo, _failed_file):
             n = catalog.replace_file(
                 res.path,
                 res.content_hash,
@@ -442,7 +442,7 @@ def scan(
             done += 1
             if progress:
                 progress(done, total)
-        for ids, X, err in _run_pool(_embed_task, embed_todo, config.n_jobs):
+        for ids, X, err in executor.map(_embed_task, embed_todo, _failed_embed):
             if err:
                 summary.errors.append({"path": err.split(": ", 1)[0], "error": err})
             elif X is not None:
@@ -454,6 +454,7 @@ def scan(
     except KeyboardInterrupt:
         summary.interrupted = True
     finally:
+        executor.close()
         summary.seconds = time.perf_counter() - t0
         try:
             catalog.finish_run(

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from faceatlas.catalog import _postgres
 from faceatlas.exceptions import CatalogBusyError, CatalogError
 
 Migration = tuple[str, str]  # (name, SQL script)
@@ -30,6 +31,11 @@ class CatalogBase:
     def __init__(self, path: str | Path = "faceatlas.db", *, timeout_s: float = 30.0) -> None:
         self.path = str(path)
         self._lock_fd: int | None = None
+        #: True for a ``postgresql://`` catalog (see ``_postgres``): several writers at once.
+        self.is_server = _postgres.is_postgres_url(self.path)
+        if self.is_server:
+            self._open_server(timeout_s)
+            return
         in_memory = self.path == ":memory:"
         if not in_memory:
             parent = Path(self.path).resolve().parent
@@ -51,6 +57,19 @@ class CatalogBase:
                 self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise CatalogError(f"cannot open catalog {self.path}: {exc}") from None
+
+    def _open_server(self, timeout_s: float) -> None:
+        url, self.path = self.path, _postgres.redact(self.path)
+        try:
+            self.db = _postgres.Connection(url, timeout_s=timeout_s)  # type: ignore[assignment]
+            self.db.migrate(self.migrations, now())
+        except ImportError:
+            raise CatalogError(
+                f"cannot open catalog {self.path}: PostgreSQL needs psycopg 3 "
+                "(pip install 'faceatlas[postgres]')"
+            ) from None
         except sqlite3.DatabaseError as exc:
             raise CatalogError(f"cannot open catalog {self.path}: {exc}") from None
 
@@ -95,7 +114,9 @@ class CatalogBase:
         An ``flock`` on ``<catalog>.lock``: the kernel drops it when the process dies, even
         on SIGKILL, so a killed scan never leaves a stale lock behind.
         """
-        if self.path == ":memory:" or self._lock_fd is not None:
+        if self.path == ":memory:" or self.is_server or self._lock_fd is not None:
+            # a server catalog serialises each file's transaction itself (an advisory lock),
+            # so scans from several machines may run at once
             return
         import fcntl
 

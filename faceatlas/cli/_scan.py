@@ -54,6 +54,13 @@ from faceatlas.exceptions import InputError
     type=click.IntRange(min=0),
     help="Worker processes [default: every core].",
 )
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="tcp://HOST:PORT|local:N",
+    help="Run the per-photo work on a Dask cluster (its workers must see the photos at the "
+    "same paths), or on N local Dask workers; see docs/scale.md.",
+)
 @json_option
 @click.pass_context
 def scan(
@@ -65,6 +72,7 @@ def scan(
     video_every_s: float,
     max_pixels: int,
     jobs: int,
+    scheduler: str | None,
     as_json: bool,
 ) -> None:
     """Find, align and embed every face in PATHS (folders are walked recursively)."""
@@ -83,7 +91,7 @@ def scan(
         jobs=jobs,
     )
     with open_catalog(ctx, create=True) as cat, progress_bar("scanning") as bar:
-        summary = run_scan(paths, cat, config, progress=bar)
+        summary = run_scan(paths, cat, config, progress=bar, scheduler=scheduler)
     if not as_json:
         for err in summary.errors[:20]:
             where = "" if err["path"] in err["error"] else f"{err['path']}: "

@@ -61,8 +61,10 @@ class IndexInfo:
 
 
 def index_dir(catalog: Catalog) -> Path | None:
-    """``<db>.index/`` next to the catalog file (None for an in-memory catalog)."""
-    return None if catalog.path == ":memory:" else Path(catalog.path + ".index")
+    """``<db>.index/`` next to the catalog file (None for an in-memory or server catalog)."""
+    if catalog.path == ":memory:" or "://" in catalog.path:
+        return None
+    return Path(catalog.path + ".index")
 
 
 def catalog_index(
