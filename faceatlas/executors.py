@@ -162,11 +162,11 @@ class Executor:
                     n_workers=int(self.scheduler.split(":")[1]),
                     threads_per_worker=1,
                     processes=True,
-                    dashboard_address=None,
+                    dashboard_address=":0",  # any free port, never a clash
                 )
                 self.client = distributed.Client(self._cluster)
             else:
-                self.client = distributed.Client(self.scheduler, timeout="20s")
+                self.client = distributed.Client(self.scheduler, timeout="10s")
         except (OSError, TimeoutError) as exc:
             self.close()
             raise SchedulerError(

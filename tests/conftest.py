@@ -36,7 +36,7 @@ def samples() -> Path:
 # The tests of these modules open their catalogs as ":memory:"; under the "postgresql"
 # parameter each such catalog is a fresh schema of a real PostgreSQL server instead, so the
 # very same checks run on both backends (tests that open a file stay on SQLite).
-CATALOG_BACKEND_MODULES = {"test_pipeline", "test_people", "test_catalog_backends"}
+CATALOG_BACKEND_MODULES = {"test_pipeline", "test_people"}
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,9 @@ and queries added later work without a second copy:
   ``BYTEA``, ``REAL`` -> ``DOUBLE PRECISION`` (a file's mtime needs all its digits);
 - conflicts: ``INSERT OR IGNORE`` -> ``ON CONFLICT DO NOTHING``; ``INSERT OR REPLACE`` /
   ``REPLACE INTO`` -> ``ON CONFLICT (primary key, else a unique key the row names) DO
-  UPDATE`` of the other columns (the row is updated in place, so unlike SQLite no cascade
-  deletes run; the catalog's REPLACE targets have no children);
+  UPDATE``: the named columns take the new values, the others their defaults, as SQLite's
+  REPLACE; but the row is updated in place, so it keeps its id and no cascade deletes run
+  (the catalog's REPLACE targets have no children);
 - functions: ``IFNULL`` -> ``COALESCE``, ``GROUP_CONCAT`` -> ``STRING_AGG``, scalar
   ``MIN(a, b)``/``MAX(a, b)`` -> ``LEAST``/``GREATEST``, ``INSTR`` -> ``STRPOS``, ``LIKE``
   -> ``ILIKE`` (SQLite's LIKE ignores ASCII case), ``IN ()`` -> ``IN (NULL)``;
@@ -507,9 +508,14 @@ class Connection:
                 None,
             )
             if target is not None:
-                rest = [c for c in cols if c not in target]
+                # as SQLite's REPLACE, the row becomes what was inserted: the columns it
+                # names take the new values, the others their defaults (its key stays)
+                rest = [c for c in info["columns"] if c not in target and c != info["identity"]]
                 action = (
-                    "DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in rest)
+                    "DO UPDATE SET "
+                    + ", ".join(
+                        f"{c} = EXCLUDED.{c}" if c in cols else f"{c} = DEFAULT" for c in rest
+                    )
                     if rest
                     else "DO NOTHING"
                 )
