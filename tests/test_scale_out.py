@@ -408,3 +408,24 @@ def test_postgres_catalog_speaks_the_sqlite_dialect(pg_url):
         with pytest.raises(sqlite3.IntegrityError), cat.transaction() as db:
             db.execute("INSERT INTO t (k) VALUES (?)", ("a",))
         assert cat.query("SELECT COUNT(*) FROM t")[0][0] == 3  # rolled back, still usable
+
+
+def test_postgres_answers_what_other_mixins_ask(pg_url):
+    """PRAGMAs read for an answer, SQLite's date functions, and who is scanning."""
+    with Catalog(pg_url) as cat, Catalog(pg_url) as other:
+        cols = [r[1] for r in cat.db.execute("PRAGMA table_info(photos)")]
+        assert cols[:3] == ["id", "path", "frame_index"]
+        assert cat.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone() == (0, 0, 0)
+        assert cat.db.execute("PRAGMA page_count").fetchone()[0] > 0
+        cat.db.execute("PRAGMA secure_delete=ON")  # a setting of SQLite's file: nothing
+        day = cat.query("SELECT datetime(86400.5, 'unixepoch'), datetime('now')")[0]
+        assert day[0] == "1970-01-02 00:00:00" and day[1][:2] == "20"
+        names = {r[0] for r in cat.query("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert {"photos", "faces", "schema_migrations"} <= names
+        assert other.db.scan_lock_free()
+        cat.acquire_scan_lock()
+        other.acquire_scan_lock()  # scans from two machines at once
+        cat.release_scan_lock()
+        assert not cat.db.scan_lock_free()  # the other one still runs
+        other.close()  # its connection gone: a killed scan holds nothing
+        assert cat.db.scan_lock_free()

@@ -31,6 +31,7 @@ class CatalogBase:
     def __init__(self, path: str | Path = "faceatlas.db", *, timeout_s: float = 30.0) -> None:
         self.path = str(path)
         self._lock_fd: int | None = None
+        self._server_scan_lock = False
         #: True for a ``postgresql://`` catalog (see ``_postgres``): several writers at once.
         self.is_server = _postgres.is_postgres_url(self.path)
         if self.is_server:
@@ -114,9 +115,12 @@ class CatalogBase:
         An ``flock`` on ``<catalog>.lock``: the kernel drops it when the process dies, even
         on SIGKILL, so a killed scan never leaves a stale lock behind.
         """
+        if self.is_server and not self._server_scan_lock:
+            # A server catalog serialises each file's transaction itself (an advisory lock),
+            # so scans from several machines may run at once: they only say they run.
+            self.db.hold_scan_lock()  # type: ignore[attr-defined]
+            self._server_scan_lock = True
         if self.path == ":memory:" or self.is_server or self._lock_fd is not None:
-            # a server catalog serialises each file's transaction itself (an advisory lock),
-            # so scans from several machines may run at once
             return
         import fcntl
 
@@ -135,6 +139,9 @@ class CatalogBase:
         self._lock_fd = fd
 
     def release_scan_lock(self) -> None:
+        if self._server_scan_lock:
+            self.db.release_scan_lock()  # type: ignore[attr-defined]
+            self._server_scan_lock = False
         if self._lock_fd is not None:
             import fcntl
 

@@ -38,7 +38,7 @@ import functools
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -49,6 +49,8 @@ WRITER_LOCK_KEY = 0x66616365_61746C61  # "faceatla"
 # Another, held only while migrations run, so two processes opening a new catalog at once
 # do not both create its tables.
 MIGRATION_LOCK_KEY = WRITER_LOCK_KEY + 1
+# Held shared by every running scan (a session lock): see Connection.scan_lock_free.
+SCAN_LOCK_KEY = WRITER_LOCK_KEY + 2
 
 
 def is_postgres_url(path: str) -> bool:
@@ -142,13 +144,23 @@ _BEGIN_IN_SCRIPT = re.compile(
 _PRAGMA = re.compile(
     r"^\s*PRAGMA\s+(\w+)\s*(?:\(\s*['\"]?(\w+)['\"]?\s*\)|=\s*(\S+))?\s*;?\s*$", re.I
 )
+# PRAGMAs read for an answer: what SQLite's file would say, or the server's equivalent.
+_PRAGMA_ANSWERS: dict[str, tuple[Any, ...] | str] = {
+    "wal_checkpoint": (0, 0, 0),  # (busy, log pages, checkpointed): nothing to checkpoint
+    "page_size": (8192,),
+    "page_count": "SELECT pg_database_size(current_database()) / 8192",
+    "foreign_keys": (1,),
+    "user_version": (0,),
+    "journal_mode": ("wal",),
+}
 _INSERT = re.compile(
     r"^\s*(?:INSERT\s+OR\s+(?P<how>REPLACE|IGNORE|ABORT|FAIL|ROLLBACK)\s+|(?P<replace>REPLACE)\s+"
     r"|INSERT\s+)INTO\s+(?P<table>\"?\w+\"?)\s*(?:\((?P<cols>[^)]*)\))?",
     re.I,
 )
 _DDL = re.compile(r"^\s*(CREATE|ALTER|DROP)\b", re.I)
-_FUNCS = re.compile(r"\b(GROUP_CONCAT|MIN|MAX)\s*\(", re.I)
+_FUNCS = re.compile(r"\b(GROUP_CONCAT|MIN|MAX|DATETIME)\s*\(", re.I)
+_SQLITE_TIME = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
 
 
 def _split_args(text: str, open_at: int) -> tuple[list[str], int]:
@@ -169,15 +181,25 @@ def _split_args(text: str, open_at: int) -> tuple[list[str], int]:
     raise sqlite3.OperationalError(f"unbalanced parentheses in SQL: {text[:80]!r}")
 
 
-def _rewrite_functions(text: str) -> str:
+def _rewrite_functions(text: str, literal: Callable[[str], str]) -> str:
+    """SQLite's functions that PostgreSQL lacks or spells otherwise (``literal`` reads a
+    string argument, which is a placeholder while rewriting)."""
     out, pos = [], 0
     for m in _FUNCS.finditer(text):
         if m.start() < pos:
             continue
         name = m.group(1).upper()
         args, end = _split_args(text, m.end() - 1)
-        inner = [_rewrite_functions(a) for a in args]
-        if name == "GROUP_CONCAT":
+        inner = [_rewrite_functions(a, literal) for a in args]
+        words = [literal(a).strip().lower() for a in inner]
+        if name == "DATETIME":
+            if words == ["'now'"]:
+                repl = _SQLITE_TIME.format("now()")
+            elif len(inner) == 2 and words[1] == "'unixepoch'":
+                repl = _SQLITE_TIME.format(f"to_timestamp({inner[0].strip()})")
+            else:
+                repl = _SQLITE_TIME.format(f"CAST({inner[0].strip()} AS timestamptz)")
+        elif name == "GROUP_CONCAT":
             sep = inner[1].strip() if len(inner) > 1 else "','"
             repl = f"STRING_AGG(({inner[0].strip()})::text, {sep})"
         elif len(inner) > 1:
@@ -214,8 +236,11 @@ def translate(sql: str, *, with_params: bool) -> str:
     text = _TOKEN.sub(token, sql)
     for pattern, repl in _SIMPLE:
         text = pattern.sub(repl, text)
-    text = _rewrite_functions(text)
-    return _HOLE_RE.sub(lambda m: literals[int(m.group(1))], text)
+
+    def literal(part: str) -> str:
+        return _HOLE_RE.sub(lambda m: literals[int(m.group(1))], part)
+
+    return literal(_rewrite_functions(text, literal))
 
 
 def _to_param(value: Any) -> Any:
@@ -413,6 +438,27 @@ class Connection:
                 raise
             self._run("COMMIT", None)
 
+    def hold_scan_lock(self) -> None:
+        """Mark this session as running a job: a shared lock, so scans run side by side.
+
+        The server drops it when the connection goes (a killed scan, a lost machine), so
+        :meth:`scan_lock_free` tells a run marked ``running`` that was killed from a live one.
+        """
+        with self._lock:
+            self._run(f"SELECT pg_advisory_lock_shared({SCAN_LOCK_KEY})", None)
+
+    def release_scan_lock(self) -> None:
+        with self._lock:
+            self._run(f"SELECT pg_advisory_unlock_shared({SCAN_LOCK_KEY})", None)
+
+    def scan_lock_free(self) -> bool:
+        """Whether no session anywhere runs a job on this catalog now."""
+        with self._lock:
+            got = self._run(f"SELECT pg_try_advisory_lock({SCAN_LOCK_KEY})", None)[0][0][0]
+            if got:
+                self._run(f"SELECT pg_advisory_unlock({SCAN_LOCK_KEY})", None)
+            return bool(got)
+
     # -- internals ----------------------------------------------------------------------------
     def _run(self, sql: str, params: Any) -> tuple[list[Any], int]:
         try:
@@ -461,7 +507,12 @@ class Connection:
                 return Cursor([_row_class((name,))(("ok",))], -1, None)
             if name == "table_info" and m and m.group(2):
                 return Cursor(self._table_info_rows(m.group(2)), -1, None)
-            return Cursor([], -1, None)
+            if m and m.group(3) is None and name in _PRAGMA_ANSWERS:  # a read, not a setting
+                answer = _PRAGMA_ANSWERS[name]
+                if isinstance(answer, str):
+                    answer = tuple(self._run(answer, None)[0][0])
+                return Cursor([_row_class((name,) * len(answer))(answer)], -1, None)
+            return Cursor([], -1, None)  # settings of SQLite's file: nothing to do here
         return None
 
     def _translate(
