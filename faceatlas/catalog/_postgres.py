@@ -339,6 +339,9 @@ class Connection:
         self._translated: dict[tuple[str, bool, bool], tuple[str, str | None, str | None]] = {}
         # The writer lock waits as long as SQLite's busy timeout, then says busy.
         self._run(f"SET lock_timeout = '{int(timeout_s * 1000)}ms'", None)
+        # As SQLite's WAL with synchronous=NORMAL: a crash never corrupts and at most loses
+        # the last commits (a scan redoes those files), but a commit waits for no fsync.
+        self._run("SET synchronous_commit = off", None)
         self.in_transaction = False
 
     # -- sqlite3.Connection's calls ---------------------------------------------------------
