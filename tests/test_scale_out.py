@@ -24,11 +24,12 @@ from click.testing import CliRunner
 from faceatlas import Catalog, ScanConfig, scan
 from faceatlas.cli import main
 from faceatlas.exceptions import InputError
-from faceatlas.executors import Executor, check_scheduler
+from faceatlas.executors import Executor, batch_size, check_scheduler, dask_pool
 
 REPO = Path(__file__).resolve().parents[1]
 DASK = Path(sys.executable).parent / "dask"
-ENV = {**os.environ, "PYTHONPATH": str(REPO)}
+# the workers import faceatlas from this tree, and _poison from this file
+ENV = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'tests'}"}
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -328,6 +329,28 @@ def test_executor_reports_a_task_that_kills_its_workers(cluster):
         out = list(ex.map(os._exit, [3], lambda task, why: ("failed", why)))
     assert out[0][0] == "failed" and "KilledWorker" in out[0][1]
     cluster.wait_for_workers(2)  # the nannies bring the workers back
+
+
+def _poison(x: int) -> int:
+    """A file whose decoding kills the process, among good ones."""
+    if x == 3:
+        os._exit(3)
+    return 10 * x
+
+
+@pytest.mark.slow
+def test_a_batch_with_a_file_that_kills_workers_is_split(cluster):
+    with Executor(cluster.address) as ex:
+        out = list(dask_pool(ex.client, _poison, [1, 2, 3, 4, 5], lambda t, why: -t, batch=5))
+    assert sorted(out) == [-3, 10, 20, 40, 50]
+    cluster.wait_for_workers(2)
+
+
+def test_batches_are_small_enough_to_balance_and_big_enough_to_pay():
+    assert batch_size(10, 2) == 1  # few files: one per task
+    assert batch_size(300, 2) == 18
+    assert batch_size(1_000_000, 64) == 32  # never more than about a second of work
+    assert batch_size(5, 0) == 1
 
 
 # -- point 2: PostgreSQL ---------------------------------------------------------------------------

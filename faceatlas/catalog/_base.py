@@ -87,10 +87,18 @@ class CatalogBase:
 
     # -- transactions ------------------------------------------------------------------
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any exception."""
+    def transaction(self, *, files: Sequence[str] = ()) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any exception.
+
+        ``files``: the transaction changes only these files' rows; a server catalog then
+        locks just them, so scans on several machines write side by side (SQLite has one
+        writer at a time whatever is said).
+        """
         try:
-            self.db.execute("BEGIN IMMEDIATE")
+            if files and self.is_server:
+                self.db.begin_files(files)  # type: ignore[attr-defined]
+            else:
+                self.db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise CatalogBusyError(

@@ -149,7 +149,7 @@ class PhotosMixin(CatalogBase):
         """
         n_faces = 0
         stamp = now()
-        with self.transaction() as db:
+        with self.transaction(files=[path]) as db:
             db.execute("DELETE FROM photos WHERE path = ?", (path,))
             for p in photos:
                 cur = db.execute(

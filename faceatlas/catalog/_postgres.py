@@ -21,8 +21,10 @@ and queries added later work without a second copy:
   ``RETURNING`` that key; an explicit key value moves the identity past it (``undo``
   re-inserts persons with their old ids);
 - ``BEGIN IMMEDIATE`` -> ``BEGIN`` plus a transaction-scoped advisory lock: writers are
-  serialised exactly as SQLite's single writer, readers never wait (MVCC), and several
-  scans on several machines interleave whole files without loss;
+  serialised exactly as SQLite's single writer, readers never wait (MVCC); a transaction
+  that names its files (``Catalog.transaction(files=...)``, a scan's write of one file)
+  shares that lock and takes only its files' own, so scans on several machines write side
+  by side without loss;
 - ``PRAGMA integrity_check`` answers ``ok``, ``PRAGMA table_info`` reads
   ``information_schema``, other PRAGMAs do nothing; ``sqlite_master`` is a view;
 - errors become the ``sqlite3`` exception of the same kind, so ``except sqlite3.X`` works.
@@ -390,6 +392,25 @@ class Connection:
             self._run(text, None)
             self._tables.clear()
         return Cursor([], -1, None)
+
+    def begin_files(self, paths: Sequence[str]) -> None:
+        """``BEGIN`` for a transaction that changes only these files' rows.
+
+        It shares the writer lock (whole-catalog writers, such as a clustering or a
+        correction, still run alone) and takes each file's own lock, in one order so that
+        two writers never wait for each other in a circle.
+        """
+        with self._lock:
+            self._run("BEGIN", None)
+            self.in_transaction = True
+            try:
+                self._run(f"SELECT pg_advisory_xact_lock_shared({WRITER_LOCK_KEY})", None)
+                for path in sorted(set(paths)):
+                    self._run("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [path])
+            except BaseException:
+                self._run("ROLLBACK", None)
+                self.in_transaction = False
+                raise
 
     def commit(self) -> None:
         if self.in_transaction:
