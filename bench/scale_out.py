@@ -243,6 +243,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="faceatlas-scale-"))
     load_before = os.getloadavg()
     runs: dict[str, list[tuple[float, float | None, int]]] = {}
+    idle_runs: dict[str, list[float]] = {}  # CPU an idle cluster would have used meanwhile
     try:
         photos = _link(lfw_paths(args.n), tmp / "photos")
         warm = _link(lfw_paths(args.n + 8)[-8:], tmp / "warm")
@@ -250,6 +251,11 @@ def main() -> None:
         try:
             for k, c in clusters.items():  # workers load their models before the timing
                 timed_scan(warm, tmp / f"warm{k}.db", c)
+            # what an idle cluster burns per second (heartbeats, monitors): a cost per
+            # second of the cluster's life, not per photo
+            idle0 = {k: c.cpu() for k, c in clusters.items()}
+            time.sleep(20)
+            idle = {k: (c.cpu() - idle0[k]) / 20 for k, c in clusters.items()}
             for rep in range(args.repeats):
                 # round-robin, so that a change of the machine's load hits every mode alike
                 work_s, work_cpu, faces, results = per_photo_work(photos)
@@ -262,6 +268,7 @@ def main() -> None:
                     wall, cpu, s = timed_scan(photos, tmp / f"dask{k}-{rep}.db", c)
                     name = f"scan --scheduler (Dask, {k} worker{'s' * (k > 1)})"
                     runs.setdefault(name, []).append((wall, cpu, s["faces"]))
+                    idle_runs.setdefault(name, []).append(idle[k] * wall)
         finally:
             for c in clusters.values():
                 c.stop()
@@ -299,8 +306,12 @@ def main() -> None:
         "per_photo_work_cpu_ms": work["cpu_ms_per_photo"],
         "cluster_overhead_wall_ms": 1000 * d1["seconds"] / n - work_ms,
         "cluster_overhead_cpu_ms": d1["cpu_ms_per_photo"] - j1["cpu_ms_per_photo"],
+        "idle_cluster_cpu_per_s": idle,
         "writes": writes,
     }
+    d1_idle_ms = 1000 * statistics.median(idle_runs["scan --scheduler (Dask, 1 worker)"]) / n
+    # per photo, without what the idle cluster burns per second of the run
+    report["cluster_overhead_marginal_cpu_ms"] = report["cluster_overhead_cpu_ms"] - d1_idle_ms
     report["cluster_overhead_wall_share"] = report["cluster_overhead_wall_ms"] / work_ms
     report["cluster_overhead_cpu_share"] = (
         report["cluster_overhead_cpu_ms"] / report["per_photo_work_cpu_ms"]
@@ -327,6 +338,14 @@ def main() -> None:
         f"{report['per_photo_work_cpu_ms']:.1f} ms (target < 10 %); wall "
         f"{report['cluster_overhead_wall_ms']:.1f} ms = "
         f"{100 * report['cluster_overhead_wall_share']:.1f} %"
+    )
+    marginal_share = report["cluster_overhead_marginal_cpu_ms"] / report["per_photo_work_cpu_ms"]
+    report["cluster_overhead_marginal_share"] = marginal_share
+    print(
+        f"of which an idle cluster burns {1000 * idle[1]:.0f} ms of CPU per second (1 worker; "
+        f"{1000 * idle[2]:.0f} ms with 2): {d1_idle_ms:.1f} ms per photo here; the rest, "
+        f"per photo: {report['cluster_overhead_marginal_cpu_ms']:.1f} ms = "
+        f"{100 * marginal_share:.1f} %"
     )
     print("\n| catalog | files/s | faces/s |\n|---|---:|---:|")
     for name, w in writes.items():
