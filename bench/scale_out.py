@@ -217,6 +217,52 @@ def write_rates(results: list[FileResult], copies: int, tmp: Path) -> dict[str, 
     return out
 
 
+def photo_costs(tmp: Path) -> dict[str, float]:
+    """What docs/scale.md scales up: a 12 MP photo's work, blake2b's rate, a chip's size."""
+    import hashlib
+
+    import numpy as np
+    from PIL import Image
+
+    from faceatlas.images import load_image
+
+    config = ScanConfig(jobs=1)
+    # an LFW face upscaled on a 4000x3000 canvas, with noise so it compresses like a photo
+    face = Image.open(lfw_paths(40)[7]).convert("RGB").resize((3000, 3000), Image.BICUBIC)
+    canvas = Image.new("RGB", (4000, 3000), (120, 110, 100))
+    canvas.paste(face, (500, 0))
+    noise = np.random.default_rng(0).normal(0, 4, (3000, 4000, 3))
+    pixels = np.clip(np.asarray(canvas) + noise, 0, 255).astype(np.uint8)
+    big = tmp / "big.jpg"
+    Image.fromarray(pixels).save(big, quality=90)
+    process_file(str(big), config)  # models loaded outside the timing
+    cpus, decode = [], []
+    for _ in range(5):
+        c0 = _cpu_self()
+        process_file(str(big), config)
+        cpus.append(_cpu_self() - c0)
+        c0 = _cpu_self()
+        load_image(str(big))
+        decode.append(_cpu_self() - c0)
+    data = os.urandom(64 << 20)
+    c0 = _cpu_self()
+    hashlib.blake2b(data, digest_size=16).hexdigest()
+    hash_cpu = _cpu_self() - c0
+    chips = [
+        len(f.chip_jpeg or b"")
+        for p in lfw_paths(60)
+        for ph in process_file(str(p), config).photos
+        for f in ph.faces
+    ]
+    return {
+        "big_jpeg_mb": big.stat().st_size / 1e6,
+        "big_cpu_ms": 1000 * statistics.median(cpus),
+        "big_decode_cpu_ms": 1000 * statistics.median(decode),
+        "blake2b_mb_per_cpu_s": (64 << 20) / 1e6 / hash_cpu,
+        "chip_bytes_mean": statistics.mean(chips),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=300, help="LFW photos")
@@ -226,7 +272,22 @@ def main() -> None:
     ap.add_argument(
         "--writes-only", action="store_true", help="only the catalogs' write rates (20 photos)"
     )
+    ap.add_argument(
+        "--photo-costs", action="store_true", help="only a 12 MP photo's work, hashing, chips"
+    )
     args = ap.parse_args()
+    if args.photo_costs:
+        import cv2
+
+        cv2.setNumThreads(1)
+        tmp = Path(tempfile.mkdtemp(prefix="faceatlas-scale-"))
+        try:
+            costs = photo_costs(tmp)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        print(f"{machine()}; load average {os.getloadavg()[0]:.1f}")
+        print(json.dumps({k: round(v, 2) for k, v in costs.items()}, indent=2))
+        return
     if args.writes_only:
         tmp = Path(tempfile.mkdtemp(prefix="faceatlas-scale-"))
         try:
