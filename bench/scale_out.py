@@ -41,10 +41,12 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 from _common import REPO, lfw_paths, machine  # noqa: E402
 
 from faceatlas import Catalog, ScanConfig, scan  # noqa: E402
+from faceatlas.executors import cluster_environment  # noqa: E402
 from faceatlas.pipeline import FileResult, process_file  # noqa: E402
 
 DASK = Path(sys.executable).parent / "dask"
-ENV = {**os.environ, "PYTHONPATH": str(REPO)}
+# the workers start as docs/usage.md says: faceatlas importable, the quiet Dask settings
+ENV = {**os.environ, **cluster_environment(), "PYTHONPATH": str(REPO)}
 
 
 def _link(paths: list[Path], root: Path) -> Path:

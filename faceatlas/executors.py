@@ -36,6 +36,26 @@ IN_FLIGHT_PER_THREAD = 4
 MAX_BATCH = 32
 
 
+#: Dask settings for a scan cluster. Dask's defaults sample every worker's stack 100 times a
+#: second (the profiler), check the event loop 50 times a second and the memory 10 times:
+#: 127 ms of CPU per second for a scheduler with one idle worker, measured on the 2-core
+#: machine of docs/benchmarks.md, 12 ms with these; a scan's tasks need none of it.
+CLUSTER_SETTINGS = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+    "distributed.worker.memory.monitor-interval": "1s",
+}
+
+
+def cluster_environment() -> dict[str, str]:
+    """:data:`CLUSTER_SETTINGS` as the environment of ``dask scheduler`` and ``dask worker``."""
+    return {
+        "DASK_" + key.upper().replace(".", "__").replace("-", "_"): str(value)
+        for key, value in CLUSTER_SETTINGS.items()
+    }
+
+
 class SchedulerError(FaceAtlasError):
     """The Dask scheduler cannot be reached or the cluster cannot be started."""
 
@@ -187,12 +207,15 @@ class Executor:
             ) from None
         try:
             if self.scheduler.startswith("local:"):
-                self._cluster = distributed.LocalCluster(
-                    n_workers=int(self.scheduler.split(":")[1]),
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=":0",  # any free port, never a clash
-                )
+                import dask
+
+                with dask.config.set(CLUSTER_SETTINGS):  # the nannies pass it on
+                    self._cluster = distributed.LocalCluster(
+                        n_workers=int(self.scheduler.split(":")[1]),
+                        threads_per_worker=1,
+                        processes=True,
+                        dashboard_address=":0",  # any free port, never a clash
+                    )
                 self.client = distributed.Client(self._cluster)
             else:
                 self.client = distributed.Client(self.scheduler, timeout="10s")

@@ -24,12 +24,18 @@ from click.testing import CliRunner
 from faceatlas import Catalog, ScanConfig, scan
 from faceatlas.cli import main
 from faceatlas.exceptions import InputError
-from faceatlas.executors import Executor, batch_size, check_scheduler, dask_pool
+from faceatlas.executors import (
+    Executor,
+    batch_size,
+    check_scheduler,
+    cluster_environment,
+    dask_pool,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 DASK = Path(sys.executable).parent / "dask"
 # the workers import faceatlas from this tree, and _poison from this file
-ENV = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'tests'}"}
+ENV = {**os.environ, **cluster_environment(), "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'tests'}"}
 
 
 # -- helpers -----------------------------------------------------------------------------------
