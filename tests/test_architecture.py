@@ -36,7 +36,17 @@ STAGES = [
 ]
 STORAGE = ["catalog"]
 # In the order docs/architecture.md lists them: each may import those before it.
-WORKFLOWS = ["policy", "executors", "pipeline", "labels", "people", "known", "evaluation", "eigenfaces", "views"]
+WORKFLOWS = [
+    "policy",
+    "executors",
+    "pipeline",
+    "labels",
+    "people",
+    "known",
+    "evaluation",
+    "eigenfaces",
+    "views",
+]
 APPS = ["report", "web", "cli", "__init__", "__main__"]
 
 # Stages may use each other in this order (a stage imports only stages before it).

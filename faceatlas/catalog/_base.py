@@ -64,8 +64,10 @@ class CatalogBase:
     def _open_server(self, timeout_s: float) -> None:
         url, self.path = self.path, _postgres.redact(self.path)
         try:
-            self.db = _postgres.Connection(url, timeout_s=timeout_s)  # type: ignore[assignment]
-            self.db.migrate(self.migrations, now())
+            server = _postgres.Connection(url, timeout_s=timeout_s)
+            server.migrate(self.migrations, now())
+            # it takes sqlite3.Connection's calls, which is all the mixins use
+            self.db = server  # type: ignore[assignment]
         except ImportError:
             raise CatalogError(
                 f"cannot open catalog {self.path}: PostgreSQL needs psycopg 3 "

@@ -77,7 +77,7 @@ class Row(tuple):
     _keys: tuple[str, ...] = ()
     _index: dict[str, int] = {}  # noqa: RUF012 - replaced per subclass
 
-    def __getitem__(self, key: Any) -> Any:  # type: ignore[override]
+    def __getitem__(self, key: Any) -> Any:
         if isinstance(key, str):
             try:
                 return tuple.__getitem__(self, self._index[key.lower()])
@@ -498,7 +498,7 @@ class Connection:
 
         if not isinstance(exc, psycopg.Error):
             return exc
-        kind = _sqlite_error(type(exc))
+        kind = _sqlite_error(type(exc))  # type: ignore[arg-type]
         message = " ".join(str(exc).split())
         if isinstance(exc, psycopg.errors.LockNotAvailable):
             message = f"database is locked (busy: another writer holds the lock): {message}"
