@@ -1,14 +1,15 @@
-"""Where a scan's per-photo work runs: local worker processes, or a Dask cluster.
+"""Where a scan's per-photo work runs when it leaves this machine: a Dask cluster.
 
-Both executors map one picklable module-level function over tasks and yield the results in
-the order they complete, to the one process that writes the catalog. The function must be
+The executor maps one picklable module-level function over tasks and yields the results
+in the order they complete, to the one process that writes the catalog (as the local
+process pool of ``pipeline`` does). The function must be
 pure (a file in, records out), as :func:`faceatlas.pipeline.process_file` is, so a task
 that is run twice (a Dask worker died half-way and the scheduler ran it elsewhere) gives
 the same records.
 
 ``scheduler`` names the executor:
 
-- ``None``: ``jobs`` local processes (the default; inline for one job).
+- ``None``: nothing here; the scan uses its local processes (the default).
 - ``"local:N"``: a Dask ``LocalCluster`` of N one-thread worker processes on this machine.
 - ``"tcp://HOST:PORT"``: a running Dask scheduler (``dask scheduler``) and its workers
   (``dask worker tcp://HOST:PORT --nthreads 1``), which must read the photos at the same
@@ -18,7 +19,6 @@ the same records.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -111,19 +111,6 @@ def batch_size(n_tasks: int, threads: int) -> int:
 
 
 # -- the executors ------------------------------------------------------------------------------
-def local_pool(fn: Callable[[Any], Any], tasks: Sequence[Any], jobs: int) -> Iterator[Any]:
-    """Map ``fn`` over tasks in ``jobs`` processes (inline for one job or few tasks)."""
-    if jobs <= 1 or len(tasks) < 2:
-        init_worker()
-        yield from map(fn, tasks)
-        return
-    # forkserver: workers start from a clean process, so no OpenMP or BLAS thread state
-    # of the parent is inherited (a known cause of hangs with fork).
-    ctx = multiprocessing.get_context("forkserver")
-    with ctx.Pool(min(jobs, len(tasks)), initializer=init_worker) as pool:
-        yield from pool.imap_unordered(fn, tasks, chunksize=1)
-
-
 def dask_pool(
     client: Any,
     fn: Callable[[Any], Any],
@@ -184,11 +171,14 @@ def dask_pool(
 
 
 class Executor:
-    """``map(fn, tasks, failed)`` on the chosen workers; a context manager around the cluster."""
+    """``map(fn, tasks, failed)`` on a Dask cluster; a context manager around it.
 
-    def __init__(self, scheduler: str | None = None, jobs: int = 1) -> None:
+    With ``scheduler=None`` it holds nothing: the caller runs its own local processes
+    (``pipeline._run_pool``).
+    """
+
+    def __init__(self, scheduler: str | None = None) -> None:
         self.scheduler = None if scheduler is None else check_scheduler(scheduler)
-        self.jobs = jobs
         self.client: Any = None
         self._cluster: Any = None
 
@@ -227,14 +217,14 @@ class Executor:
         return self
 
     def map(self, fn: Callable[[Any], Any], tasks: Sequence[Any], failed: Failed) -> Iterator[Any]:
-        """Results of ``fn`` over ``tasks``, in completion order."""
+        """Results of ``fn`` over ``tasks``, in completion order (after :meth:`start`)."""
         if self.client is None:
-            return local_pool(fn, tasks, self.jobs)
+            raise RuntimeError("Executor.map needs a started Dask executor")
         return dask_pool(self.client, fn, tasks, failed)
 
     def describe(self) -> str:
         if self.client is None:
-            return f"{self.jobs} local process{'es' if self.jobs != 1 else ''}"
+            return "not started"
         workers = self.client.nthreads()
         return f"Dask {self.scheduler}: {len(workers)} workers, {sum(workers.values())} threads"
 
@@ -251,4 +241,4 @@ class Executor:
         self.close()
 
 
-__all__ = ["Executor", "SchedulerError", "check_scheduler", "dask_pool", "local_pool"]
+__all__ = ["Executor", "SchedulerError", "batch_size", "check_scheduler", "dask_pool"]

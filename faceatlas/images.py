@@ -6,6 +6,7 @@ Every function returns the package's image contract: a ``uint8`` array of shape
 
 from __future__ import annotations
 
+import stat
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,6 +43,24 @@ DEFAULT_MAX_PIXELS = 100_000_000
 # limit (configurable) before decoding, so Pillow's is switched off here.
 Image.MAX_IMAGE_PIXELS = None
 
+# 256 MB: what one image may take while it is decoded, at the default pixel limit (the
+# budget grows in proportion when --max-pixels is raised). Pillow holds RGB in 4 bytes a
+# pixel, so a 64 MP RGB PNG fits, a 100 MP one does not; a JPEG always fits, since it is
+# reduced while decoding (draft mode). With the worker's models this keeps a worker under
+# 500 MB (measured in docs/benchmarks.md, issue 17).
+DEFAULT_MAX_DECODED_BYTES = 256 * 1024 * 1024
+
+# 50 MP: images above this are reduced (by a whole factor, while decoding where the format
+# allows) before they become arrays; a 48 MP phone photo (8000x6000) keeps every pixel.
+MAX_WORKING_PIXELS = 50_000_000
+
+# A face needs more than this on both sides; thinner images (a line of pixels, a sliver of
+# a banner) are refused with that reason instead of reaching the detector's resize.
+MIN_IMAGE_SIDE = 16
+# A panorama is up to ~20:1; beyond 100:1 an image is a strip whose detector input would be
+# a few pixels high.
+MAX_ASPECT_RATIO = 100
+
 
 def media_kind(path: str | Path) -> str | None:
     """Return ``"image"``, ``"video"`` or ``None`` (not a supported format) from the suffix."""
@@ -69,14 +88,89 @@ def _to_rgb(img: Image.Image) -> np.ndarray:
         grey = ((arr - lo) * (255.0 / (hi - lo) if hi > lo else 0.0)).astype(np.uint8)
         return np.repeat(grey[:, :, None], 3, axis=2)
     if mode == "P":
-        img = img.convert("RGBA")
-        mode = "RGBA"
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+        mode = img.mode
     if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        # Transparent pixels become white, as a viewer shows them, not black.
-        rgba = img.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        img = Image.alpha_composite(background, rgba)
-    return np.asarray(img.convert("RGB"), dtype=np.uint8)
+        # Transparent pixels become white, as a viewer shows them, not black: pasted on a
+        # white RGB canvas through the alpha band (no second RGBA copy).
+        rgba = img if mode == "RGBA" else img.convert("RGBA")
+        canvas = Image.new("RGB", rgba.size, (255, 255, 255))
+        canvas.paste(rgba, mask=rgba.getchannel("A"))
+        img = canvas
+    if img.mode != "RGB":
+        img = img.convert("RGB")
+    return _as_array(img)
+
+
+def _as_array(img: Image.Image) -> np.ndarray:
+    """An RGB Pillow image as a new ``(h, w, 3)`` array, copied a strip at a time.
+
+    ``np.asarray(img)`` goes through ``tobytes()``, which holds the pixels twice more
+    while it joins its chunks: for a 48 MP photo that was 300 MB over the image itself.
+    """
+    w, h = img.size
+    out = np.empty((h, w, 3), np.uint8)
+    rows = max(1, (1 << 22) // max(w, 1))  # strips of about 4 MP
+    for y in range(0, h, rows):
+        out[y : y + rows] = np.asarray(img.crop((0, y, w, min(h, y + rows))))
+    return out
+
+
+def _bytes_per_pixel(mode: str) -> int:
+    """Bytes Pillow keeps per pixel of ``mode`` (RGB is stored in 4)."""
+    if mode in ("1", "L", "P"):
+        return 1
+    if mode.startswith("I;16"):
+        return 2
+    return 4
+
+
+def _decode_bounded(img: Image.Image, path: Path, max_pixels: int) -> Image.Image:
+    """Decode ``img`` with its memory bounded by decoded bytes, not only by pixels.
+
+    Refuses shapes no face fits in and images whose decoded bytes would exceed the budget
+    (:data:`DEFAULT_MAX_DECODED_BYTES`, scaled with ``max_pixels``); a JPEG larger than
+    :data:`MAX_WORKING_PIXELS` is decoded at 1/2, 1/4 or 1/8 scale (draft mode), any other
+    format is reduced by a whole factor right after decoding, in its own compact mode (a
+    palette image stays 1 byte a pixel), so no full-size RGB(A) copy is ever made.
+    """
+    width, height = img.size
+    if min(width, height) < MIN_IMAGE_SIDE:
+        raise ImageError(
+            f"{path}: {width}x{height} pixels is too thin to hold a face "
+            f"(a side under {MIN_IMAGE_SIDE} px)"
+        )
+    if max(width, height) > MAX_ASPECT_RATIO * min(width, height):
+        raise ImageError(
+            f"{path}: {width}x{height} pixels is a strip, not a photo "
+            f"(sides more than {MAX_ASPECT_RATIO}:1)"
+        )
+    pixels = width * height
+    factor = 1
+    while pixels / (factor * factor) > MAX_WORKING_PIXELS:
+        factor += 1
+    if img.format == "JPEG" and factor > 1:
+        # libjpeg scales by 1/2, 1/4 or 1/8 while decoding: the full image never exists.
+        img.draft("RGB", (width // factor, height // factor))
+    budget = DEFAULT_MAX_DECODED_BYTES * max_pixels / DEFAULT_MAX_PIXELS
+    decoded = img.size[0] * img.size[1] * _bytes_per_pixel(img.mode)
+    if decoded > budget:
+        raise ImageTooLargeError(
+            f"{path}: {width}x{height} in mode {img.mode} would take {decoded / 2**20:,.0f} MB "
+            f"to decode, over the budget of {budget / 2**20:,.0f} MB "
+            "(it grows with --max-pixels)"
+        )
+    img.load()
+    w, h = img.size
+    factor = 1
+    while (w // factor) * (h // factor) > MAX_WORKING_PIXELS:
+        factor += 1
+    if factor == 1:
+        return img
+    if img.mode in ("1", "P") or img.mode.startswith("I;16"):
+        # no averaging in these modes: nearest keeps the palette and costs no conversion
+        return img.resize((w // factor, h // factor), Image.Resampling.NEAREST)
+    return img.reduce(factor)
 
 
 def load_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
@@ -100,16 +194,18 @@ def load_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.
     ImageTooLargeError
         If ``width * height > max_pixels``.
     """
-    path = Path(path)
+    path = Path(path).expanduser()
     try:
-        size = path.stat().st_size
+        st = path.stat()
     except FileNotFoundError:
         raise ImageError(f"{path}: file not found (or a broken symlink)") from None
     except PermissionError:
         raise ImageError(f"{path}: permission denied") from None
     except OSError as exc:
         raise ImageError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if size == 0:
+    if not stat.S_ISREG(st.st_mode):  # a FIFO or device would block or never end
+        raise ImageError(f"{path}: not a regular file (a FIFO, socket or device); not read")
+    if st.st_size == 0:
         raise ImageError(f"{path}: empty file (0 bytes)")
     try:
         with warnings.catch_warnings():
@@ -121,9 +217,10 @@ def load_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.
                         f"{path}: {width}x{height} = {width * height:,} pixels is over the limit "
                         f"of {max_pixels:,} (raise it with --max-pixels)"
                     )
-                img.load()
-                upright = ImageOps.exif_transpose(img) or img
-                return _to_rgb(upright)
+                decoded = _decode_bounded(img, path, max_pixels)
+                # in place: otherwise Pillow returns a full copy even of an upright photo
+                ImageOps.exif_transpose(decoded, in_place=True)
+                return _to_rgb(decoded)
     except ImageError:
         raise
     except PermissionError:
@@ -162,7 +259,7 @@ def iter_video_frames(
 
     if every_s <= 0:
         raise ValueError(f"every_s must be > 0 seconds, got {every_s}")
-    path = Path(path)
+    path = Path(path).expanduser()
     if not path.is_file():
         raise ImageError(f"{path}: file not found (or a broken symlink)")
     cap = cv2.VideoCapture(str(path))

@@ -167,7 +167,7 @@ def read_label_folders(root: str | Path) -> LabelRows:
     """
     from faceatlas.images import media_kind
 
-    root = Path(root)
+    root = Path(root).expanduser()
     if not root.is_dir():
         raise InputError(f"label folder {root} does not exist or is not a folder")
     rows: list[tuple[str, str]] = []
@@ -291,7 +291,7 @@ def read_label_table(
     LabelRows
         Relative paths are under the label file's folder.
     """
-    path = Path(path)
+    path = Path(path).expanduser()
     if not path.is_file():
         raise InputError(f"label file {path} does not exist")
     filters = [parse_filter(f) for f in drop]

@@ -8,11 +8,13 @@ file. That is what makes a scan safe to kill at any moment and re-run.
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
+import multiprocessing
 import os
+import re
+import sys
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,13 +22,14 @@ from typing import Any
 import numpy as np
 
 from faceatlas.align import face_quality
-from faceatlas.catalog import Catalog, FaceRecord, FileState, PhotoRecord
+from faceatlas.catalog import Catalog, FaceRecord, PhotoRecord
 from faceatlas.config import ScanConfig
 from faceatlas.detect import Detections, Detector, get_detector
 from faceatlas.embed import Embedder, aligned_chips, get_embedder
-from faceatlas.exceptions import FaceAtlasError, InputError
+from faceatlas.exceptions import CatalogError, FaceAtlasError, InputError
 from faceatlas.executors import Executor
 from faceatlas.images import iter_video_frames, load_image, media_kind, read_video_frame
+from faceatlas.walk import Walk, file_hash, plan, under, walk
 
 Progress = Callable[[int, int], None]
 
@@ -165,72 +168,24 @@ def _embed_task(
     return embed_existing(*task)
 
 
-def _failed_file(task: tuple[Any, ...], reason: str) -> FileResult:
-    """A file whose task died on the cluster (it killed its workers): recorded as an error."""
-    path, _, content_hash, size, mtime = task
-    error = PhotoRecord(path, status="error", error=f"{path}: worker failed: {reason}")
-    return FileResult(path, content_hash, size, mtime, [error], 0.0)
+def _init_worker() -> None:
+    import cv2
+
+    # One process per core does the parallelism; threads inside each would fight over cores.
+    cv2.setNumThreads(1)
 
 
-def _failed_embed(task: tuple[Any, ...], reason: str) -> tuple[list[int], None, str]:
-    return [], None, f"{task[0]}: worker failed: {reason}"
-
-
-# -- walking and deciding ------------------------------------------------------------------
-def file_hash(path: str | Path) -> str:
-    """blake2b-128 of a file's content, to recognise unchanged, moved and copied files."""
-    h = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-@dataclass
-class Walk:
-    """Files found under the scanned paths."""
-
-    files: list[str] = field(default_factory=list)
-    skipped_formats: Counter[str] = field(default_factory=Counter)
-    errors: list[tuple[str, str]] = field(default_factory=list)
-
-
-def walk(paths: Iterable[str | Path]) -> Walk:
-    """Find supported images and videos under files and folders, recursively.
-
-    Symlinked files are followed (a broken one is reported by the scan); symlinked folders
-    are not, so a link loop cannot make a scan run forever.
-    """
-    out = Walk()
-    seen: set[str] = set()
-
-    def take(p: str) -> None:
-        if p in seen:
-            return
-        seen.add(p)
-        if media_kind(p) is None:
-            out.skipped_formats[Path(p).suffix.lower() or "(no suffix)"] += 1
-        else:
-            out.files.append(p)
-
-    for root in paths:
-        root_s = os.path.abspath(os.fspath(root))
-        if os.path.isfile(root_s) or (os.path.islink(root_s) and not os.path.isdir(root_s)):
-            take(root_s)
-            continue
-        if not os.path.isdir(root_s):
-            out.errors.append((root_s, "no such file or folder"))
-            continue
-        for dirpath, dirnames, filenames in os.walk(
-            root_s,
-            onerror=lambda e: out.errors.append((e.filename, f"cannot list folder: {e.strerror}")),
-        ):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            for name in sorted(filenames):
-                if not name.startswith("."):
-                    take(os.path.join(dirpath, name))
-    out.files.sort()
-    return out
+def _errors_part(errors: list[dict[str, str]], shown: int = 2) -> str:
+    """``"0 errors"``, or the count with what the first ones were."""
+    if not errors:
+        return "0 errors"
+    said = []
+    for err in errors[:shown]:
+        where = "" if err["path"] in err["error"] else f"{err['path']}: "
+        said.append(f"{where}{err['error']}")
+    more = f" and {len(errors) - shown} more" if len(errors) > shown else ""
+    noun = "error" if len(errors) == 1 else "errors"
+    return f"{len(errors)} {noun} ({'; '.join(said)}{more})"
 
 
 @dataclass
@@ -239,6 +194,7 @@ class ScanSummary:
 
     files: int = 0
     unchanged: int = 0
+    failed_unchanged: int = 0
     new: int = 0
     changed: int = 0
     moved: int = 0
@@ -251,6 +207,7 @@ class ScanSummary:
     skipped_formats: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     interrupted: bool = False
+    failure: str | None = None
 
     @property
     def faces_per_s(self) -> float:
@@ -270,10 +227,12 @@ class ScanSummary:
             ),
             f"{self.photos} photos",
             f"{self.faces} faces",
-            f"{len(self.errors)} errors",
+            _errors_part(self.errors),
             f"{self.seconds:.1f} s",
             f"{self.faces_per_s:.1f} faces/s",
         ]
+        if self.failed_unchanged:
+            parts.insert(1, f"{self.failed_unchanged} failed before and unchanged (--retry-errors)")
         if self.embedded:
             parts.insert(3, f"{self.embedded} faces embedded again")
         if self.skipped_formats:
@@ -284,76 +243,70 @@ class ScanSummary:
         return "; ".join(parts)
 
 
-def _under(path: str, roots: Sequence[str]) -> bool:
-    return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+def _failed_file(task: tuple[Any, ...], reason: str) -> FileResult:
+    """A file whose task died on the cluster (it killed its workers): recorded as an error."""
+    path, _, content_hash, size, mtime = task
+    error = PhotoRecord(path, status="error", error=f"{path}: worker failed: {reason}")
+    return FileResult(path, content_hash, size, mtime, [error], 0.0)
 
 
-def _triage(
-    catalog: Catalog,
-    config: ScanConfig,
-    files: list[str],
-    states: dict[str, FileState],
-    missing: set[str],
-    summary: ScanSummary,
-) -> list[tuple[str, ScanConfig, str | None, int | None, float | None]]:
-    """The found files to process; counts the unchanged, moved, new and changed ones.
+def _failed_embed(task: tuple[Any, ...], reason: str) -> tuple[list[int], None, str]:
+    return [], None, f"{task[0]}: worker failed: {reason}"
 
-    A missing file whose content reappears under a new path is recorded as moved and taken
-    out of ``missing`` (in place), so its faces and corrections are kept.
+
+def _pool(
+    executor: Executor,
+    fn: Callable[[Any], Any],
+    tasks: list[Any],
+    failed: Callable[[Any, str], Any],
+    jobs: int,
+) -> Iterator[Any]:
+    """Local processes, or the Dask cluster of ``--scheduler`` (started when there is work)."""
+    if executor.scheduler is None:
+        return _run_pool(fn, tasks, jobs)
+    if tasks:
+        executor.start()
+    return executor.map(fn, tasks, failed)
+
+
+def _run_pool(fn: Callable[[Any], Any], tasks: list[Any], jobs: int) -> Iterator[Any]:
+    """Map ``fn`` over tasks in ``jobs`` processes (inline for one job or few tasks)."""
+    if jobs <= 1 or len(tasks) < 2:
+        _init_worker()
+        yield from map(fn, tasks)
+        return
+    # forkserver: workers start from a clean process, so no OpenMP or BLAS thread state
+    # of the parent is inherited (a known cause of hangs with fork).
+    ctx = multiprocessing.get_context("forkserver")
+    with _caller_script_hidden():
+        pool = ctx.Pool(min(jobs, len(tasks)), initializer=_init_worker)
+    with pool:
+        yield from pool.imap_unordered(fn, tasks, chunksize=1)
+
+
+@contextlib.contextmanager
+def _caller_script_hidden() -> Iterator[None]:
+    """Start workers without running the caller's script again.
+
+    multiprocessing re-imports ``__main__`` in every new worker (and in the fork server),
+    so a plain script that calls :func:`scan` at its top level, as the README's example
+    does, would scan again inside each worker. The workers only need faceatlas' own
+    functions, so ``__main__``'s file and spec are hidden while they start.
     """
-    missing_by_hash: dict[str, str] = {}
-    for p in missing:
-        h = states[p].content_hash
-        if h:
-            missing_by_hash.setdefault(h, p)
-
-    todo: list[tuple[str, ScanConfig, str | None, int | None, float | None]] = []
-    for p in files:
-        size: int | None
-        mtime: float | None
-        try:
-            st = os.stat(p)
-            size, mtime = st.st_size, st.st_mtime
-        except OSError:
-            size = mtime = None
-        old = states.get(p)
-        same_detector = old is not None and old.detector == config.detector_name
-        if (
-            old is not None
-            and old.status == "done"
-            and same_detector
-            and old.size == size
-            and old.mtime == mtime
-        ):
-            summary.unchanged += 1
-            continue
-        try:
-            digest = file_hash(p) if size is not None else None
-        except OSError:
-            digest = None  # unreadable: process_file records the reason
-        if (
-            old is not None
-            and old.status == "done"
-            and same_detector
-            and digest
-            and digest == old.content_hash
-        ):
-            catalog.touch_file(p, mtime)
-            summary.unchanged += 1
-            continue
-        if old is None and digest in missing_by_hash:
-            src = missing_by_hash.pop(digest)
-            missing.discard(src)
-            if states[src].detector == config.detector_name:
-                catalog.move_file(src, p, mtime)
-                summary.moved += 1
-                continue
-        if old is None:
-            summary.new += 1
-        else:
-            summary.changed += 1
-        todo.append((p, config, digest, size, mtime))
-    return todo
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    saved: dict[str, Any] = {
+        k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__
+    }
+    main.__dict__.pop("__file__", None)
+    main.__dict__["__spec__"] = None
+    try:
+        yield
+    finally:
+        main.__dict__.pop("__spec__", None)
+        main.__dict__.update(saved)
 
 
 def scan(
@@ -362,6 +315,7 @@ def scan(
     config: ScanConfig | None = None,
     *,
     progress: Progress | None = None,
+    retry_errors: bool = False,
     scheduler: str | None = None,
 ) -> ScanSummary:
     """Scan files and folders into the catalog; incremental and safe to interrupt.
@@ -378,6 +332,9 @@ def scan(
     catalog : Catalog
     config : ScanConfig, optional
     progress : callable(done, total), optional
+    retry_errors : bool, default False
+        Decode again the files that failed before although their size and time did not
+        change (by default they are counted as ``failed_unchanged`` and not read).
     scheduler : str, optional
         Run the per-photo work on Dask: ``"tcp://HOST:PORT"`` (a running scheduler whose
         workers see the photos at the same paths) or ``"local:N"`` (N local worker
@@ -387,82 +344,151 @@ def scan(
     Returns
     -------
     ScanSummary
+        Its run is recorded as ``done``, ``interrupted`` (Ctrl-C) or ``failed`` (the scan
+        stopped on an error, which is raised); a run whose process died stays ``running``
+        until the next start finds the catalog's lock free and records it ``interrupted``.
     """
     config = config or ScanConfig()
-    roots = [os.path.abspath(os.fspath(p)) for p in paths]
+    roots = [os.path.abspath(os.path.expanduser(os.fspath(p))) for p in paths]
     if not roots:
         raise InputError("paths must name at least one file or folder, got none")
-    executor = Executor(scheduler, config.n_jobs)  # checks the scheduler before any work
+    executor = Executor(scheduler)  # checks the scheduler before any work
     t0 = time.perf_counter()
     summary = ScanSummary()
     catalog.acquire_scan_lock()
     run_id = catalog.start_run("scan", {"paths": roots, **config.to_dict()})
+    status = "failed"  # unless the loop below ends, a run is never recorded as done
     try:
-        found = walk(roots)
-        summary.files = len(found.files)
-        summary.skipped_formats = dict(found.skipped_formats)
-        summary.errors += [{"path": p, "error": r} for p, r in found.errors]
-        states = catalog.file_states()
-        found_set = set(found.files)
-        missing = {p for p in states if _under(p, roots) and p not in found_set}
-        todo = _triage(catalog, config, found.files, states, missing, summary)
-        summary.deleted = catalog.delete_files(sorted(missing))
-
-        # Faces found earlier (by this detector) that lack this embedder's vectors.
-        embed_todo = [
-            (p, faces, config)
-            for p, faces in catalog.faces_without_embedding(config.embedder).items()
-            if _under(p, roots) and p in found_set and p not in {t[0] for t in todo}
-        ]
-        total = len(todo) + len(embed_todo)
-        done = 0
-        if progress:
-            progress(0, total)
-        emb = get_embedder(config.embedder)
-        if todo or embed_todo:
-            executor.start()
-        for res in executor.map(_process_task, todo, _failed_file):
-            n = catalog.replace_file(
-                res.path,
-                res.content_hash,
-                res.size,
-                res.mtime,
-                config.detector_name,
-                res.photos,
-                emb.name,
-                emb.version,
-            )
-            summary.processed += 1
-            summary.faces += n
-            for ph in res.photos:
-                if ph.status == "error":
-                    summary.errors.append({"path": res.path, "error": ph.error or ""})
-                else:
-                    summary.photos += 1
-            done += 1
-            if progress:
-                progress(done, total)
-        for ids, X, err in executor.map(_embed_task, embed_todo, _failed_embed):
-            if err:
-                summary.errors.append({"path": err.split(": ", 1)[0], "error": err})
-            elif X is not None:
-                catalog.add_embeddings(emb.name, emb.version, ids, X)
-                summary.embedded += len(ids)
-            done += 1
-            if progress:
-                progress(done, total)
+        _scan_into(catalog, config, roots, summary, progress, retry_errors, executor)
+        status = "done"
     except KeyboardInterrupt:
         summary.interrupted = True
+        status = "interrupted"
+    except BaseException as exc:
+        summary.failure = " ".join(str(exc).split()) or type(exc).__name__
+        raise
     finally:
         executor.close()
         summary.seconds = time.perf_counter() - t0
         try:
-            catalog.finish_run(
-                run_id, summary.to_dict(), "interrupted" if summary.interrupted else "done"
-            )
+            catalog.finish_run(run_id, summary.to_dict(), status)
+        except Exception:
+            # e.g. the disk is full: the run stays 'running' and the next start finds it
+            # interrupted (from the lock); the error that stopped the scan is the one raised.
+            if status == "done":
+                raise
         finally:
             catalog.release_scan_lock()
     return summary
+
+
+_OPENCV_NOISE = re.compile(r"OpenCV\([^)]*\) \S+:\d+: error: \(-?\d+:([^)]*)\)")
+
+
+def _one_line(message: str | None) -> str:
+    """A reason on one line (some libraries' messages span several), without OpenCV's
+    version and source file (``OpenCV(4.x) /io/.../resize.cpp:4017: error: (-215:...)``)."""
+    line = " ".join((message or "").split())
+    return _OPENCV_NOISE.sub(lambda m: f"OpenCV could not process it ({m.group(1).strip()}):", line)
+
+
+def _sanitise(res: FileResult) -> None:
+    """Reasons on one line; faces whose box or landmarks are not finite numbers dropped.
+
+    A detector fed an image of extreme shape can return NaN boxes; one such face must not
+    stop the scan (the catalog refuses NaN), nor be kept.
+    """
+    for ph in res.photos:
+        if ph.error:
+            ph.error = _one_line(ph.error)
+        ph.faces = [
+            f
+            for f in ph.faces
+            if np.isfinite(np.asarray(f.box, np.float64)).all()
+            and np.isfinite(np.asarray(f.landmarks, np.float64)).all()
+        ]
+
+
+def _record(catalog: Catalog, config: ScanConfig, res: FileResult, emb: Embedder) -> int:
+    """Write one file's result; returns its number of faces."""
+    _sanitise(res)
+    mtime = res.mtime
+    try:
+        st = os.stat(res.path)
+        if (st.st_size, st.st_mtime) != (res.size, res.mtime):
+            mtime = None  # changed while it was read: the next scan reads it again
+    except OSError:
+        mtime = None
+    record = (res.path, res.content_hash, res.size, mtime, config.detector_name)
+    try:
+        return catalog.replace_file(*record, res.photos, emb.name, emb.version)
+    except CatalogError:
+        raise  # the catalog itself (full disk, read-only, busy): no later file would fit
+    except Exception as exc:  # noqa: BLE001 - values of one file the catalog refuses
+        reason = f"{res.path}: could not be recorded ({_one_line(str(exc))})"
+        res.photos = [PhotoRecord(res.path, status="error", error=reason)]
+        return catalog.replace_file(*record, res.photos, emb.name, emb.version)
+
+
+def _scan_into(
+    catalog: Catalog,
+    config: ScanConfig,
+    roots: list[str],
+    summary: ScanSummary,
+    progress: Progress | None,
+    retry_errors: bool,
+    executor: Executor,
+) -> None:
+    found = walk(roots)
+    summary.files = len(found.files)
+    summary.skipped_formats = dict(found.skipped_formats)
+    summary.errors += [{"path": p, "error": r} for p, r in found.errors]
+    states = catalog.file_states()
+    found_set = set(found.files)
+    missing = {p for p in states if under(p, roots) and p not in found_set}
+    todo_plan = plan(catalog, config, found, states, missing, retry_errors=retry_errors)
+    todo = todo_plan.todo
+    for key in ("unchanged", "failed_unchanged", "new", "changed", "moved"):
+        setattr(summary, key, getattr(todo_plan, key))
+    summary.errors += [{"path": p, "error": r} for p, r in todo_plan.errors]
+    summary.deleted = catalog.delete_files(sorted(missing))
+    if summary.deleted or summary.changed:
+        # the saved search index holds copies of the vectors that just left
+        catalog.erase_saved_index()
+
+    # Faces found earlier (by this detector) that lack this embedder's vectors.
+    todo_paths = {t[0] for t in todo}
+    embed_todo = [
+        (p, faces, config)
+        for p, faces in catalog.faces_without_embedding(config.embedder).items()
+        if under(p, roots) and p in found_set and p not in todo_paths
+    ]
+    total = len(todo) + len(embed_todo)
+    done = 0
+    if progress:
+        progress(0, total)
+    emb = get_embedder(config.embedder)
+    for res in _pool(executor, _process_task, todo, _failed_file, config.n_jobs):
+        n = _record(catalog, config, res, emb)
+        summary.processed += 1
+        summary.faces += n
+        for ph in res.photos:
+            if ph.status == "error":
+                summary.errors.append({"path": res.path, "error": ph.error or ""})
+            else:
+                summary.photos += 1
+        done += 1
+        if progress:
+            progress(done, total)
+    for ids, X, err in _pool(executor, _embed_task, embed_todo, _failed_embed, config.n_jobs):
+        if err:
+            summary.errors.append({"path": err.split(": ", 1)[0], "error": _one_line(err)})
+        elif X is not None:
+            catalog.add_embeddings(emb.name, emb.version, ids, X)
+            summary.embedded += len(ids)
+        done += 1
+        if progress:
+            progress(done, total)
 
 
 def scan_folder(

@@ -7,8 +7,9 @@ Threshold precedence, highest first:
 
 1. a threshold given explicitly (command line, function argument);
 2. a calibration stored by ``faceatlas calibrate`` for this embedder and version;
-3. a threshold derived from the catalog's own data, when the caller has one
-   (``derived``: the people workflow derives one from the catalog's confirmed faces);
+3. a threshold derived from the catalog's own data: calibrated on the catalog's confirmed
+   faces (named, moved, merged, enrolled) once there are enough of them
+   (:func:`derived_threshold`); every workflow gets the same one;
 4. the embedder's published threshold (0.363 for SFace: OpenCV's same-person cosine
    threshold on LFW).
 """
@@ -22,6 +23,8 @@ from faceatlas.embed.sface import PUBLISHED_THRESHOLD as SFACE_PUBLISHED_THRESHO
 from faceatlas.exceptions import InputError
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from faceatlas.catalog import Catalog
     from faceatlas.embed import Embedder
 
@@ -31,6 +34,7 @@ __all__ = [
     "Threshold",
     "calibration_key",
     "catalog_embedder",
+    "derived_threshold",
     "published_threshold",
     "same_person_threshold",
 ]
@@ -80,6 +84,60 @@ def calibration_key(embedder: Embedder) -> str:
     return f"calibration/{embedder.name}/{embedder.version}"
 
 
+#: Fewest same-person and different-person pairs among the catalog's confirmed faces for
+#: a threshold calibrated on them to replace the embedder's published one. 1,000
+#: different pairs resolve a false-match rate of 0.001, the rate the calibration targets.
+CALIBRATION_MIN_SAME = 50
+CALIBRATION_MIN_DIFFERENT = 1000
+CALIBRATION_TARGET_FMR = 0.001
+
+
+def _calibrated_threshold(X: np.ndarray, pinned_person: np.ndarray) -> tuple[float, str] | None:
+    """Same-person threshold from the catalog's own confirmed faces, when there are enough.
+
+    ``pinned_person`` holds each row's confirmed person, -1 for rows without one. Returns
+    ``(value, source)``, or None when the confirmed faces are too few to calibrate on.
+    """
+    import numpy as np
+
+    ok = pinned_person >= 0
+    if ok.sum() < 3 or np.unique(pinned_person[ok]).size < 2:
+        return None
+    from faceatlas.recognize import calibrate_threshold, pairs_from_labels
+
+    sims, same = pairs_from_labels(X[ok], pinned_person[ok], max_pairs=200_000)
+    n_same, n_diff = int(same.sum()), int((~same).sum())
+    if n_same < CALIBRATION_MIN_SAME or n_diff < CALIBRATION_MIN_DIFFERENT:
+        return None
+    cal = calibrate_threshold(
+        sims, same, CALIBRATION_TARGET_FMR, source="the catalog's confirmed faces"
+    )
+    # The lowest threshold meeting the target sits right above the worst impostor pair
+    # seen; when the confirmed people are well apart, the middle of the gap up to the
+    # nearest same-person pair above it is the safer bar (on overlapping data the two
+    # coincide).
+    above = sims[same & (sims >= cal.threshold)]
+    t = (cal.threshold + float(above.min())) / 2 if above.size else cal.threshold
+    return float(t), (
+        f"calibrated on the catalog's confirmed faces ({n_same} same "
+        f"/ {n_diff} different pairs, FMR <= {CALIBRATION_TARGET_FMR:g})"
+    )
+
+
+def derived_threshold(catalog: Catalog, embedder: str) -> tuple[float, str] | None:
+    """The catalog's own threshold (rung 3): calibrated on its confirmed faces, or None."""
+    import numpy as np
+
+    fids, pids, confirmed = catalog.assignment_arrays()
+    if int(confirmed.sum()) < 3:
+        return None
+    ids, X = catalog.embeddings(embedder, fids[confirmed].tolist())
+    if ids.size < 3:
+        return None
+    person = dict(zip(fids[confirmed].tolist(), pids[confirmed].tolist(), strict=True))
+    return _calibrated_threshold(X, np.array([person[int(i)] for i in ids], np.int64))
+
+
 @dataclass(frozen=True)
 class Threshold:
     """A same-person cosine threshold, where it comes from, and the stored calibration."""
@@ -95,8 +153,13 @@ def same_person_threshold(
     threshold: float | None = None,
     *,
     derived: tuple[float, str] | None = None,
+    derive: bool = True,
 ) -> Threshold:
-    """The same-person threshold to use, by the precedence in this module's docstring."""
+    """The same-person threshold to use, by the precedence in this module's docstring.
+
+    ``derived`` gives rung 3 precomputed; else, with ``derive``, it is computed here
+    (:func:`derived_threshold`) when rungs 1 and 2 are empty.
+    """
     emb: Embedder | None
     if isinstance(embedder, str):
         from faceatlas.embed import get_embedder
@@ -122,6 +185,8 @@ def same_person_threshold(
             f"(measured TMR {stored['tmr']:.4f}; {stored['calibrated_at']})",
             stored,
         )
+    if derived is None and derive and emb is not None:
+        derived = derived_threshold(catalog, emb.name)
     if derived is not None:
         return Threshold(float(derived[0]), derived[1])
     if emb is None:

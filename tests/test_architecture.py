@@ -33,19 +33,24 @@ STAGES = [
     "recognize",
     "search",
     "thumbnails",
+    "xmp",
 ]
 STORAGE = ["catalog"]
 # In the order docs/architecture.md lists them: each may import those before it.
 WORKFLOWS = [
     "policy",
+    "walk",
     "executors",
     "pipeline",
     "labels",
     "people",
+    "album",
     "known",
     "evaluation",
     "eigenfaces",
     "views",
+    "privacy",
+    "regions",
 ]
 APPS = ["report", "web", "cli", "__init__", "__main__"]
 
@@ -122,6 +127,17 @@ def test_imports_point_down() -> None:
                 continue
             if FLOORS[target] > floor and not (room == "cli" and target in ("web", "report")):
                 wrong.append(f"{module} ({floor}) imports {imported} ({FLOORS[target]})")
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_no_module_reaches_into_another_packages_private_module() -> None:
+    wrong = []
+    for module, path in _modules().items():
+        for imported in _imports(module, path):
+            parts = imported.split(".")
+            private = _own(imported) and len(parts) > 2 and parts[2].startswith("_")
+            if private and _room(imported) != _room(module):
+                wrong.append(f"{module} imports {imported}")
     assert wrong == [], "\n".join(wrong)
 
 

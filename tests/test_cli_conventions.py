@@ -105,7 +105,7 @@ def test_library_error_is_one_line_and_exit_1(empty_db):
 @pytest.mark.parametrize(
     "argv",
     [
-        ["person", "not-a-number"],
+        ["move", "not-a-number", "1"],  # a person may be a name (issue 12); a face is an id
         ["no-such-command"],
         ["cluster", "--k", "x"],
         ["label", "status", "--multi-face", "bad"],

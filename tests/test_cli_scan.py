@@ -51,12 +51,13 @@ def lfw_reference(lfw_subset, tmp_path_factory) -> Path:
 def test_demo_samples(samples, tmp_path):
     db = str(tmp_path / "demo.db")
     s = run_cli("--db", db, "scan", str(samples), "--jobs", "2", "--json")
-    assert (s["photos"], s["faces"], len(s["errors"])) == (100, 100, 0)
+    # 100 ORL faces and the two colour portraits of samples/portraits
+    assert (s["photos"], s["faces"], len(s["errors"])) == (102, 102, 0)
     assert s["skipped_formats"] == {".txt": 1}
     status = run_cli("--db", db, "status", "--json")
-    assert status["faces"] == 100 and status["embedders"][0]["embedder"] == "sface"
+    assert status["faces"] == 102 and status["embedders"][0]["embedder"] == "sface"
     again = run_cli("--db", db, "scan", str(samples), "--json")
-    assert (again["unchanged"], again["faces"]) == (100, 0)
+    assert (again["unchanged"], again["faces"]) == (102, 0)
 
 
 def test_multi_face_photos_and_video(shared_data, tmp_path):

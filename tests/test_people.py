@@ -94,8 +94,11 @@ def pins(cat: Catalog) -> dict[int, int]:
 
 
 def assert_invariants(cat: Catalog) -> None:
-    """No person holds two faces of one photo; no face sits with a person it is not."""
-    assert cat.people_overlapping_photos() == []
+    """No person holds two faces of one photo (unless the user confirmed both: corrections
+    win over the rule, issue 12); no face sits with a person it is not."""
+    confirmed = pins(cat)
+    for _, _, fa, fb in cat.people_overlapping_photos():
+        assert fa in confirmed and fb in confirmed
     now = person_of(cat)
     for c in cat.constraints("not_person"):
         assert now.get(c["face_a"]) != c["person_id"]
@@ -357,9 +360,11 @@ def test_move_to_a_new_person_and_displacing_a_face_of_the_same_photo():
     out = P.move_face(cat, ids[1], pa)
     assert out["displaced"] == [ids[0]] and ids[0] not in person_of(cat)
     assert_invariants(cat)
-    # moving the displaced face back into pa is refused: the photo's other face is pinned
-    with pytest.raises(InputError, match="same photo"):
-        P.move_face(cat, ids[0], pa)
+    # moving the displaced face back into pa is the user's word: never refused for the
+    # one-face-a-photo rule, and the confirmed face of the photo stays (issue 12)
+    back = P.move_face(cat, ids[0], pa)
+    assert back["displaced"] == [] and person_of(cat)[ids[0]] == person_of(cat)[ids[1]] == pa
+    P.undo(cat)
     out = P.move_face(cat, ids[0], None)
     assert out["person"] not in (pa, pb) and cat.person(out["person"])["n_faces"] == 1
     P.cluster_people(cat, "fake", all=True)
@@ -381,7 +386,7 @@ def test_corrections_validate_their_input():
     assert cat.corrections() == []
 
 
-def test_merge_of_two_people_confirmed_in_one_photo_is_refused():
+def test_merge_of_two_people_confirmed_in_one_photo_keeps_both():
     cat, world = make_catalog(2, 10, seed=9)
     P.cluster_people(cat, "fake")
     f0, f1 = world.photo(cat, [0, 1])
@@ -389,8 +394,8 @@ def test_merge_of_two_people_confirmed_in_one_photo_is_refused():
     pa, pb = person_of(cat)[f0], person_of(cat)[f1]
     P.move_face(cat, f0, pa)
     P.move_face(cat, f1, pb)
-    with pytest.raises(InputError, match="both confirmed"):
-        P.merge_people(cat, pa, pb)
+    out = P.merge_people(cat, pa, pb)  # the user's word wins over the rule (issue 12)
+    assert {f0, f1}.isdisjoint(out["dropped"]) and person_of(cat)[f0] == person_of(cat)[f1] == pa
 
 
 def test_suggestions_rank_dismiss_and_confirm():
@@ -452,10 +457,9 @@ def test_enrolment_keeps_one_face_per_photo():
     pid = cat.enroll_faces([f1], p0)  # the user says face f1 is person p0 after all
     assert pid == p0 and f0 not in person_of(cat)
     assert_invariants(cat)
-    with pytest.raises(InputError, match="same photo"):
-        cat.enroll_faces([f0], p0)
-    with pytest.raises(InputError, match="same photo"):
-        cat.enroll_faces([f0, f1], name="Both")
+    # enrolling a second face of the photo is the user's word: accepted, both confirmed
+    cat.enroll_faces([f0], p0)
+    assert person_of(cat)[f0] == person_of(cat)[f1] == p0
 
 
 def test_a_rescanned_file_takes_its_constraints_with_it():

@@ -7,17 +7,31 @@ in the order listed here, and every applied name is recorded in ``schema_migrati
 
 from __future__ import annotations
 
-from faceatlas.catalog import _labels, _people, _photos, _settings
+from faceatlas.catalog import _gallery, _labels, _people, _photos, _settings
+from faceatlas.catalog._album import AlbumMixin
 from faceatlas.catalog._base import CatalogBase
+from faceatlas.catalog._gallery import GalleryMixin
 from faceatlas.catalog._labels import LabelsMixin
 from faceatlas.catalog._people import Correction, PeopleMixin
 from faceatlas.catalog._photos import FaceRecord, FileState, PhotoRecord, PhotosMixin
+from faceatlas.catalog._privacy import PrivacyMixin, erase_file
+from faceatlas.catalog._regions import RegionsMixin
 from faceatlas.catalog._settings import SettingsMixin
 
-__all__ = ["Catalog", "Correction", "FaceRecord", "FileState", "PhotoRecord"]
+__all__ = ["Catalog", "Correction", "FaceRecord", "FileState", "PhotoRecord", "erase_file"]
 
 
-class Catalog(PeopleMixin, LabelsMixin, PhotosMixin, SettingsMixin, CatalogBase):
+class Catalog(
+    AlbumMixin,
+    GalleryMixin,
+    PrivacyMixin,
+    RegionsMixin,
+    PeopleMixin,
+    LabelsMixin,
+    PhotosMixin,
+    SettingsMixin,
+    CatalogBase,
+):
     """A faceatlas catalog file.
 
     Examples
@@ -32,6 +46,7 @@ class Catalog(PeopleMixin, LabelsMixin, PhotosMixin, SettingsMixin, CatalogBase)
         *_people.MIGRATIONS,
         *_labels.MIGRATIONS,
         *_settings.MIGRATIONS,
+        *_gallery.MIGRATIONS,
     )
 
     def __enter__(self) -> Catalog:

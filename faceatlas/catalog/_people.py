@@ -73,6 +73,19 @@ MIGRATIONS: list[Migration] = [
         );
         """,
     ),
+    (
+        "0007_reference_faces",
+        """
+        -- Faces enrolled from a known-people folder: the user's reference photos of a
+        -- person, shown as such. known_path is the file in the known folder (the photo may
+        -- be a copy of one already catalogued, which is then used instead of a duplicate).
+        CREATE TABLE reference_faces (
+            face_id INTEGER PRIMARY KEY REFERENCES faces (id) ON DELETE CASCADE,
+            known_path TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        """,
+    ),
 ]
 
 SOURCES = ("cluster", "user", "enroll")
@@ -382,50 +395,89 @@ class PeopleMixin(CatalogBase):
     ) -> int:
         """Pin faces to a person (created when ``person_id`` is None) as an enrolment.
 
-        Logged as a correction, so ``undo`` reverts it; returns the person id. A person
-        appears once per photo: faces of the person that share a photo with an enrolled
-        face lose their person; two confirmed faces of one photo raise InputError.
+        Logged as a correction, so ``undo`` reverts it; returns the person id. Unconfirmed
+        faces of the person that share a photo with an enrolled face lose their person;
+        confirmed ones stay (the user's word, like the enrolment, wins over the rule).
         """
-        face_ids = [int(f) for f in face_ids]
+        return self.enroll_groups([(face_ids, person_id, name)])[0]
+
+    def enroll_groups(
+        self,
+        groups: Sequence[tuple[Sequence[int], int | None, str | None]],
+        references: Mapping[int, str] | None = None,
+    ) -> list[int]:
+        """Several enrolments ``(face_ids, person_id or None, name)`` as ONE correction.
+
+        One ``enroll`` run is one step for ``undo``. ``references`` (face id -> file in
+        the known folder) marks reference faces (kept out of undo: a photo stays a
+        reference photo of the known folder whoever it is assigned to). Returns the
+        person ids, in order.
+        """
+        plans = [self._enroll_plan([int(f) for f in fs], pid) for fs, pid, _ in groups]
+        info = {
+            "groups": [
+                {"faces": [int(f) for f in fs], "person": pid, "name": name, "displaced": d}
+                for (fs, pid, name), d in zip(groups, plans, strict=True)
+            ]
+        }
+        out: list[int] = []
+        with self.correction("enroll", info) as c:
+            for (fs, wanted, name), displaced in zip(groups, plans, strict=True):
+                pid = c.create_person(name) if wanted is None else int(wanted)
+                if wanted is not None and name is not None:
+                    c.update_person(pid, name=name)
+                if displaced:
+                    c.unassign(displaced)
+                c.remove_constraints(
+                    [
+                        con["id"]
+                        for con in self.constraints("not_person")
+                        if con["face_a"] in set(map(int, fs)) and con["person_id"] == pid
+                    ]
+                )
+                c.assign([int(f) for f in fs], pid, source="enroll", confirmed=True)
+                out.append(int(pid))
+        if references:
+            with self.transaction() as db:
+                db.executemany(
+                    "INSERT OR IGNORE INTO reference_faces (face_id, known_path, created_at) "
+                    "VALUES (?, ?, ?)",
+                    [(int(f), str(p), now()) for f, p in references.items()],
+                )
+        return out
+
+    def reference_faces(self, face_ids: Sequence[int] | None = None) -> dict[int, str]:
+        """``{face_id: known_path}`` of faces enrolled from a known-people folder."""
+        sql = "SELECT face_id, known_path FROM reference_faces"
+        if face_ids is None:
+            return {r[0]: r[1] for r in self.query(sql)}
+        out: dict[int, str] = {}
+        for chunk in _chunks(face_ids):
+            q = sql + f" WHERE face_id IN ({','.join('?' * len(chunk))})"
+            out.update((r[0], r[1]) for r in self.query(q, chunk))
+        return out
+
+    def _enroll_plan(self, face_ids: list[int], person_id: int | None) -> list[int]:
+        """The faces an enrolment displaces (checked; raises before anything changes)."""
         photo_of = self._photo_of(face_ids)
         missing = sorted(set(face_ids) - set(photo_of))
         if missing:
             raise NotFoundError(f"face {missing[0]} is not in the catalog")
+        if person_id is not None and not self.person_exists(person_id):
+            raise NotFoundError(f"person {person_id} is not in the catalog")
         held_ids = self.faces_of_person(person_id) if person_id is not None else []
         held = [{"id": f, "photo_id": ph} for f, ph in self._photo_of(held_ids).items()]
         pinned = {f for f, a in self.assignments(held_ids).items() if a["confirmed"]}
-        by_photo: dict[int, int] = {}
-        for f in face_ids:
-            if photo_of[f] in by_photo and by_photo[photo_of[f]] != f:
-                raise InputError(
-                    f"faces {by_photo[photo_of[f]]} and {f} are in the same photo "
-                    "and cannot both be one person"
-                )
-            by_photo[photo_of[f]] = f
-        displaced = []
-        for r in held:
-            other = by_photo.get(r["photo_id"])
-            if other is None or other == r["id"]:
-                continue
-            if r["id"] in pinned:
-                raise InputError(
-                    f"person {person_id} already holds face {r['id']} of the same "
-                    f"photo as face {other} (confirmed); move or reject it first"
-                )
-            displaced.append(r["id"])
-        with self.correction(
-            "enroll", {"faces": face_ids, "person": person_id, "name": name, "displaced": displaced}
-        ) as c:
-            if person_id is None:
-                person_id = c.create_person(name)
-            elif not self.person_exists(person_id):
-                raise NotFoundError(f"person {person_id} is not in the catalog")
-            elif name is not None:
-                c.update_person(person_id, name=name)
-            if displaced:
-                c.unassign(displaced)
-            c.assign(face_ids, person_id, source="enroll", confirmed=True)
-        return int(person_id)
+        # An enrolment is the user's word: never refused for the one-face-a-photo rule.
+        # Unconfirmed faces of the person in the photo of an enrolled face make way.
+        enrolled_photos = {photo_of[f] for f in face_ids}
+        return [
+            r["id"]
+            for r in held
+            if r["photo_id"] in enrolled_photos
+            and r["id"] not in pinned
+            and r["id"] not in set(face_ids)
+        ]
 
     def _photo_of(self, face_ids: Sequence[int]) -> dict[int, int]:
         out: dict[int, int] = {}

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from faceatlas.catalog._base import CatalogBase, Migration, now
+from faceatlas.catalog._base import CatalogBase, Migration, now, stored_text
 from faceatlas.exceptions import EmbedderMismatchError, NotFoundError
 
 MIGRATIONS: list[Migration] = [
@@ -150,14 +150,14 @@ class PhotosMixin(CatalogBase):
         n_faces = 0
         stamp = now()
         with self.transaction(files=[path]) as db:
-            db.execute("DELETE FROM photos WHERE path = ?", (path,))
+            db.execute("DELETE FROM photos WHERE path = CAST(? AS TEXT)", (stored_text(path),))
             for p in photos:
                 cur = db.execute(
                     "INSERT INTO photos (path, frame_index, time_s, content_hash, size, mtime, "
                     "width, height, status, error, detector, scanned_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "VALUES (CAST(? AS TEXT), ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS TEXT), ?, ?)",
                     (
-                        path,
+                        stored_text(path),
                         p.frame_index,
                         p.time_s,
                         content_hash,
@@ -166,7 +166,7 @@ class PhotosMixin(CatalogBase):
                         p.width,
                         p.height,
                         p.status,
-                        p.error,
+                        stored_text(p.error),
                         detector,
                         stamp,
                     ),
@@ -207,19 +207,25 @@ class PhotosMixin(CatalogBase):
     def move_file(self, old: str, new: str, mtime: float | None) -> None:
         """A file was moved or renamed: keep its faces (and the corrections on them)."""
         with self.transaction() as db:
-            db.execute("UPDATE photos SET path = ?, mtime = ? WHERE path = ?", (new, mtime, old))
+            db.execute(
+                "UPDATE photos SET path = CAST(? AS TEXT), mtime = ? WHERE path = CAST(? AS TEXT)",
+                (stored_text(new), mtime, stored_text(old)),
+            )
 
     def touch_file(self, path: str, mtime: float | None) -> None:
         """Same content, new modification time: remember it so the next scan skips it."""
         with self.transaction() as db:
-            db.execute("UPDATE photos SET mtime = ? WHERE path = ?", (mtime, path))
+            db.execute(
+                "UPDATE photos SET mtime = ? WHERE path = CAST(? AS TEXT)",
+                (mtime, stored_text(path)),
+            )
 
     def delete_files(self, paths: Iterable[str]) -> int:
         """Forget files that are gone; their faces go with them."""
         paths = list(paths)
         with self.transaction() as db:
             for p in paths:
-                db.execute("DELETE FROM photos WHERE path = ?", (p,))
+                db.execute("DELETE FROM photos WHERE path = CAST(? AS TEXT)", (stored_text(p),))
         return len(paths)
 
     def faces_without_embedding(self, embedder: str) -> dict[str, list[dict[str, Any]]]:

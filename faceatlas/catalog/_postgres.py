@@ -25,6 +25,7 @@ and queries added later work without a second copy:
   that names its files (``Catalog.transaction(files=...)``, a scan's write of one file)
   shares that lock and takes only its files' own, so scans on several machines write side
   by side without loss;
+- ``CREATE TRIGGER ... BEGIN ...; END;`` -> a PL/pgSQL trigger function and a row trigger;
 - ``PRAGMA integrity_check`` answers ``ok``, ``PRAGMA table_info`` reads
   ``information_schema``, other PRAGMAs do nothing; ``sqlite_master`` is a view;
 - errors become the ``sqlite3`` exception of the same kind, so ``except sqlite3.X`` works.
@@ -161,6 +162,35 @@ _INSERT = re.compile(
     re.I,
 )
 _DDL = re.compile(r"^\s*(CREATE|ALTER|DROP)\b", re.I)
+_TRIGGER = re.compile(
+    r"CREATE\s+TRIGGER\s+(?:IF\s+NOT\s+EXISTS\s+)?(?P<name>\w+)\s+"
+    r"(?P<when>BEFORE|AFTER)?\s*(?P<event>INSERT|DELETE|UPDATE(?:\s+OF\s+[\w\s,]+?)?)\s+"
+    r"ON\s+(?P<table>\w+)\s+(?:FOR\s+EACH\s+ROW\s+)?(?:WHEN\s+(?P<cond>.*?)\s+)?"
+    r"BEGIN\s+(?P<body>.*?)\s*END\s*;",
+    re.I | re.S,
+)
+
+
+def _trigger(m: re.Match[str]) -> str:
+    """SQLite's ``CREATE TRIGGER ... BEGIN ...; END;`` -> a PL/pgSQL function + trigger.
+
+    SQLite's triggers run for each row; so does this one.
+    """
+    name, when = m.group("name"), (m.group("when") or "BEFORE").upper()
+    back = (
+        "RETURN NULL;"
+        if when == "AFTER"
+        else ("IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW;")
+    )
+    cond = f" WHEN ({m.group('cond')})" if m.group("cond") else ""
+    return (
+        f"CREATE OR REPLACE FUNCTION {name}_fn() RETURNS trigger LANGUAGE plpgsql AS "
+        f"$faceatlas$ BEGIN {m.group('body').strip()} {back} END $faceatlas$; "
+        f"CREATE TRIGGER {name} {when} {m.group('event')} ON {m.group('table')} "
+        f"FOR EACH ROW{cond} EXECUTE FUNCTION {name}_fn();"
+    )
+
+
 _FUNCS = re.compile(r"\b(GROUP_CONCAT|MIN|MAX|DATETIME)\s*\(", re.I)
 _SQLITE_TIME = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
 
@@ -236,6 +266,7 @@ def translate(sql: str, *, with_params: bool) -> str:
         return _HOLE.format(len(literals) - 1)
 
     text = _TOKEN.sub(token, sql)
+    text = _TRIGGER.sub(_trigger, text)
     for pattern, repl in _SIMPLE:
         text = pattern.sub(repl, text)
 

@@ -6,22 +6,58 @@ when stderr is a terminal. Errors are one line on stderr and exit 1 (2 for bad u
 
 The commands live by area: ``_scan`` (scan, status, photos, runs, faces), ``_people``
 (clustering and corrections), ``_known`` (enroll, who, calibrate, similar), ``_classic``
-(pca, eigenfaces, nearest), ``_eval`` (labels and scores), ``_apps`` (report, serve).
+(pca, eigenfaces, nearest), ``_eval`` (labels and scores), ``_apps`` (report, serve),
+``_album`` (photos of people, export, review).
 Library modules are imported inside the commands, so that start-up stays fast.
 """
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import errno
+import sqlite3
+import sys
 from typing import Any
 
 import click
 
-from faceatlas.cli import _apps, _classic, _eval, _known, _people, _scan
+from faceatlas.cli import _album, _apps, _classic, _eval, _known, _people, _regions, _scan
 from faceatlas.cli._common import DB_ENVVAR, DEFAULT_DB, db_option_after_command
 from faceatlas.exceptions import FaceAtlasError
 
 __all__ = ["main"]
+
+
+def _escape_undecodable(exc: UnicodeError) -> tuple[str, int]:
+    """Show a file name's bytes that are not UTF-8 as ``\\xNN``, never crash on them.
+
+    Names that are not UTF-8 reach Python as surrogate escapes (U+DC80-U+DCFF stand for
+    the bytes 0x80-0xFF); any other character the terminal cannot show is escaped as
+    Python does.
+    """
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    bad = exc.object[exc.start : exc.end]
+    shown = "".join(
+        f"\\x{ord(c) - 0xDC00:02x}"
+        if 0xDC80 <= ord(c) <= 0xDCFF
+        else c.encode("ascii", "backslashreplace").decode()
+        for c in bad
+    )
+    return shown, exc.end
+
+
+codecs.register_error("faceatlas-escape", _escape_undecodable)
+
+
+def _escaping_output() -> None:
+    """Printing a path or message with undecodable bytes shows them escaped."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):  # a closed or odd stream
+                reconfigure(errors="faceatlas-escape")
 
 
 def _one_line(exc: BaseException) -> str:
@@ -29,6 +65,16 @@ def _one_line(exc: BaseException) -> str:
         where = f"{exc.filename}: " if exc.filename else ""
         return f"{where}{exc.strerror}"
     return " ".join(str(exc).split()) or type(exc).__name__
+
+
+#: What the common causes outside faceatlas are called, in one line each.
+_OS_REASONS = {
+    errno.ENOSPC: "the disk is full; free some space and run again",
+    errno.EDQUOT: "the disk quota is used up; free some space and run again",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EIO: "input/output error (is the disk failing or gone?)",
+}
 
 
 def _one_line_message(exc: click.ClickException) -> str:
@@ -56,7 +102,22 @@ class FriendlyGroup(click.Group):
         except OSError as exc:
             if exc.errno == errno.EPIPE:  # `faceatlas faces | head`: not an error
                 ctx.exit(0)
-            click.echo(f"error: {_one_line(exc)}", err=True)
+            reason = _OS_REASONS.get(exc.errno or 0)
+            if reason is not None:
+                where = f"{exc.filename}: " if exc.filename else ""
+                click.echo(f"error: {where}{reason}", err=True)
+            else:
+                click.echo(f"error: {_one_line(exc)}", err=True)
+            ctx.exit(1)
+        except sqlite3.Error as exc:  # the catalog's file, below faceatlas's own checks
+            click.echo(f"error: catalog {ctx.obj.get('db', '')}: {_one_line(exc)}", err=True)
+            ctx.exit(1)
+        except OverflowError:  # an id typed at or above 2**63 reached SQLite
+            click.echo(
+                "error: a number given is out of range: ids are whole numbers below 2**63 "
+                "(no such id in the catalog)",
+                err=True,
+            )
             ctx.exit(1)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
@@ -77,6 +138,7 @@ class FriendlyGroup(click.Group):
 @click.pass_context
 def main(ctx: click.Context, db: str) -> None:
     """faceatlas: find, group, name and search the faces in your photos."""
+    _escaping_output()
     ctx.ensure_object(dict)
     source = ctx.get_parameter_source("db")
     ctx.obj.setdefault("db", db)
@@ -125,6 +187,11 @@ _register(
     _eval.eval_pairs,
     _apps.report,
     _apps.serve,
+    _regions.export_xmp,
+    _regions.import_xmp,
+    _regions.forget,
+    _album.export,
+    _album.review,
 )
 
 

@@ -48,6 +48,17 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
+def shown(text: str) -> str:
+    """``text`` (a file name, a reason naming one) safe on one line: control characters
+    such as a newline in a file name are escaped (``\\n``); bytes that are not UTF-8
+    are escaped by the output streams (``\\xe9``)."""
+    if text.isprintable():
+        return text
+    return "".join(
+        c if c.isprintable() or 0xDC80 <= ord(c) <= 0xDCFF else repr(c)[1:-1] for c in text
+    )
+
+
 def warn(message: str) -> None:
     """One line on stderr."""
     click.echo(f"warning: {message}", err=True)

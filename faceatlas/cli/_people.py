@@ -172,15 +172,15 @@ def people(ctx: click.Context, include_hidden: bool, as_json: bool) -> None:
 
 
 @click.command()
-@click.argument("person_id", type=int)
+@click.argument("person_id", metavar="PERSON")
 @json_option
 @click.pass_context
-def person(ctx: click.Context, person_id: int, as_json: bool) -> None:
-    """One person: name, faces (photo, box, source) and rejected faces."""
-    from faceatlas.people import person_detail
+def person(ctx: click.Context, person_id: str, as_json: bool) -> None:
+    """One person (id or name): name, faces (photo, box, source) and rejected faces."""
+    from faceatlas.people import find_person, person_detail
 
     with open_catalog(ctx) as cat:
-        data = person_detail(cat, person_id)
+        data = person_detail(cat, find_person(cat, person_id))
 
     def text(d: dict[str, Any]) -> str:
         head = (
@@ -190,6 +190,7 @@ def person(ctx: click.Context, person_id: int, as_json: bool) -> None:
         rows = [
             f"  face {f['face_id']:>6}  {f['source']:<7}{'*' if f['confirmed'] else ' '} "
             f"{_short_path(f['path'])}"
+            + (" [reference]" if f.get("reference") else "")
             + (f" [frame {f['frame_index']}]" if f["frame_index"] >= 0 else "")
             for f in d["faces"]
         ]
@@ -201,30 +202,36 @@ def person(ctx: click.Context, person_id: int, as_json: bool) -> None:
 
 
 @click.command()
-@click.argument("person_id", type=int)
+@click.argument("person_id", metavar="PERSON")
 @click.argument("name")
+@click.option(
+    "--merge",
+    "merge_same",
+    is_flag=True,
+    help="If another person has this name, they are one person: merge this one into it.",
+)
 @json_option
 @click.pass_context
-def name(ctx: click.Context, person_id: int, name: str, as_json: bool) -> None:
-    """Name a person ("" clears the name)."""
-    from faceatlas.people import name_person
+def name(ctx: click.Context, person_id: str, name: str, merge_same: bool, as_json: bool) -> None:
+    """Name a person, by id or name ("" clears the name); its faces become confirmed."""
+    from faceatlas.people import find_person, name_person
 
     with open_catalog(ctx) as cat:
-        data = name_person(cat, person_id, name)
+        data = name_person(cat, find_person(cat, person_id), name, merge=merge_same)
     emit(data, as_json, lambda d: f"person {d['id']} is now {d['name'] or '(no name)'}")
 
 
 @click.command()
-@click.argument("person_a", type=int)
-@click.argument("person_b", type=int)
+@click.argument("person_a", metavar="PERSON_A")
+@click.argument("person_b", metavar="PERSON_B")
 @json_option
 @click.pass_context
-def merge(ctx: click.Context, person_a: int, person_b: int, as_json: bool) -> None:
-    """PERSON_B is PERSON_A: move all of B's faces to A (confirmed)."""
-    from faceatlas.people import merge_people
+def merge(ctx: click.Context, person_a: str, person_b: str, as_json: bool) -> None:
+    """PERSON_B is PERSON_A (ids or names): move all of B's faces to A (confirmed)."""
+    from faceatlas.people import find_person, merge_people
 
     with open_catalog(ctx) as cat:
-        data = merge_people(cat, person_a, person_b)
+        data = merge_people(cat, find_person(cat, person_a), find_person(cat, person_b))
     emit(
         data,
         as_json,
@@ -241,7 +248,7 @@ def merge(ctx: click.Context, person_a: int, person_b: int, as_json: bool) -> No
 
 
 @click.command()
-@click.argument("person_id", type=int)
+@click.argument("person_id", metavar="PERSON")
 @click.option(
     "--parts",
     type=click.IntRange(min=2),
@@ -252,13 +259,13 @@ def merge(ctx: click.Context, person_a: int, person_b: int, as_json: bool) -> No
 @json_option
 @click.pass_context
 def split(
-    ctx: click.Context, person_id: int, parts: int | None, embedder: str, as_json: bool
+    ctx: click.Context, person_id: str, parts: int | None, embedder: str, as_json: bool
 ) -> None:
-    """Re-cluster inside one person; each part becomes a person (confirmed)."""
-    from faceatlas.people import split_person
+    """Re-cluster inside one person (id or name); each part becomes a person (confirmed)."""
+    from faceatlas.people import find_person, split_person
 
     with open_catalog(ctx) as cat:
-        data = split_person(cat, person_id, n_parts=parts, embedder=embedder)
+        data = split_person(cat, find_person(cat, person_id), n_parts=parts, embedder=embedder)
     emit(
         data,
         as_json,
@@ -276,19 +283,11 @@ def split(
 @json_option
 @click.pass_context
 def move(ctx: click.Context, face_id: int, person_id: str, as_json: bool) -> None:
-    """FACE is PERSON (or a new person): move it there, confirmed."""
-    from faceatlas.people import move_face
+    """FACE is PERSON (id or name, or a new person): move it there, confirmed."""
+    from faceatlas.people import find_person, move_face
 
-    if person_id == "new":
-        target = None
-    else:
-        try:
-            target = int(person_id)
-        except ValueError:
-            raise click.BadParameter(
-                f"must be a person id or 'new', got {person_id!r}", param_hint="PERSON"
-            ) from None
     with open_catalog(ctx) as cat:
+        target = None if person_id == "new" else find_person(cat, person_id)
         data = move_face(cat, face_id, target)
     emit(
         data,
@@ -303,15 +302,15 @@ def move(ctx: click.Context, face_id: int, person_id: str, as_json: bool) -> Non
 
 @click.command()
 @click.argument("face_id", type=int)
-@click.argument("person_id", type=int)
+@click.argument("person_id", metavar="PERSON")
 @json_option
 @click.pass_context
-def reject(ctx: click.Context, face_id: int, person_id: int, as_json: bool) -> None:
-    """FACE is not PERSON: take it out, and never put it back."""
-    from faceatlas.people import reject_face
+def reject(ctx: click.Context, face_id: int, person_id: str, as_json: bool) -> None:
+    """FACE is not PERSON (id or name): take it out, and never put it back."""
+    from faceatlas.people import find_person, reject_face
 
     with open_catalog(ctx) as cat:
-        data = reject_face(cat, face_id, person_id)
+        data = reject_face(cat, face_id, find_person(cat, person_id))
     emit(
         data,
         as_json,
@@ -323,16 +322,16 @@ def reject(ctx: click.Context, face_id: int, person_id: int, as_json: bool) -> N
 
 
 @click.command()
-@click.argument("person_id", type=int)
+@click.argument("person_id", metavar="PERSON")
 @click.option("--unhide", is_flag=True, help="Show the person again.")
 @json_option
 @click.pass_context
-def hide(ctx: click.Context, person_id: int, unhide: bool, as_json: bool) -> None:
-    """Hide a person from listings (its faces stay with it)."""
-    from faceatlas.people import hide_person
+def hide(ctx: click.Context, person_id: str, unhide: bool, as_json: bool) -> None:
+    """Hide a person (id or name) from listings (its faces stay with it)."""
+    from faceatlas.people import find_person, hide_person
 
     with open_catalog(ctx) as cat:
-        data = hide_person(cat, person_id, hidden=not unhide)
+        data = hide_person(cat, find_person(cat, person_id), hidden=not unhide)
     emit(data, as_json, lambda d: f"person {d['id']} is " + ("hidden" if d["hidden"] else "shown"))
 
 
@@ -358,18 +357,21 @@ def undo(ctx: click.Context, as_json: bool) -> None:
 @click.option(
     "--dismiss",
     nargs=2,
-    type=int,
     default=None,
     metavar="A B",
-    help="A and B are different people: never suggest them again.",
+    help="A and B (ids or names) are different people: never suggest them again.",
 )
 @click.option(
     "--confirm",
     nargs=2,
-    type=int,
     default=None,
     metavar="A B",
-    help="A and B are one person: merge B into A.",
+    help="A and B (ids or names) are one person: merge B into A.",
+)
+@click.option(
+    "--lookalikes",
+    is_flag=True,
+    help="List named people whose faces are close, and the faces between them.",
 )
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @embedder_option()
@@ -377,22 +379,34 @@ def undo(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def suggest(
     ctx: click.Context,
-    dismiss: tuple[int, int] | None,
-    confirm: tuple[int, int] | None,
+    dismiss: tuple[str, str] | None,
+    confirm: tuple[str, str] | None,
+    lookalikes: bool,
     limit: int,
     embedder: str,
     as_json: bool,
 ) -> None:
     """Pairs of people that may be the same person, most likely first."""
-    from faceatlas.people import confirm_suggestion, dismiss_suggestion, suggest_merges
+    from faceatlas.people import (
+        confirm_suggestion,
+        dismiss_suggestion,
+        find_person,
+        suggest_merges,
+    )
 
     if dismiss and confirm:
         raise click.UsageError("give --dismiss or --confirm, not both")
+    if lookalikes:
+        if dismiss or confirm:
+            raise click.UsageError("--lookalikes lists pairs; give it without --dismiss/--confirm")
+        _lookalikes(ctx, embedder, limit, as_json)
+        return
     with open_catalog(ctx) as cat:
         if dismiss:
-            data: Any = dismiss_suggestion(cat, *dismiss)
+            data: Any = dismiss_suggestion(cat, *(find_person(cat, p) for p in dismiss))
         elif confirm:
-            data = confirm_suggestion(cat, *confirm, embedder=embedder)
+            a, b = (find_person(cat, p) for p in confirm)
+            data = confirm_suggestion(cat, a, b, embedder=embedder)
         else:
             data = suggest_merges(cat, embedder, limit=limit)
 
@@ -411,7 +425,37 @@ def suggest(
                 f"{s['closest_faces'][1]}), centres {s['centroid_similarity']:.3f}"
                 for s in d
             )
+            + f"\nthreshold {d[0]['threshold']:.4f} ({d[0]['threshold_source']})"
             + "\n(faceatlas suggest --confirm A B  |  --dismiss A B)"
         )
+
+    emit(data, as_json, text)
+
+
+def _lookalikes(ctx: click.Context, embedder: str, limit: int, as_json: bool) -> None:
+    """``suggest --lookalikes``: named people whose faces are close."""
+    from faceatlas.people import lookalikes
+
+    with open_catalog(ctx) as cat:
+        data = lookalikes(cat, embedder, limit=limit)
+
+    def text(d: Any) -> str:
+        if not d:
+            return "no look-alikes among the named people"
+        lines = []
+        for s in d:
+            lines.append(
+                f"{_person_label(s['person_a'], s['name_a'])} ~ "
+                f"{_person_label(s['person_b'], s['name_b'])}: closest faces "
+                f"{s['closest_similarity']:.3f} (faces {s['closest_faces'][0]}, "
+                f"{s['closest_faces'][1]}), centres {s['centroid_similarity']:.3f}, "
+                f"{len(s['faces_between'])} faces between them"
+            )
+            lines += [
+                f"    face {f['face_id']} (person {'-' if f['person'] is None else f['person']})"
+                f": {f['similarity_a']:.3f} / {f['similarity_b']:.3f}"
+                for f in s["faces_between"]
+            ]
+        return "\n".join(lines)
 
     emit(data, as_json, text)

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from faceatlas.cli._album import list_photos, person_options
 from faceatlas.cli._common import (
     detector_choice,
     embedder_choice,
@@ -18,6 +19,7 @@ from faceatlas.cli._common import (
     library_option,
     open_catalog,
     progress_bar,
+    shown,
 )
 from faceatlas.exceptions import InputError
 
@@ -55,6 +57,9 @@ from faceatlas.exceptions import InputError
     help="Worker processes [default: every core].",
 )
 @click.option(
+    "--retry-errors", is_flag=True, help="Read again files that failed, though unchanged."
+)
+@click.option(
     "--scheduler",
     default=None,
     metavar="tcp://HOST:PORT|local:N",
@@ -72,6 +77,7 @@ def scan(
     video_every_s: float,
     max_pixels: int,
     jobs: int,
+    retry_errors: bool,
     scheduler: str | None,
     as_json: bool,
 ) -> None:
@@ -91,11 +97,13 @@ def scan(
         jobs=jobs,
     )
     with open_catalog(ctx, create=True) as cat, progress_bar("scanning") as bar:
-        summary = run_scan(paths, cat, config, progress=bar, scheduler=scheduler)
+        summary = run_scan(
+            paths, cat, config, progress=bar, retry_errors=retry_errors, scheduler=scheduler
+        )
     if not as_json:
         for err in summary.errors[:20]:
             where = "" if err["path"] in err["error"] else f"{err['path']}: "
-            click.echo(f"skipped {where}{err['error']}", err=True)
+            click.echo(shown(f"skipped {where}{err['error']}"), err=True)
         if len(summary.errors) > 20:
             click.echo(
                 f"... and {len(summary.errors) - 20} more: see `faceatlas photos --errors`",
@@ -133,18 +141,35 @@ def status(ctx: click.Context, as_json: bool) -> None:
 @click.command()
 @click.option("--errors", "errors_only", is_flag=True, help="Only files that could not be read.")
 @click.option("--limit", type=int, default=None)
+@person_options
 @json_option
 @click.pass_context
-def photos(ctx: click.Context, errors_only: bool, limit: int | None, as_json: bool) -> None:
-    """List catalogued photos (and video frames), or only the ones with errors."""
+def photos(
+    ctx: click.Context,
+    errors_only: bool,
+    limit: int | None,
+    persons: tuple[str, ...],
+    date_from: str | None,
+    date_to: str | None,
+    as_csv: bool,
+    as_json: bool,
+) -> None:
+    """List catalogued photos (and video frames), or only the ones with errors.
+
+    With --person, the photos of that person (repeat it: of all of them together); with
+    --from/--to, taken between two dates (capture date, else the file's date).
+    """
+    if not errors_only and (persons or date_from or date_to or as_csv):
+        list_photos(ctx, persons, date_from, date_to, limit, as_csv, as_json)
+        return
     with open_catalog(ctx) as cat:
         rows = cat.photos(errors_only=errors_only, limit=limit)
 
     def text(rs: list[dict[str, Any]]) -> str:
         if errors_only:
-            return "\n".join(r["error"] for r in rs) or "no errors"
+            return "\n".join(shown(r["error"]) for r in rs) or "no errors"
         return "\n".join(
-            f"{r['id']:>6}  {r['faces']:>2} faces  {r['path']}"
+            f"{r['id']:>6}  {r['faces']:>2} faces  {shown(r['path'])}"
             + (f"  [frame {r['frame_index']}]" if r["frame_index"] >= 0 else "")
             for r in rs
         )

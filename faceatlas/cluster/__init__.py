@@ -53,10 +53,16 @@ Rules every method obeys
   A must-link chain that joins two faces of a
   cannot-link pair is a contradiction and raises ``InputError``.
 - **quality**: optional floats ``(n_faces,)`` in ``[0, 1]``. Faces below ``min_quality``
-  never found a cluster: only good faces are clustered, then each poor face joins the
-  person of its most similar clustered face if that is within the threshold, else -1.
-- **Determinism**: the same input and ``random_state`` give the same labels. Labels are
-  numbered by cluster size, largest first (ties by first face index).
+  never found a cluster and never link two: only good faces are clustered, then each poor
+  face joins the person of which at least two members (all of a one-face person) are among
+  its nearest clustered faces at the method's edge bar (``pair_threshold`` when it has
+  none), the one with the highest total similarity, else -1.
+- **Support** (``chinese-whispers``): a face stays in a person of five or more faces only
+  when at least two other members are its kNN edges at the edge bar; faces that fail are
+  taken out (-1), repeatedly, so a chain unravels (``_support.support_prune``).
+- **Determinism**: the same input and ``random_state`` give the same labels, and the same
+  faces in any order give the same partition (rows are sorted by content first). Labels
+  are numbered by cluster size, largest first (ties by first face index).
 
 Public API
 ----------

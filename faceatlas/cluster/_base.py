@@ -12,12 +12,9 @@ import numpy as np
 
 from faceatlas._validation import check_int, check_number
 from faceatlas.cluster._checks import check_pairs, check_threshold, check_X
-from faceatlas.cluster._constraints import (
-    _union_find_groups,
-    assign_to_clusters,
-    enforce_cannot_link,
-)
+from faceatlas.cluster._constraints import _union_find_groups, enforce_cannot_link
 from faceatlas.cluster._knn import DEFAULT_NEIGHBORS, knn_graph, pair_threshold
+from faceatlas.cluster._support import content_order, join_with_support
 from faceatlas.exceptions import InputError
 
 
@@ -93,6 +90,29 @@ class _FaceClusteringBase:
         self.edge_threshold_ = value
         return value
 
+    def _cluster_part(self, Xq: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """Labels of some super-faces by the method, small clusters dropped (-1)."""
+        if Xq.shape[0] == 0:
+            return np.empty(0, np.int64)
+        D = I = None  # noqa: E741
+        if self._uses_graph and Xq.shape[0] > 1:
+            D, I = knn_graph(  # noqa: E741
+                Xq, self.n_neighbors, index=self.knn_index, random_state=self.random_state
+            )
+        sub = np.asarray(self._cluster(Xq, w, D, I), dtype=np.int64)
+        # founders must reach min_cluster_size on their own
+        return _drop_small(_relabel(sub), w, self.min_cluster_size)
+
+    def _join_bar(self, X: np.ndarray) -> float:
+        """Similarity a member needs to vouch for a poor face: the method's edge bar when it
+        has one, else the pair bar of the clustered faces (never below the threshold)."""
+        bar = getattr(self, "edge_threshold_", None)
+        if bar is None:
+            bar = getattr(self, "pair_threshold_", None)
+        if bar is None:
+            bar = pair_threshold(X, self.threshold_, random_state=self.random_state)
+        return float(max(bar, self.threshold_))
+
     def _validate_params(self) -> None:
         self.threshold_ = check_threshold(self.threshold)
         check_int(self.min_cluster_size, "min_cluster_size", 1)
@@ -130,6 +150,8 @@ class _FaceClusteringBase:
             ``threshold_``.
         """
         self._validate_params()
+        for stale in ("edge_threshold_", "pair_threshold_"):  # a bar of an earlier fit
+            self.__dict__.pop(stale, None)
         X = check_X(X)
         n = X.shape[0]
         cl = check_pairs(cannot_link, n, "cannot_link")
@@ -141,6 +163,11 @@ class _FaceClusteringBase:
             if q.shape != (n,) or not np.all(np.isfinite(q)):
                 raise InputError(f"quality must be {n} finite floats, got shape {q.shape}")
             good_face = q >= float(self.min_quality)
+        # the faces in the order of their content, not of the scan (mapped back at the end)
+        order = content_order(X)
+        rank = np.empty(n, np.int64)
+        rank[order] = np.arange(n)
+        X, good_face, cl, ml = X[order], good_face[order], rank[cl], rank[ml]
 
         # must-link: contract into super-faces (normalised mean, weight = faces)
         group = _union_find_groups(n, ml)
@@ -165,27 +192,21 @@ class _FaceClusteringBase:
         # cluster the good super-faces only
         gi = np.flatnonzero(good)
         labels_g = np.full(n_groups, -1, dtype=np.int64)
-        if gi.size:
-            Xq = Xg[gi]
-            D = I = None  # noqa: E741
-            if self._uses_graph and gi.size > 1:
-                D, I = knn_graph(  # noqa: E741
-                    Xq, self.n_neighbors, index=self.knn_index, random_state=self.random_state
-                )
-            sub = np.asarray(self._cluster(Xq, weights[gi], D, I), dtype=np.int64)
-            # founders must reach min_cluster_size on their own
-            sub = _drop_small(_relabel(sub), weights[gi], self.min_cluster_size)
-            labels_g[gi] = sub
+        labels_g[gi] = self._cluster_part(Xg[gi], weights[gi])
 
-        # poor faces join the person of their nearest clustered face, within the threshold
+        # poor faces join a person only if two of its members vouch for them (one chance
+        # match of a blurred face must not carry it in); they are no graph node of that
+        # clustering, so they never link two groups of good faces
         poor = np.flatnonzero(~good)
         clustered = np.flatnonzero(labels_g >= 0)
         if poor.size and clustered.size:
-            lab, _ = assign_to_clusters(
-                Xg[poor], Xg[clustered], self.threshold_, labels=labels_g[clustered]
+            labels_g[poor] = join_with_support(
+                Xg[poor],
+                Xg[clustered],
+                labels_g[clustered],
+                self._join_bar(Xg[gi] if gi.size > 2 else Xg),
+                self.n_neighbors,
             )
-            labels_g[poor] = lab
-
         labels_g = enforce_cannot_link(Xg, labels_g, clg, self.threshold_, weights=weights)
         labels_g = _drop_small(labels_g, weights, self.min_cluster_size)
         # a user said these faces are one person: they stay a person even when alone
@@ -193,7 +214,9 @@ class _FaceClusteringBase:
         if lone.any():
             start = int(labels_g.max()) + 1 if (labels_g >= 0).any() else 0
             labels_g[lone] = start + np.arange(int(lone.sum()))
-        labels = _relabel(labels_g[group])
+        labels = np.empty(n, np.int64)
+        labels[order] = labels_g[group]
+        labels = _relabel(labels)
         self.labels_ = labels
         self.n_clusters_ = int(labels.max()) + 1 if (labels >= 0).any() else 0
         return self

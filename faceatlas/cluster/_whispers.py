@@ -7,6 +7,7 @@ import numpy as np
 from faceatlas._validation import check_int
 from faceatlas.cluster._base import _FaceClusteringBase
 from faceatlas.cluster._knn import DEFAULT_NEIGHBORS, _edges
+from faceatlas.cluster._support import support_prune
 
 
 class ChineseWhispers(_FaceClusteringBase):
@@ -65,7 +66,8 @@ class ChineseWhispers(_FaceClusteringBase):
             return np.zeros(n, np.int64)
         check_int(self.max_iter, "max_iter", 1)
         nb = check_int(self.n_batches, "n_batches", 1)
-        g = _edges(D, I, self._edge_threshold(X)).tocsr()
+        bar = self._edge_threshold(X)
+        g = _edges(D, I, bar).tocsr()
         rng = np.random.default_rng(self.random_state)
         labels = np.arange(n, dtype=np.int64)
         indptr, indices, data = g.indptr, g.indices, g.data.astype(np.float64)
@@ -94,4 +96,5 @@ class ChineseWhispers(_FaceClusteringBase):
                 labels[faces] = best
             if changed == 0:
                 break
-        return labels
+        # a face stays in a large person only if two of its members vouch for it
+        return support_prune(labels, D, I, bar)

@@ -61,10 +61,9 @@ class IndexInfo:
 
 
 def index_dir(catalog: Catalog) -> Path | None:
-    """``<db>.index/`` next to the catalog file (None for an in-memory or server catalog)."""
-    if catalog.path == ":memory:" or "://" in catalog.path:
-        return None
-    return Path(catalog.path + ".index")
+    """``<db>.index/`` next to the catalog file (None for an in-memory catalog)."""
+    # the catalog names the folder, so that a scan and `forget` can erase it too
+    return catalog.saved_index_dir()
 
 
 def catalog_index(

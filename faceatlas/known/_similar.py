@@ -126,7 +126,10 @@ def similar(
     config = ScanConfig(detector=detector, embedder=emb.name, jobs=1)
     queries = _resolve_query(catalog, query, emb, config)
     index, _, info = catalog_index(catalog, emb, kind=index_kind, exact_max=exact_max, log=log)
-    extra = max(len(q["exclude"]) for q in queries)
+    # a hidden person stays out of look-alike lists (issue 15): ask for room to skip them
+    hidden_people = [p for p in catalog.persons() if p["hidden"]]
+    hidden = {p["id"] for p in hidden_people}
+    extra = max(len(q["exclude"]) for q in queries) + sum(p["n_faces"] for p in hidden_people)
     Q = np.stack([q["vector"] for q in queries]).astype(np.float32)
     D, ids = index.search(Q, k + extra)
     wanted = sorted({int(i) for i in ids.ravel() if i >= 0})
@@ -142,6 +145,8 @@ def similar(
                 break
             f = faces[fid]
             pid, name = people.get(fid, (None, None))
+            if pid in hidden:
+                continue
             results.append(
                 {
                     "face_id": fid,

@@ -20,7 +20,8 @@ Every correction is logged with the rows it changed, so :func:`undo` reverts the
 The package's rooms: ``_state`` (the catalog's faces as aligned arrays, constraints),
 ``_assign`` (who gets which face after a clustering: joining, Hungarian matching, the
 rules no result may break), ``_thresholds`` (the confirmed faces' own threshold),
-``_cluster`` (:func:`cluster_people`), ``_corrections``, ``_suggest`` and ``_views``.
+``_cluster`` (:func:`cluster_people`), ``_corrections``, ``_suggest``, ``_lookalikes``
+(named people whose faces are close), ``_review`` (the review queue) and ``_views``.
 Thresholds and the default embedder follow :mod:`faceatlas.policy`.
 """
 
@@ -34,7 +35,10 @@ from faceatlas.people._corrections import (
     split_person,
     undo,
 )
-from faceatlas.people._state import default_min_faces
+from faceatlas.people._lookalikes import lookalikes
+from faceatlas.people._names import display_name, find_person, normalize_name, people_named
+from faceatlas.people._review import answer_review, review_questions
+from faceatlas.people._state import default_min_faces, repeat_bar
 from faceatlas.people._suggest import confirm_suggestion, dismiss_suggestion, suggest_merges
 from faceatlas.people._views import (
     elbow_curve,
@@ -46,19 +50,27 @@ from faceatlas.people._views import (
 
 __all__ = [
     "ClusterSummary",
+    "answer_review",
     "cluster_people",
     "confirm_suggestion",
     "default_min_faces",
     "dismiss_suggestion",
+    "display_name",
     "elbow_curve",
     "face_table",
+    "find_person",
     "hide_person",
     "list_people",
+    "lookalikes",
     "merge_people",
     "move_face",
     "name_person",
+    "normalize_name",
+    "people_named",
     "person_detail",
     "reject_face",
+    "repeat_bar",
+    "review_questions",
     "save_elbow_plot",
     "split_person",
     "suggest_merges",

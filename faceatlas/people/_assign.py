@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 
 import numpy as np
 
@@ -19,8 +20,10 @@ from faceatlas.people._state import _centroid, _State
 def _match(groups: np.ndarray, old: np.ndarray, pinned: np.ndarray) -> dict[int, int]:
     """New group -> old person, maximising overlap (Hungarian per connected block).
 
-    A pinned face weighs more than all unpinned faces together, so a group holding a
-    person's pins always inherits that person.
+    Every face weighs the same, pinned or not: a group goes to the person most of its
+    faces were with. (A pin used to outweigh everything, so one face moved by hand to a
+    person dragged the whole group it was clustered with into that person, emptying the
+    person the group had been; :func:`_finalize` keeps the pins where they are anyway.)
     """
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
@@ -28,8 +31,7 @@ def _match(groups: np.ndarray, old: np.ndarray, pinned: np.ndarray) -> dict[int,
     ok = (groups >= 0) & (old >= 0)
     if not ok.any():
         return {}
-    big = float(groups.size + 1)
-    w = np.where(pinned[ok], big, 1.0)
+    w = np.ones(int(ok.sum()))
     g_ids, g_inv = np.unique(groups[ok], return_inverse=True)
     p_ids, p_inv = np.unique(old[ok], return_inverse=True)
     W = coo_matrix((w, (g_inv.ravel(), p_inv.ravel())), shape=(g_ids.size, p_ids.size)).tocsr()
@@ -69,12 +71,20 @@ def _match(groups: np.ndarray, old: np.ndarray, pinned: np.ndarray) -> dict[int,
     return out
 
 
-def _finalize(st: _State, final: np.ndarray, protected: set[int]) -> np.ndarray:
+def _finalize(
+    st: _State,
+    final: np.ndarray,
+    protected: set[int],
+    repeat_photos: AbstractSet[int] = frozenset(),
+) -> np.ndarray:
     """Apply the rules no clustering result may break; returns the corrected copy.
 
     ``final`` holds person ids (existing, >= 1), new-group keys (<= -2) or -1. Pins win;
     "not this person" unassigns; a person keeps one face per photo (a pinned one, else the
-    one closest to its centre); a new or unprotected group of one face is no group.
+    one closest to its centre) except in ``repeat_photos`` (one person shown twice: a
+    collage, an album page, a mirror), and keeps every face pinned to it whatever the
+    photo (a correction wins over the rule); a new or unprotected group of one face is no
+    group.
     """
     final = final.copy()
     final[st.pinned] = st.person[st.pinned]
@@ -91,6 +101,8 @@ def _finalize(st: _State, final: np.ndarray, protected: set[int]) -> np.ndarray:
             centres: dict[int, np.ndarray] = {}
             for grp in np.unique(inv[clash]):
                 rows = assigned[inv == grp]
+                if int(st.photo[rows[0]]) in repeat_photos:
+                    continue
                 pid = int(final[rows[0]])
                 if pid not in centres:
                     centres[pid] = _centroid(st.X[final == pid])

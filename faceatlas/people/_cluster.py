@@ -12,13 +12,16 @@ from faceatlas._validation import check_int
 from faceatlas.catalog import Catalog
 from faceatlas.exceptions import InputError
 from faceatlas.people._assign import _finalize, _join_existing, _match, _near_new
+from faceatlas.people._lookalikes import between_named
 from faceatlas.people._state import (
     _constraints_for,
     _last_max_face_id,
     _last_min_faces,
     _load_state,
+    _repeat_photos,
     _State,
     default_min_faces,
+    repeat_bar,
 )
 from faceatlas.people._thresholds import cluster_thresholds
 from faceatlas.policy import DEFAULT_EMBEDDER
@@ -43,6 +46,9 @@ class ClusterSummary:
     n_changed: int
     n_cannot_link: int
     n_must_link: int
+    n_photo_pairs_apart: int  # pairs of faces of one photo the rule kept apart
+    n_photo_pairs_relaxed: int  # pairs alike enough to be one person shown twice
+    n_repeat_photos: int  # photos showing someone twice (collage, album page, mirror)
     min_faces: int
     threshold: float
     threshold_source: str
@@ -50,6 +56,7 @@ class ClusterSummary:
     assign_threshold_source: str
     seconds: float
     max_face_id: int  # the newest face this run saw: later faces are "new"
+    why_no_people: str = ""  # set when every face was left out of people
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -61,7 +68,15 @@ class ClusterSummary:
             f"{self.method}; {self.n_new_faces} new faces, {self.n_matched_existing} "
             f"joined existing people, "
             f"{self.n_clustered} re-clustered, {self.n_new_people} new people) in "
-            f"{self.seconds:.2f} s"
+            f"{self.seconds:.2f} s; threshold {self.threshold:.4f} ({self.threshold_source}); "
+            f"{self.n_photo_pairs_apart} face pairs of one photo kept apart"
+            + (
+                f", {self.n_photo_pairs_relaxed} pairs in {self.n_repeat_photos} photos "
+                "showing someone twice allowed together"
+                if self.n_photo_pairs_relaxed
+                else ""
+            )
+            + (f"\nno people: {self.why_no_people}" if self.why_no_people else "")
         )
 
 
@@ -245,6 +260,8 @@ def _cluster_run(
         est = sorted(established)
         if cand.size and est:
             joined = _join_existing(st, cand, est, a_threshold)
+            # between two named look-alikes the bar is higher: the face waits for the user
+            joined = between_named(st, cand, joined, a_threshold)
             final[cand] = np.where(joined >= 0, joined, final[cand])
             n_matched = int((joined >= 0).sum())
         leftover = new.copy()
@@ -261,8 +278,11 @@ def _cluster_run(
         pool = np.flatnonzero(pool_mask)
 
     n_ml = n_cl = 0
+    bar = repeat_bar(threshold)
+    repeats = _repeat_photos(st, bar)
+    counts = {"photo_pairs_apart": 0, "photo_pairs_relaxed": 0, "repeat_photos": 0}
     if pool.size:
-        ml, cl = _constraints_for(st, pool)
+        ml, cl, counts = _constraints_for(st, pool, bar)
         n_ml, n_cl = len(ml), len(cl)
         clparams = {"threshold": threshold, "random_state": random_state, **params}
         if pool.size < n:  # on every face the method's own estimate is the same thing
@@ -287,7 +307,7 @@ def _cluster_run(
             [mapping.get(int(g), -(int(g) + 2)) if g >= 0 else -1 for g in labels], np.int64
         )
         final[pool] = mapped
-    final = _finalize(st, final, protected)
+    final = _finalize(st, final, protected, repeats)
 
     # write only what changed
     changed = np.flatnonzero(final != st.person)
@@ -322,6 +342,32 @@ def _cluster_run(
         assign_threshold_source=a_source,
         seconds=round(time.perf_counter() - t0, 3),
         max_face_id=int(st.ids.max()),
+        n_photo_pairs_apart=counts["photo_pairs_apart"],
+        n_photo_pairs_relaxed=counts["photo_pairs_relaxed"],
+        n_repeat_photos=counts["repeat_photos"],
+        why_no_people=(_why_no_people(st, min_faces, threshold, counts) if n_people == 0 else ""),
+    )
+
+
+def _why_no_people(st: _State, min_faces: int, threshold: float, counts: dict[str, int]) -> str:
+    """One sentence on why a run left every face out of people."""
+    n, n_photos = st.ids.size, np.unique(st.photo).size
+    if n_photos == 1 and n > 1:
+        return (
+            f"all {n} faces are in one photo, and faces of one photo are never one person "
+            f"unless they look alike (similarity >= {repeat_bar(threshold):.2f}: a collage, "
+            "an album page, a mirror); scan more photos"
+        )
+    if n < min_faces:
+        return f"{n} faces, fewer than --min-faces {min_faces}"
+    if counts["photo_pairs_apart"] and n_photos * 2 <= n:
+        return (
+            f"most faces share photos ({n} faces in {n_photos} photos) and faces of one "
+            f"photo are kept apart ({counts['photo_pairs_apart']} pairs); scan more photos"
+        )
+    return (
+        f"no {min_faces} faces of different photos are alike at threshold {threshold:.4f}; "
+        "try a lower --threshold or --min-faces"
     )
 
 

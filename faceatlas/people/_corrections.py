@@ -16,20 +16,47 @@ from faceatlas._validation import check_int
 from faceatlas.catalog import Catalog
 from faceatlas.exceptions import InputError
 from faceatlas.people._cluster import _catalog_bars
-from faceatlas.people._state import _centroid, _require_face, _require_person
+from faceatlas.people._names import people_named
+from faceatlas.people._state import _centroid, _require_face, _require_person, repeat_bar
 from faceatlas.policy import DEFAULT_EMBEDDER, catalog_embedder, same_person_threshold
 
 
-def name_person(catalog: Catalog, person_id: int, name: str) -> dict[str, Any]:
-    """Give a person a name (an empty name clears it). Undoable."""
+def name_person(
+    catalog: Catalog, person_id: int, name: str, *, merge: bool = False
+) -> dict[str, Any]:
+    """Give a person a name (an empty name clears it); naming confirms its faces. Undoable.
+
+    A name says "these faces are this person": every face the person holds is pinned to
+    it, so no later re-cluster (``--all``, ``--k``, ``--threshold``) takes them away and
+    the name stays on them. A name another person holding faces already has (compared by
+    :func:`faceatlas.people.normalize_name`) is refused with the hint to merge; with
+    ``merge=True`` this person is merged into that one instead (which keeps its id). A
+    person left without faces gives up the name.
+    """
     old = _require_person(catalog, person_id)
     if not isinstance(name, str):
         raise InputError(f"name must be text, got {name!r}")
     clean = " ".join(name.split()) or None
+    holders = [p for p in people_named(catalog, clean or "") if p["id"] != person_id]
+    owner = [p for p in holders if p["n_faces"] > 0]
+    if owner:
+        if not merge:
+            raise InputError(
+                f"name {clean!r} is already person {owner[0]['id']}'s "
+                f"({owner[0]['n_faces']} faces); to say they are one person run "
+                f"`faceatlas merge {owner[0]['id']} {person_id}` or name with --merge"
+            )
+        return merge_people(catalog, int(owner[0]["id"]), person_id)
+    held = catalog.faces_of_person(person_id) if clean else []
+    faces = [f for f, a in catalog.assignments(held).items() if not a["confirmed"]]
     with catalog.correction(
         "name", {"person": person_id, "name": clean, "old_name": old["name"]}
     ) as c:
+        for p in holders:  # empty persons that kept the name: the name is free again
+            c.update_person(int(p["id"]), name=None)
         c.update_person(person_id, name=clean)
+        if faces:
+            c.assign(faces, person_id, source="user", confirmed=True)
     return catalog.person(person_id)
 
 
@@ -62,10 +89,11 @@ def merge_people(
 ) -> dict[str, Any]:
     """Person ``person_b`` is ``person_a``: pin every face of both to ``person_a``.
 
-    Faces of one photo cannot both stay: when the two people hold faces of the same
-    photo, the face closer to the merged centre stays and the other is unassigned
-    (reported in ``dropped``); if both are pinned, nothing is changed and InputError
-    says which faces to move first. ``person_a`` keeps its name, or takes ``person_b``'s.
+    A person appears once per photo: when the two people hold faces of the same photo,
+    the face closer to the merged centre stays and the other is unassigned (reported in
+    ``dropped``), unless the faces are confirmed (the user's word wins) or alike enough
+    to be one person shown twice (a collage, a mirror). ``person_a`` keeps its name, or
+    takes ``person_b``'s.
     """
     a = _require_person(catalog, person_a)
     b = _require_person(catalog, person_b)
@@ -83,14 +111,12 @@ def merge_people(
     if clashes:
         vecs = _embeddings_of(catalog, faces, embedder)
         centre = _centroid(np.stack(list(vecs.values()))) if vecs else None
+        bar = _repeat_bar_of(catalog, embedder)
         for fs in clashes:
+            # Confirmed faces all stay (a correction wins over the one-face-a-photo rule,
+            # and two confirmed faces of one photo are the user's own decision); of the
+            # others, a face as alike as one person shown twice stays too (a collage).
             pins = [f for f in fs if assign[f]["confirmed"]]
-            if len(pins) > 1:
-                raise InputError(
-                    f"faces {pins[0]} and {pins[1]} are in the same photo and both "
-                    f"confirmed, so persons {person_a} and {person_b} cannot be "
-                    f"one person; move or reject one of those faces first"
-                )
 
             def score(f: int, pins: list[int] = pins) -> float:
                 if f in pins:
@@ -99,7 +125,14 @@ def merge_people(
                 return float(v @ centre) if v is not None and centre is not None else 0.0
 
             keep = max(fs, key=score)
-            dropped += [f for f in fs if f != keep]
+            kept_here = [keep, *pins]
+            for f in fs:
+                if f in kept_here:
+                    continue
+                if _alike(vecs, f, kept_here, bar):
+                    kept_here.append(f)
+                else:
+                    dropped.append(f)
     # a face the user said is not one of the two is not the merged person either
     refused = {
         con["face_a"]
@@ -195,26 +228,27 @@ def move_face(catalog: Catalog, face_id: int, person_id: int | None) -> dict[str
     """Face ``face_id`` is person ``person_id`` (a new person when None); pinned there.
 
     Another face of the same photo held by that person loses it (a person appears once
-    per photo); if that face is itself confirmed, nothing changes and InputError says so.
+    per photo), unless it is confirmed or alike enough to be the person shown twice; the
+    move itself is never refused for it.
     """
     face = _require_face(catalog, face_id)
+    same_photo: list[int] = []
     if person_id is not None:
         _require_person(catalog, person_id)
         members = catalog.faces_of_person(person_id)
-        same_photo = [
+        others = [
             f["id"]
             for f in catalog.faces(members)
             if f["photo_id"] == face["photo_id"] and f["id"] != face_id
         ]
-    else:
-        same_photo = []
-    assign = catalog.assignments(same_photo)
-    pinned = [f for f in same_photo if assign[f]["confirmed"]]
-    if pinned:
-        raise InputError(
-            f"person {person_id} already holds face {pinned[0]} of the same photo "
-            f"(confirmed); move or reject face {pinned[0]} first"
-        )
+        # A correction is never refused for the one-face-a-photo rule: confirmed faces
+        # of the photo stay, as do faces alike enough to be the person shown twice.
+        assign = catalog.assignments(others)
+        unconfirmed = [f for f in others if not assign[f]["confirmed"]]
+        if unconfirmed:  # the threshold (and the vectors) only when there is a clash
+            vecs = _embeddings_of(catalog, [face_id, *unconfirmed], None)
+            bar = _repeat_bar_of(catalog, None)
+            same_photo = [f for f in unconfirmed if not _alike(vecs, f, [face_id], bar)]
     old = catalog.assignments([face_id]).get(face_id, {}).get("person_id")
     with catalog.correction(
         "move", {"face": face_id, "person": person_id, "from": old, "displaced": same_photo}
@@ -249,6 +283,20 @@ def reject_face(catalog: Catalog, face_id: int, person_id: int) -> dict[str, Any
         if not already:
             c.add_constraint("not_person", face_id, person_id=person_id)
     return {"face": face_id, "person": person_id, "was_assigned": current == person_id}
+
+
+def _repeat_bar_of(catalog: Catalog, embedder: str | None) -> float:
+    """The repeat bar (:func:`repeat_bar`) at the catalog's same-person threshold."""
+    emb = catalog_embedder(catalog, embedder) or DEFAULT_EMBEDDER
+    return repeat_bar(same_person_threshold(catalog, emb).value)
+
+
+def _alike(vecs: dict[int, np.ndarray], face: int, others: Sequence[int], bar: float) -> bool:
+    """Whether ``face`` is as alike as one person shown twice to any of ``others``."""
+    v = vecs.get(face)
+    return v is not None and any(
+        vecs.get(o) is not None and float(v @ vecs[o]) >= bar for o in others
+    )
 
 
 def undo(catalog: Catalog) -> dict[str, Any] | None:

@@ -118,11 +118,49 @@ def _centroid(X: np.ndarray) -> np.ndarray:
     return c / max(float(np.linalg.norm(c)), 1e-12)
 
 
-def _constraints_for(st: _State, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Must-link and cannot-link pairs among ``rows`` (positions into ``rows``)."""
+def repeat_bar(threshold: float) -> float:
+    """Similarity above which two faces of ONE photo are taken for one person shown twice.
+
+    Half-way from the same-person threshold to 1 (0.68 for SFace's 0.363): far above
+    what two different people of one photo reach, so a group photo keeps its faces apart
+    while a collage, a scanned album page, a contact sheet or a mirror does not.
+    """
+    return float(threshold + (1.0 - threshold) / 2)
+
+
+def _repeat_pairs(st: _State, pairs: np.ndarray, rows: np.ndarray, bar: float) -> np.ndarray:
+    """Mask of same-photo ``pairs`` (positions into ``rows``) alike enough to be repeats."""
+    if pairs.size == 0:
+        return np.zeros(0, bool)
+    a, b = rows[pairs[:, 0]], rows[pairs[:, 1]]
+    sims = np.einsum("ij,ij->i", st.X[a].astype(np.float32), st.X[b].astype(np.float32))
+    return sims >= bar
+
+
+def _constraints_for(
+    st: _State, rows: np.ndarray, bar: float | None = None
+) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+    """Must-link and cannot-link pairs among ``rows`` (positions into ``rows``), and counts.
+
+    Faces of one photo are cannot-linked, except pairs at or above ``bar`` (see
+    :func:`repeat_bar`): one person shown twice in one image. The counts say how many
+    same-photo pairs were kept apart (``photo_pairs_apart``) and how many relaxed
+    (``photo_pairs_relaxed``, in ``repeat_photos`` photos).
+    """
     pos = np.full(st.ids.size, -1, np.int64)
     pos[rows] = np.arange(rows.size)
-    cl = [_photo_pairs(st.photo, rows)]
+    same_photo = _photo_pairs(st.photo, rows)
+    relaxed = (
+        _repeat_pairs(st, same_photo, rows, bar)
+        if bar is not None
+        else np.zeros(len(same_photo), bool)
+    )
+    counts = {
+        "photo_pairs_apart": int((~relaxed).sum()),
+        "photo_pairs_relaxed": int(relaxed.sum()),
+        "repeat_photos": int(np.unique(st.photo[rows[same_photo[relaxed, 0]]]).size),
+    }
+    cl = [same_photo[~relaxed]]
     ml: list[np.ndarray] = []
     for pairs, out in ((st.must_link, ml), (st.cannot_link_user, cl)):
         if pairs.size:
@@ -162,7 +200,25 @@ def _constraints_for(st: _State, rows: np.ndarray) -> tuple[np.ndarray, np.ndarr
     if cls.size:
         cls = np.unique(np.sort(cls, axis=1), axis=0)
         cls = cls[cls[:, 0] != cls[:, 1]]
-    return mls.reshape(-1, 2), cls.reshape(-1, 2)
+    if cls.size and mls.size:
+        # a correction is stronger than any automatic rule: faces the user put together
+        # (merge, move, confirm) are never kept apart, whatever cannot-link says
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+
+        n = int(rows.size)
+        graph = coo_matrix((np.ones(len(mls)), (mls[:, 0], mls[:, 1])), shape=(n, n))
+        _, group = connected_components(graph, directed=False)
+        cls = cls[group[cls[:, 0]] != group[cls[:, 1]]]
+    return mls.reshape(-1, 2), cls.reshape(-1, 2), counts
+
+
+def _repeat_photos(st: _State, bar: float) -> set[int]:
+    """Photos with two faces alike enough to be one person shown twice (see repeat_bar)."""
+    rows = np.arange(st.ids.size)
+    pairs = _photo_pairs(st.photo, rows)
+    hit = _repeat_pairs(st, pairs, rows, bar)
+    return set(np.unique(st.photo[pairs[hit, 0]]).tolist()) if hit.any() else set()
 
 
 def _last_max_face_id(catalog: Catalog, embedder: str) -> int:

@@ -10,7 +10,7 @@ from faceatlas._validation import check_int
 from faceatlas.catalog import Catalog
 from faceatlas.exceptions import InputError
 from faceatlas.people._corrections import merge_people
-from faceatlas.people._state import _centroid, _load_state, _require_person
+from faceatlas.people._state import _centroid, _load_state, _require_person, _State
 from faceatlas.policy import DEFAULT_EMBEDDER, same_person_threshold
 
 
@@ -35,14 +35,34 @@ def suggest_merges(
     list of dict
         ``person_a``, ``person_b``, their names and face counts, ``closest_similarity``
         (and the two faces), ``centroid_similarity`` (cosine of the mean vectors), and
-        ``score``, their mean, by which the list is sorted.
+        ``score``, their mean, by which the list is sorted; ``threshold`` and
+        ``threshold_source``, the bar used and where it comes from.
     """
     limit = check_int(limit, "limit", low=1)
+    source = "given"
     if min_similarity is None:
-        min_similarity = same_person_threshold(catalog, embedder).value
+        chosen = same_person_threshold(catalog, embedder)
+        min_similarity, source = chosen.value, chosen.source
     st = _load_state(catalog, embedder)
+    return _suggest_from_state(catalog, st, limit, min_similarity, n_candidates, source)
+
+
+def _suggest_from_state(
+    catalog: Catalog,
+    st: _State,
+    limit: int,
+    min_similarity: float,
+    n_candidates: int,
+    source: str,
+) -> list[dict[str, Any]]:
+    """:func:`suggest_merges` on a state already loaded (the review queue shares its own)."""
     visible = [pid for pid, p in st.persons.items() if not p["hidden"]]
-    rows_of = {pid: np.flatnonzero(st.person == pid) for pid in visible}
+    # each person's rows from one sort, not one scan of every face per person
+    order = np.argsort(st.person, kind="stable")
+    cut = np.flatnonzero(np.diff(st.person[order])) + 1
+    groups = {int(st.person[g[0]]): g for g in np.split(order, cut) if g.size}
+    empty = np.zeros(0, np.int64)
+    rows_of = {pid: groups.get(pid, empty) for pid in visible}
     visible = [pid for pid in visible if rows_of[pid].size]
     if len(visible) < 2:
         return []
@@ -83,6 +103,8 @@ def suggest_merges(
                     "closest_faces": [int(st.ids[ra[ia]]), int(st.ids[rb[ib]])],
                     "centroid_similarity": round(centre, 4),
                     "score": round((closest + centre) / 2, 4),
+                    "threshold": float(min_similarity),
+                    "threshold_source": source,
                 }
             )
     out.sort(key=lambda s: (-s["score"], s["person_a"], s["person_b"]))

@@ -80,6 +80,7 @@ def person_detail(catalog: Catalog, person_id: int) -> dict[str, Any]:
     person = catalog.person(person_id)
     face_ids = catalog.faces_of_person(person_id)
     assign = catalog.assignments(face_ids)
+    refs = catalog.reference_faces(face_ids)
     faces = []
     for f in catalog.faces(face_ids):
         a = assign[f["id"]]
@@ -93,6 +94,8 @@ def person_detail(catalog: Catalog, person_id: int) -> dict[str, Any]:
                 "quality": round(f["quality"], 4),
                 "source": a["source"],
                 "confirmed": a["confirmed"],
+                # a reference photo from the known-people folder (``enroll``)
+                "reference": f["id"] in refs,
             }
         )
     rejected = [

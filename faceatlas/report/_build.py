@@ -202,7 +202,7 @@ def write_report(
 
     n_jobs = _check_sizes(limit_per_person, thumb_size, n_jobs)
     t0 = time.perf_counter()
-    out = Path(out_dir)
+    out = Path(out_dir).expanduser()
     for sub in ("people", "chips", "thumbs", "sheets", "plots"):
         (out / sub).mkdir(parents=True, exist_ok=True)
 
@@ -369,5 +369,5 @@ def _environment() -> Any:
 def _write_page(env: Any, path: Path, template: str, **context: Any) -> None:
     html = env.get_template(template).render(**context)
     tmp = path.with_name(path.name + ".part")
-    tmp.write_text(html, encoding="utf-8")
+    tmp.write_text(html, encoding="utf-8", errors="backslashreplace")  # names not UTF-8
     tmp.replace(path)

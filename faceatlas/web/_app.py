@@ -34,6 +34,14 @@ def routes() -> list[Any]:
     from starlette.staticfiles import StaticFiles
 
     from faceatlas.web._corrections import correction
+    from faceatlas.web._gallery import (
+        cover_action,
+        face_page,
+        ignore_action,
+        names,
+        photo_view,
+        review_action,
+    )
     from faceatlas.web._routes import (
         corrections_page,
         face_chip,
@@ -59,12 +67,20 @@ def routes() -> list[Any]:
         Route("/review.json", review_page),
         Route("/review", review_page),
         Route("/corrections.json", corrections_page),
+        Route("/names.json", names),
+        Route("/photo/{photo_id:int}.json", photo_view),
+        Route("/photo/{photo_id:int}", photo_view),
+        Route("/face/{face_id:int}", face_page),
         Route("/search", search_form, methods=["GET"]),
         Route("/search", search, methods=["POST"]),
         Route("/search.json", search, methods=["POST"]),
         Route("/face/{face_id:int}.jpg", face_chip),
         Route("/face/{face_id:int}/photo.jpg", face_photo),
         Route("/photo/{photo_id:int}.jpg", photo),
+        # the gallery's own actions, before the corrections' catch-all
+        Route("/api/review", review_action, methods=["POST"]),
+        Route("/api/ignore", ignore_action, methods=["POST"]),
+        Route("/api/cover", cover_action, methods=["POST"]),
         Route("/api/{action:str}", correction, methods=["POST"]),
         Mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static"),
     ]
@@ -77,6 +93,7 @@ def create_app(
     allowed_hosts: Sequence[str] | None = None,
     embedder: str | None = None,
     csrf_token: str | None = None,
+    warm: bool = False,
 ) -> Any:
     """The gallery as a Starlette app over the catalog file ``db``.
 
@@ -92,6 +109,9 @@ def create_app(
         Embedder for merge suggestions and search; default the catalog's (sface if present).
     csrf_token : str, optional
         Fixed token (tests); default a random one per app.
+    warm : bool, default False
+        Build the costly answers (people list, names, review queue) in a background
+        thread now, so the first visitor does not wait (``faceatlas serve`` does).
     """
     from starlette.applications import Starlette
     from starlette.exceptions import HTTPException
@@ -129,4 +149,14 @@ def create_app(
     app.state.max_upload_bytes = max_upload_bytes
     # the detector and embedder models are cached per process and are not thread-safe
     app.state.search_lock = threading.Lock()
+    if db_path != ":memory:":
+        from faceatlas.catalog import Catalog
+
+        # held open for the app's life: when a request's connection is the last one to
+        # close, SQLite checkpoints the WAL and deletes it, ~2 ms each time
+        app.state.keeper = Catalog(db_path)
+    if warm and db_path != ":memory:":
+        from faceatlas.views import warm as warm_caches
+
+        warm_caches(db_path, embedder=embedder)
     return SecurityHeaders(app)

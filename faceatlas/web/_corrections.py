@@ -37,6 +37,24 @@ def _opt_int(body: dict[str, Any], key: str) -> int | None:
     return None if body.get(key) in (None, "") else _int(body, key)
 
 
+#: Fields that name a person: an id or a name, as on the command line.
+PERSON_KEYS = ("person", "other", "person_a", "person_b")
+
+
+def _person(cat: Catalog, body: dict[str, Any], key: str) -> int:
+    """A person field by id or name (:func:`faceatlas.people.find_person`)."""
+    from faceatlas.people import find_person
+
+    raw = body.get(key)
+    if isinstance(raw, bool) or not isinstance(raw, int | str) or raw == "":
+        raise Refused(400, f"{key} must be a person id or name, got {raw!r}")
+    return find_person(cat, raw)
+
+
+def _opt_person(cat: Catalog, body: dict[str, Any], key: str) -> int | None:
+    return None if body.get(key) in (None, "", "new") else _person(cat, body, key)
+
+
 def _split(cat: Catalog, b: dict[str, Any], embedder: str | None) -> Any:
     from faceatlas.people import split_person
     from faceatlas.policy import DEFAULT_EMBEDDER, catalog_embedder
@@ -44,7 +62,7 @@ def _split(cat: Catalog, b: dict[str, Any], embedder: str | None) -> Any:
     parts = _opt_int(b, "parts")
     return split_person(
         cat,
-        _int(b, "person"),
+        _person(cat, b, "person"),
         n_parts=parts,
         embedder=catalog_embedder(cat, embedder) or DEFAULT_EMBEDDER,
     )
@@ -54,18 +72,22 @@ def _hide(cat: Catalog, b: dict[str, Any], embedder: str | None) -> Any:
     from faceatlas.people import hide_person
 
     hidden = str(b.get("hidden", "1")).lower() not in ("0", "false", "no")
-    return hide_person(cat, _int(b, "person"), hidden)
+    return hide_person(cat, _person(cat, b, "person"), hidden)
 
 
 def _people_call(
     name: str, *keys: str, optional: tuple[str, ...] = ()
 ) -> Callable[[Catalog, dict[str, Any], str | None], Any]:
-    """A correction that passes int fields ``keys`` (then ``optional`` ones) to a function."""
+    """A correction that passes fields ``keys`` (then ``optional`` ones) to a function:
+    person fields by id or name, the others as ints."""
 
     def run(cat: Catalog, b: dict[str, Any], embedder: str | None) -> Any:
         from faceatlas import people
 
-        args = [_int(b, k) for k in keys] + [_opt_int(b, k) for k in optional]
+        args: list[int | None] = [
+            _person(cat, b, k) if k in PERSON_KEYS else _int(b, k) for k in keys
+        ]
+        args += [_opt_person(cat, b, k) if k in PERSON_KEYS else _opt_int(b, k) for k in optional]
         return getattr(people, name)(cat, *args)
 
     return run
@@ -74,7 +96,8 @@ def _people_call(
 def _name(cat: Catalog, b: dict[str, Any], embedder: str | None) -> Any:
     from faceatlas.people import name_person
 
-    return name_person(cat, _int(b, "person"), str(b.get("name", "")))
+    merge = str(b.get("merge", "0")).lower() in ("1", "true", "yes", "on")
+    return name_person(cat, _person(cat, b, "person"), str(b.get("name", "")), merge=merge)
 
 
 def _undo(cat: Catalog, b: dict[str, Any], embedder: str | None) -> Any:

@@ -12,6 +12,7 @@ constraints and survive re-clustering.
 
 from __future__ import annotations
 
+import base64
 import os
 import tempfile
 from collections.abc import Callable
@@ -65,8 +66,30 @@ def wants_json(request: Request) -> bool:
 def page(request: Request, template: str, data: dict[str, Any], **extra: Any) -> Response:
     """``data`` as JSON for a ``.json`` path, else rendered into ``template``."""
     if wants_json(request):
-        return JSONResponse(jsonable(data))
+        return json_response(data)
+    data = displayable(data)
     return request.app.state.templates.TemplateResponse(request, template, {"data": data, **extra})
+
+
+def displayable(obj: Any) -> Any:
+    """``obj`` with file names that are not UTF-8 shown escaped (``caf\\xe9.jpg``).
+
+    The catalog keeps such names as their bytes (surrogate escapes in Python); a page or
+    a JSON answer must be UTF-8, so they are shown as the escaped bytes, never a 500.
+    """
+    if isinstance(obj, str):
+        try:
+            obj.encode("utf-8")
+        except UnicodeEncodeError:
+            return obj.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        return obj
+    if isinstance(obj, dict):
+        return {k: displayable(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [displayable(v) for v in obj]
+    if type(obj) is tuple:
+        return tuple(displayable(v) for v in obj)
+    return obj
 
 
 def int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
@@ -91,15 +114,57 @@ async def on_catalog(request: Request, fn: Callable[..., Any], *args: Any) -> An
 
     def run() -> Any:
         with Catalog(request.app.state.db) as cat:
-            return fn(cat, *args)
+            try:
+                return fn(cat, *args)
+            except OverflowError:  # an id in the URL at or above 2**63 reached SQLite
+                raise NotFoundError(
+                    f"no such id in the catalog: {request.url.path} (ids are below 2**63)"
+                ) from None
 
     return await run_in_threadpool(run)
+
+
+def _json_default(obj: Any) -> Any:
+    import numpy as np
+
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, set | tuple):
+        return list(obj)
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    raise TypeError(f"{type(obj).__name__} is not JSON")
+
+
+def json_response(data: Any, status_code: int = 200) -> Response:
+    """``data`` as JSON, encoded by the json module's C walker (numpy values, paths too).
+
+    Several times faster than :func:`jsonable` then JSONResponse on a page of 120 faces;
+    data the fast path refuses (numpy dict keys, file names that are not UTF-8) goes
+    through :func:`jsonable`, which shows such names escaped.
+    """
+    import json
+
+    try:
+        body = json.dumps(data, default=_json_default, ensure_ascii=False, separators=(",", ":"))
+        raw = body.encode("utf-8")  # a file name that is not UTF-8 fails here
+    except (TypeError, ValueError):
+        return JSONResponse(jsonable(data), status_code=status_code)
+    return Response(raw, status_code, media_type="application/json")
 
 
 def jsonable(obj: Any) -> Any:
     """``obj`` with numpy values, paths and dataclasses turned into JSON's types."""
     import numpy as np
 
+    if obj is None or isinstance(obj, int | float):
+        return obj
+    if isinstance(obj, str):
+        return displayable(obj)
     if isinstance(obj, dict):
         return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple | set):
@@ -146,12 +211,12 @@ async def home(request: Request) -> Response:
 
 
 async def people_page(request: Request) -> Response:
-    from faceatlas.people import list_people
+    from faceatlas.views import people_listing
 
     offset = int_param(request, "offset", 0, 0, 10**9)
     limit = int_param(request, "limit", PAGE_SIZE, 1, MAX_PAGE_SIZE)
     hidden = request.query_params.get("hidden") in ("1", "true")
-    d = await on_catalog(request, lambda cat: list_people(cat, include_hidden=hidden))
+    d = await on_catalog(request, lambda cat: people_listing(cat, include_hidden=hidden))
     chunk, nxt = window(d["people"], offset, limit)
     data = {
         "people": [person_row(p) for p in chunk],
@@ -169,49 +234,90 @@ async def people_page(request: Request) -> Response:
 
 
 async def person_page(request: Request) -> Response:
-    from faceatlas.people import person_detail
+    from faceatlas.views import FACES_PER_PAGE
+    from faceatlas.views import person_page as person_data
 
-    d = await on_catalog(request, person_detail, request.path_params["person_id"])
-    for f in d["faces"]:
-        f["chip_url"] = chip_url(f["face_id"])
-        f["photo_url"] = f"/face/{f['face_id']}/photo.jpg"
-    d["label"] = d["name"] or f"Person {d['id']}"
-    return page(request, "person.html", d, nav="people")
+    offset = int_param(request, "offset", 0, 0, 10**9)
+    limit = int_param(request, "limit", FACES_PER_PAGE, 1, MAX_PAGE_SIZE)
+    pid, embedder = request.path_params["person_id"], request.app.state.embedder
+    year = request.query_params.get("year")
+    d = await on_catalog(
+        request,
+        lambda cat: person_data(cat, pid, embedder=embedder, offset=offset, limit=limit, year=year),
+    )
+    faces = [{**f, **face_urls(f)} for f in d["faces"]]
+    timeline = [
+        {**m, "photos": [{**ph, "url": f"/photo/{ph['photo_id']}"} for ph in m["photos"]]}
+        for m in d["timeline"]
+    ]
+    data = {
+        **d,
+        "faces": faces,
+        "timeline": timeline,
+        "label": d["name"] or f"Person {d['id']}",
+        "cover_url": chip_url(d["cover_face"]) if d["cover_face"] else None,
+    }
+    return page(request, "person.html", data, nav="people")
+
+
+def face_urls(f: dict[str, Any]) -> dict[str, str]:
+    """The chip, the photo with the face boxed, and the photo page of a face."""
+    return {
+        "chip_url": chip_url(f["face_id"]),
+        "photo_url": f"/face/{f['face_id']}/photo.jpg",
+        "page_url": f"/photo/{f['photo_id']}#face-{f['face_id']}",
+    }
 
 
 async def unsorted_page(request: Request) -> Response:
-    from faceatlas.views import unsorted_faces
+    from faceatlas.views import FACES_PER_PAGE
+    from faceatlas.views import unsorted_page as unsorted_data
 
     offset = int_param(request, "offset", 0, 0, 10**9)
-    limit = int_param(request, "limit", 200, 1, 2000)
-    d = await on_catalog(request, unsorted_faces)
-    chunk, nxt = window(d["faces"], offset, limit)
-    faces = [
-        {**f, "chip_url": chip_url(f["face_id"]), "photo_url": f"/face/{f['face_id']}/photo.jpg"}
-        for f in chunk
-    ]
+    limit = int_param(request, "limit", FACES_PER_PAGE, 1, 2000)
+    quality = request.query_params.get("quality", "all")
+    d = await on_catalog(
+        request, lambda cat: unsorted_data(cat, quality=quality, offset=offset, limit=limit)
+    )
     data = {
+        **d,
         "groups": [person_row(p) for p in d["groups"]],
-        "faces": faces,
-        "n_unassigned": len(d["faces"]),
-        "offset": offset,
-        "limit": limit,
-        "next": nxt,
+        "faces": [{**f, **face_urls(f)} for f in d["faces"]],
     }
     return page(request, "unsorted.html", data, nav="unsorted")
 
 
 async def review_page(request: Request) -> Response:
-    from faceatlas.views import merge_review
+    from faceatlas.views import review_questions
 
     limit = int_param(request, "limit", 50, 1, 500)
     embedder = request.app.state.embedder
-    data = await on_catalog(request, lambda cat: merge_review(cat, embedder, limit=limit))
-    for s in data["suggestions"]:
-        s["chip_a"] = chip_url(s["closest_faces"][0])
-        s["chip_b"] = chip_url(s["closest_faces"][1])
-        s["label_a"] = s["name_a"] or f"Person {s['person_a']}"
-        s["label_b"] = s["name_b"] or f"Person {s['person_b']}"
+    qs = await on_catalog(request, lambda cat: review_questions(cat, limit, embedder=embedder))
+    questions = []
+    for raw in qs:
+        q = {
+            **raw,
+            "chip": chip_url(raw["face_id"]),
+            "label": raw["person_name"] or f"Person {raw['person_id']}",
+        }
+        if q["kind"] == "same_person":
+            q["other_chip"] = chip_url(q["other_face_id"])
+            q["other_label"] = q["other_person_name"] or f"Person {q['other_person_id']}"
+        questions.append(q)
+    # the merge suggestions among them, as the review page listed them before
+    suggestions = [
+        {
+            "person_a": q["person_id"],
+            "person_b": q["other_person_id"],
+            "name_a": q["person_name"],
+            "name_b": q["other_person_name"],
+            "closest_similarity": q["similarity"],
+            "closest_faces": [q["face_id"], q["other_face_id"]],
+        }
+        for q in questions
+        if q["kind"] == "same_person"
+    ]
+    data = {"questions": questions, "suggestions": suggestions}
     return page(request, "review.html", data, nav="review")
 
 
@@ -228,7 +334,7 @@ async def search_form(request: Request) -> Response:
 
 
 async def search(request: Request) -> Response:
-    from faceatlas.views import photo_search
+    from faceatlas.views import photo_search, upload_preview
 
     state = request.app.state
     limit = state.max_upload_bytes
@@ -256,9 +362,20 @@ async def search(request: Request) -> Response:
         with open(path, "wb") as fh:
             fh.write(data)
         result = await on_catalog(request, run, path)
+        preview = None
+        if not wants_json(request) and not result["error"]:
+            preview = await run_in_threadpool(upload_preview, path)
     for f in result["faces"]:
         for r in f["similar"]:
             r["chip_url"] = chip_url(r["face_id"])
+            r["page_url"] = f"/face/{r['face_id']}"
+    if preview is not None:
+        # the uploaded photo is not kept: it goes into the page itself, with its boxes
+        result["preview"] = {
+            "src": "data:image/jpeg;base64," + base64.b64encode(preview["jpeg"]).decode(),
+            "width": preview["width"],
+            "height": preview["height"],
+        }
     result["upload"] = {"bytes": len(data), "filename": getattr(upload, "filename", None)}
     return page(request, "search.html", result, nav="search")
 
@@ -280,7 +397,8 @@ def _photo_jpeg(cat: Catalog, photo_id: int | None, face_id: int | None, size: i
     from faceatlas.views import picture_source
 
     src = picture_source(cat, photo_id=photo_id, face_id=face_id)
-    path = safe_photo_path(src["path"], src["photo_id"])
+    row = cat.photo(src["photo_id"])
+    path = safe_photo_path(src["path"], src["photo_id"], scanned=(row["size"], row["mtime"]))
     buf = io.BytesIO()
     try:
         photo_thumbnail(path, src["frame_index"], src["box"], size).save(buf, "JPEG", quality=85)

@@ -63,13 +63,21 @@ class Refused(Exception):
         self.status = status
 
 
-def safe_photo_path(recorded: str | Path, photo_id: int) -> Path:
+def safe_photo_path(
+    recorded: str | Path, photo_id: int, scanned: tuple[int | None, float | None] | None = None
+) -> Path:
     """The file of a catalogued photo, if it may be served; else NotFoundError.
 
     ``recorded`` is the path the catalog holds for ``photo_id``, never one from the
     request. Resolved (symlinks followed), it must lie inside the resolved folder the
     catalog recorded it in, and be a regular file with an image or video suffix: a photo
     replaced by a symlink to ``/etc/passwd``, or to a file in another folder, is refused.
+
+    One exception, because the scan follows symlinked files on purpose: when ``recorded``
+    is itself a symlink and its target is the very file the scan read (same media kind,
+    and the same ``scanned`` size and modification time the catalog recorded through the
+    link), the target is served wherever it lies. A link re-pointed elsewhere since the
+    scan does not match and is refused.
     """
     from faceatlas.images import media_kind
 
@@ -81,14 +89,24 @@ def safe_photo_path(recorded: str | Path, photo_id: int) -> Path:
         real = recorded.resolve(strict=True)
     except (OSError, RuntimeError):
         raise NotFoundError(f"photo {photo_id} is no longer on disk") from None
-    if (
-        not real.is_relative_to(folder)
-        or not real.is_file()
-        or media_kind(real) is None
-        or media_kind(real) != media_kind(recorded)
-    ):
+    if not real.is_file() or media_kind(real) is None or media_kind(real) != media_kind(recorded):
+        raise NotFoundError(f"photo {photo_id} points outside its catalogued folder")
+    if not real.is_relative_to(folder) and not _is_scanned_link(recorded, real, scanned):
         raise NotFoundError(f"photo {photo_id} points outside its catalogued folder")
     return real
+
+
+def _is_scanned_link(
+    recorded: Path, real: Path, scanned: tuple[int | None, float | None] | None
+) -> bool:
+    """Whether ``recorded`` is a symlinked file whose target is what the scan recorded."""
+    if scanned is None or None in scanned or not recorded.is_symlink():
+        return False
+    try:
+        st = real.stat()
+    except OSError:
+        return False
+    return (st.st_size, st.st_mtime) == scanned
 
 
 async def check_csrf(request: Any, form: Any = None) -> None:

@@ -28,6 +28,55 @@
   }
   window.faceatlas = {act: act};
 
+  // -- name picker: every input.person-pick completes from /names.json (a shared datalist);
+  // it takes a name, "Name #id" (what the list offers) or an id --
+  let namesLoaded = null;
+  function loadNames() {
+    if (!namesLoaded) {
+      namesLoaded = fetch("/names.json", {credentials: "same-origin"})
+        .then((r) => r.json()).then((d) => {
+          const list = document.getElementById("people-names");
+          for (const p of d.people) {
+            const o = document.createElement("option");
+            o.value = p.label + " #" + p.id;
+            o.label = p.n_faces + (p.n_faces === 1 ? " face" : " faces");
+            list.appendChild(o);
+          }
+          return d.people;
+        });
+    }
+    return namesLoaded;
+  }
+  if (document.querySelector(".person-pick")) loadNames();
+  // -> {id} for a known person, {name} for a new one (allowNew), or null (said why)
+  async function resolvePerson(text, allowNew) {
+    const t = (text || "").trim();
+    if (!t) { toast("give a name or a person id", true); return null; }
+    const hash = t.match(/#(\d+)\s*$/);
+    if (hash) return {id: Number(hash[1])};
+    if (/^\d+$/.test(t)) return {id: Number(t)};
+    const norm = (x) => (x || "").toLowerCase().replace(/_/g, " ").replace(/\s+/g, " ").trim();
+    const people = await loadNames();
+    const found = people.filter((p) => p.name && norm(p.name) === norm(t));
+    if (found.length === 1) return {id: found[0].id};
+    if (found.length > 1) {
+      toast(t + " is " + found.map((p) => "#" + p.id).join(" or ") + ": pick one", true);
+      return null;
+    }
+    if (allowNew) return {name: t};
+    toast("nobody is named " + t, true);
+    return null;
+  }
+  // a face to a person chosen by name: a new name makes a new person of that name
+  async function faceTo(face, text) {
+    const who = await resolvePerson(text, true);
+    if (!who) return null;
+    const res = await act("move", {face: face, person: who.id === undefined ? null : who.id}, (r) => r);
+    if (res && who.name) await act("name", {person: res.person, name: who.name}, (r) => r);
+    return res;
+  }
+  window.faceatlas.resolvePerson = resolvePerson;
+
   // -- undo (button and key u) --
   function undo() {
     act("undo", {}, (res) => {
@@ -145,19 +194,32 @@
     });
     document.getElementById("merge").addEventListener("submit", (e) => {
       e.preventDefault();
-      const other = document.getElementById("merge-input").value.trim();
-      if (!/^\d+$/.test(other)) { toast("give the other person's id", true); return; }
-      act("merge", {person: pid, other: Number(other)});
+      resolvePerson(document.getElementById("merge-input").value, false).then((who) => {
+        if (who) act("merge", {person: pid, other: who.id});
+      });
     });
     document.getElementById("reject-selected").addEventListener("click", () => rejectFaces(selectedFaces()));
+    document.getElementById("cover-selected").addEventListener("click", () => {
+      const faces = selectedFaces();
+      if (faces.length !== 1) { toast("select one face for the cover", true); return; }
+      act("cover", {person: pid, face: faces[0]});
+    });
   }
   const move = document.getElementById("move");
   if (move) {
     move.addEventListener("submit", (e) => {
       e.preventDefault();
-      const to = document.getElementById("move-input").value.trim();
-      if (!/^\d+$/.test(to)) { toast("give the person id to move to", true); return; }
-      moveFaces(selectedFaces(), to);
+      const faces = selectedFaces();
+      if (!faces.length) { toast("select faces first", true); return; }
+      resolvePerson(document.getElementById("move-input").value, true).then(async (who) => {
+        if (!who) return;
+        if (who.id !== undefined) { moveFaces(faces, who.id); return; }
+        const first = await act("move", {face: faces[0], person: null}, (r) => r);
+        if (!first) return;
+        await act("name", {person: first.person, name: who.name}, (r) => r);
+        if (faces.length > 1) { moveFaces(faces.slice(1), first.person); }
+        else { setTimeout(() => location.reload(), 300); }
+      });
     });
     document.getElementById("to-new").addEventListener("click", () => moveFaces(selectedFaces(), null));
   }
@@ -201,11 +263,11 @@
     }
   }
 
-  // -- review queue: buttons and keys y / n / j / k / u --
+  // -- review queue: buttons and keys y / n / s / j / k / u --
   const queue = document.getElementById("queue");
   if (queue) {
-    const items = () => [...queue.querySelectorAll(".suggestion:not(.done)")];
-    const current = () => queue.querySelector(".suggestion.current") || items()[0];
+    const items = () => [...queue.querySelectorAll(".question:not(.done)")];
+    const current = () => queue.querySelector(".question.current:not(.done)") || items()[0];
     function focus(el) {
       queue.querySelectorAll(".current").forEach((x) => x.classList.remove("current"));
       if (el) { el.classList.add("current"); el.scrollIntoView({block: "nearest"}); }
@@ -214,29 +276,110 @@
       const all = items(); const i = all.indexOf(current());
       focus(all[Math.max(0, Math.min(all.length - 1, i + d))]);
     }
-    function decide(el, action) {
+    const said = {yes: "yes", no: "no", skip: "skipped"};
+    function decide(el, answer) {
       if (!el) return;
-      act(action, {person_a: Number(el.dataset.a), person_b: Number(el.dataset.b)}, () => {
+      const q = {kind: el.dataset.kind, face_id: Number(el.dataset.face),
+                 person_id: Number(el.dataset.person), answer: answer};
+      if (el.dataset.other) q.other_person_id = Number(el.dataset.other);
+      const done = () => {
         el.classList.add("done");
-        toast(action === "confirm" ? "merged" : "kept apart");
-        const next = items()[0];
-        focus(next);
-        if (!next) { queue.insertAdjacentHTML("afterend", '<p id="no-suggestions">All reviewed.</p>'); }
-      });
+        el.dataset.answer = answer;
+        toast(said[answer]);
+        const all = items();
+        focus(all[0]);
+        if (!all.length) { queue.insertAdjacentHTML("afterend", '<p id="no-suggestions">All reviewed.</p>'); }
+      };
+      if (answer === "skip") { done(); return; }
+      act("review", q, done);
     }
+    // "no, it is ...": the name picker moves the face to whom it really is
+    queue.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const el = e.target.closest(".question");
+      faceTo(Number(el.dataset.face), e.target.querySelector(".who-else-input").value).then((r) => {
+        if (!r) return;
+        el.classList.add("done");
+        el.dataset.answer = "moved";
+        toast("face " + el.dataset.face + " is person " + r.person);
+        focus(items()[0]);
+      });
+    });
     queue.addEventListener("click", (e) => {
-      const el = e.target.closest(".suggestion");
-      if (e.target.classList.contains("confirm")) decide(el, "confirm");
-      else if (e.target.classList.contains("dismiss")) decide(el, "dismiss");
+      const el = e.target.closest(".question");
+      if (e.target.closest("form")) return;
+      if (e.target.classList.contains("yes")) decide(el, "yes");
+      else if (e.target.classList.contains("no")) decide(el, "no");
+      else if (e.target.classList.contains("skip")) decide(el, "skip");
       else if (el && !e.target.closest("a")) focus(el);
     });
     document.addEventListener("keydown", (e) => {
       if (e.target.matches("input, textarea")) return;
-      if (e.key === "y") decide(current(), "confirm");
-      else if (e.key === "n") decide(current(), "dismiss");
+      if (e.key === "y") decide(current(), "yes");
+      else if (e.key === "n") decide(current(), "no");
+      else if (e.key === "s") decide(current(), "skip");
       else if (e.key === "j" || e.key === "ArrowDown") step(1);
       else if (e.key === "k" || e.key === "ArrowUp") step(-1);
       else if (e.key === "u") undo();
+    });
+  }
+
+  // -- unsorted: select the page, ignore the selection --
+  const selectPage = document.getElementById("select-page");
+  if (selectPage) {
+    selectPage.addEventListener("click", () => {
+      document.querySelectorAll(".face[data-face]").forEach((f) => f.classList.add("selected"));
+    });
+  }
+  const ignoreSel = document.getElementById("ignore-selected");
+  if (ignoreSel) {
+    ignoreSel.addEventListener("click", () => {
+      const faces = selectedFaces();
+      if (!faces.length) { toast("select faces first", true); return; }
+      act("ignore", {faces: faces}, (res) => {
+        toast("ignored " + res.ignored.length + " face(s)");
+        setTimeout(() => location.reload(), 300);
+      });
+    });
+  }
+
+  // -- the photo page: every face with its fixes; a box selects its face --
+  const photoFaces = document.getElementById("photo-faces");
+  if (photoFaces) {
+    const hilite = (id) => {
+      document.querySelectorAll(".facebox.on, .photo-face.on").forEach((x) => x.classList.remove("on"));
+      document.querySelectorAll(`[data-face="${id}"]`).forEach((x) => x.classList.add("on"));
+    };
+    document.querySelectorAll(".facebox").forEach((g) => g.addEventListener("click", () => {
+      hilite(g.dataset.face);
+      document.getElementById("face-" + g.dataset.face).scrollIntoView({block: "nearest"});
+    }));
+    if (location.hash.startsWith("#face-")) hilite(location.hash.slice(6));
+    const again = () => setTimeout(() => location.reload(), 300);
+    photoFaces.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const li = e.target.closest(".photo-face");
+      const face = Number(li.dataset.face);
+      if (e.target.classList.contains("rename")) {
+        const name = e.target.querySelector(".rename-input").value;
+        act("name", {person: Number(li.dataset.person), name: name}, () => { toast("renamed"); again(); });
+      } else if (e.target.classList.contains("reassign")) {
+        faceTo(face, e.target.querySelector(".reassign-input").value).then((r) => {
+          if (r) { toast("face " + face + " is person " + r.person); again(); }
+        });
+      }
+    });
+    photoFaces.addEventListener("click", (e) => {
+      const li = e.target.closest(".photo-face");
+      if (!li) return;
+      const face = Number(li.dataset.face);
+      if (e.target.classList.contains("remove-face")) {
+        act("reject", {face: face, person: Number(li.dataset.person)}, () => { toast("removed"); again(); });
+      } else if (e.target.classList.contains("ignore-face")) {
+        act("ignore", {faces: [face]}, () => { toast("ignored"); again(); });
+      } else if (!e.target.closest("input, button, a")) {
+        hilite(li.dataset.face);
+      }
     });
   }
 })();

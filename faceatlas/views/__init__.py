@@ -28,6 +28,20 @@ if TYPE_CHECKING:
     from faceatlas.catalog import Catalog
 
 __all__ = [
+    "FACES_PER_PAGE",
+    "POOR_QUALITY",
+    "answer_review",
+    "cached",
+    "choose_cover",
+    "ignore_faces",
+    "people_listing",
+    "person_names",
+    "person_page",
+    "photo_page",
+    "review_questions",
+    "unsorted_page",
+    "upload_preview",
+    "warm",
     "METHODS_ELBOW_MAX_K",
     "METHODS_ELBOW_SAMPLE",
     "METHODS_SAMPLE",
@@ -337,3 +351,24 @@ def methods_data(
         metrics["n_unlabelled"] = int((~labelled).sum())
         out.update(labels_true=truth, labels_pred=pred, metrics=metrics)
     return out
+
+
+# the gallery's pages at album size, and its review queue (imported last: they use the above)
+from faceatlas.views._gallery import (  # noqa: E402
+    FACES_PER_PAGE,
+    POOR_QUALITY,
+    cached,
+    people_listing,
+    person_names,
+    person_page,
+    photo_page,
+    unsorted_page,
+    upload_preview,
+    warm,
+)
+from faceatlas.views._review import (  # noqa: E402
+    answer_review,
+    choose_cover,
+    ignore_faces,
+    review_questions,
+)
