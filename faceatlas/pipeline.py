@@ -264,9 +264,9 @@ def _pool(
     """Local processes, or the Dask cluster of ``--scheduler`` (started when there is work)."""
     if executor.scheduler is None:
         return _run_pool(fn, tasks, jobs)
-    if tasks:
-        executor.start()
-    return executor.map(fn, tasks, failed)
+    if not tasks:  # an unchanged folder: no cluster to reach
+        return iter(())
+    return executor.start().map(fn, tasks, failed)
 
 
 def _run_pool(fn: Callable[[Any], Any], tasks: list[Any], jobs: int) -> Iterator[Any]:

@@ -253,15 +253,17 @@ def test_cluster_scan_equals_local_scan_and_is_incremental(
     with Catalog(db) as cat:
         assert_same_faces(_face_rows(cat), local_reference)
         assert [Path(p["path"]).name for p in cat.photos(errors_only=True)] == ["broken.jpg"]
-    # incremental: nothing is sent to the cluster again but the bad file (retried)
+    # incremental: nothing is sent to the cluster again (the bad file is not retried)
     again = subprocess.run(cmd, check=False, env=ENV, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
     s2 = json.loads(again.stdout)
-    assert (s2["unchanged"], s2["changed"], s2["faces"], len(s2["errors"])) == (60, 1, 0, 1)
-    # the summary line and the skipped file, as on a local scan
-    text = subprocess.run(
-        cmd[:-1], check=False, env=ENV, capture_output=True, text=True, timeout=600
+    assert (s2["unchanged"], s2["failed_unchanged"], s2["processed"], s2["faces"]) == (60, 1, 0, 0)
+    # the bad file read again on request, with the summary line of a local scan
+    retry = subprocess.run(
+        [*cmd[:-1], "--retry-errors"], check=False, env=ENV, capture_output=True, text=True
     )
-    assert "broken.jpg" in text.stderr and "60 unchanged" in text.stdout
+    assert retry.returncode == 0, retry.stderr
+    assert "broken.jpg" in retry.stderr and "60 unchanged" in retry.stdout
 
 
 @pytest.mark.slow
@@ -393,12 +395,12 @@ def test_two_scans_at_once_into_one_postgres_catalog(lfw60, local_reference, pg_
 def test_every_command_on_a_postgres_catalog(samples, pg_url, tmp_path):
     db = ("--db", pg_url)
     s = run_cli(*db, "scan", str(samples), "--jobs", "2", "--json")
-    assert (s["photos"], s["faces"]) == (100, 100)
+    assert s["photos"] == s["faces"] >= 100 and not s["errors"]
     status = run_cli(*db, "status", "--json")
-    assert status["faces"] == 100 and status["db"] == pg_url
+    assert status["faces"] == s["faces"] and status["db"] == pg_url
     assert status["migrations"] == Catalog(":memory:").applied_migrations()
-    assert len(run_cli(*db, "photos", "--json")) == 100
-    assert len(run_cli(*db, "faces", "--json")) == 100
+    assert len(run_cli(*db, "photos", "--json")) == s["photos"]
+    assert len(run_cli(*db, "faces", "--json")) == s["faces"]
     run_cli(*db, "cluster", "--json")
     people = run_cli(*db, "people", "--json")
     first, second = people["people"][0]["id"], people["people"][1]["id"]
