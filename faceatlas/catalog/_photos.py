@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from faceatlas.catalog._base import CatalogBase, Migration, now, stored_text
-from faceatlas.exceptions import EmbedderMismatchError, NotFoundError
+from faceatlas.exceptions import EmbedderMismatchError, InputError, NotFoundError
 
 MIGRATIONS: list[Migration] = [
     (
@@ -63,7 +63,47 @@ MIGRATIONS: list[Migration] = [
         );
         """,
     ),
+    (
+        "0006_photo_metadata_face_quality",
+        """
+        ALTER TABLE photos ADD COLUMN taken_at TEXT;         -- ISO 8601, offset when known
+        ALTER TABLE photos ADD COLUMN taken_source TEXT;     -- exif:DateTimeOriginal, file:mtime
+        ALTER TABLE photos ADD COLUMN taken_guess INTEGER;   -- 1: the file time, a guess
+        ALTER TABLE photos ADD COLUMN taken_ts REAL;         -- sort key, seconds since 1970
+        ALTER TABLE photos ADD COLUMN camera_make TEXT;
+        ALTER TABLE photos ADD COLUMN camera_model TEXT;
+        ALTER TABLE photos ADD COLUMN gps_lat REAL;
+        ALTER TABLE photos ADD COLUMN gps_lon REAL;
+        ALTER TABLE photos ADD COLUMN gps_alt REAL;
+        ALTER TABLE photos ADD COLUMN orientation INTEGER;   -- the EXIF tag, already applied
+        ALTER TABLE photos ADD COLUMN turn INTEGER NOT NULL DEFAULT 0;  -- clockwise degrees
+        ALTER TABLE photos ADD COLUMN light_retry INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX photos_taken ON photos (taken_ts);
+        ALTER TABLE faces ADD COLUMN size REAL;              -- shorter box side, px
+        ALTER TABLE faces ADD COLUMN yaw REAL;               -- degrees, from the landmarks
+        ALTER TABLE faces ADD COLUMN roll REAL;
+        ALTER TABLE faces ADD COLUMN brightness REAL;        -- mean luminance of the chip
+        ALTER TABLE faces ADD COLUMN usable INTEGER;         -- 1/0; NULL: scanned before 0006
+        ALTER TABLE faces ADD COLUMN reason TEXT;            -- why not usable
+        """,
+    ),
 ]
+
+PHOTO_SORTS = ("path", "date")
+
+# Photo metadata columns (migration 0006) in the order PhotoRecord.meta gives them.
+META_COLUMNS = (
+    "taken_at",
+    "taken_source",
+    "taken_guess",
+    "taken_ts",
+    "camera_make",
+    "camera_model",
+    "gps_lat",
+    "gps_lon",
+    "gps_alt",
+    "orientation",
+)
 
 
 @dataclass
@@ -77,6 +117,13 @@ class FaceRecord:
     sharpness: float
     chip_jpeg: bytes | None
     embedding: np.ndarray | None = None  # (dim,)
+    # The quality verdict (faceatlas.quality); None for faces scanned before it existed.
+    size: float | None = None
+    yaw: float | None = None
+    roll: float | None = None
+    brightness: float | None = None
+    usable: bool | None = None
+    reason: str | None = None
 
 
 @dataclass
@@ -91,6 +138,9 @@ class PhotoRecord:
     status: str = "done"
     error: str | None = None
     faces: list[FaceRecord] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)  # META_COLUMNS (faceatlas.metadata)
+    turn: int = 0  # clockwise degrees under which the faces were found
+    light_retry: bool = False  # faces found only after contrast normalisation
 
 
 @dataclass(frozen=True)
@@ -154,8 +204,10 @@ class PhotosMixin(CatalogBase):
             for p in photos:
                 cur = db.execute(
                     "INSERT INTO photos (path, frame_index, time_s, content_hash, size, mtime, "
-                    "width, height, status, error, detector, scanned_at) "
-                    "VALUES (CAST(? AS TEXT), ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS TEXT), ?, ?)",
+                    "width, height, status, error, detector, scanned_at, turn, light_retry, "
+                    f"{', '.join(META_COLUMNS)}) "
+                    "VALUES (CAST(? AS TEXT), ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS TEXT), ?, ?, ?, ?"
+                    f"{', ?' * len(META_COLUMNS)})",
                     (
                         stored_text(path),
                         p.frame_index,
@@ -169,14 +221,18 @@ class PhotosMixin(CatalogBase):
                         stored_text(p.error),
                         detector,
                         stamp,
+                        int(p.turn),
+                        int(bool(p.light_retry)),
+                        *(p.meta.get(c) for c in META_COLUMNS),
                     ),
                 )
                 photo_id = cur.lastrowid
                 for i, f in enumerate(p.faces):
                     fcur = db.execute(
                         "INSERT INTO faces (photo_id, face_index, x1, y1, x2, y2, landmarks, "
-                        "det_score, quality, sharpness, chip) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "det_score, quality, sharpness, chip, size, yaw, roll, brightness, "
+                        "usable, reason) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (
                             photo_id,
                             i,
@@ -186,6 +242,12 @@ class PhotosMixin(CatalogBase):
                             float(f.quality),
                             float(f.sharpness),
                             f.chip_jpeg,
+                            f.size,
+                            f.yaw,
+                            f.roll,
+                            f.brightness,
+                            None if f.usable is None else int(f.usable),
+                            f.reason,
                         ),
                     )
                     if f.embedding is not None and embedder is not None:
@@ -330,7 +392,8 @@ class PhotosMixin(CatalogBase):
         """Face rows joined with their photo: id, photo_id, path, frame, box, score, quality."""
         sql = (
             "SELECT f.id, f.photo_id, p.path, p.frame_index, p.time_s, f.face_index, f.x1, "
-            "f.y1, f.x2, f.y2, f.det_score, f.quality, f.sharpness, p.width, p.height "
+            "f.y1, f.x2, f.y2, f.det_score, f.quality, f.sharpness, p.width, p.height, "
+            "f.size, f.yaw, f.roll, f.brightness, f.usable, f.reason, p.taken_at, p.turn "
             "FROM faces f JOIN photos p ON p.id = f.photo_id"
         )
         if face_ids is None:
@@ -364,19 +427,62 @@ class PhotosMixin(CatalogBase):
         return np.array([lookup[int(i)] for i in face_ids], np.int64)
 
     def photos(
-        self, *, errors_only: bool = False, limit: int | None = None
+        self, *, errors_only: bool = False, limit: int | None = None, sort: str = "path"
     ) -> list[dict[str, Any]]:
+        """Photos (and video frames) with their face counts and metadata.
+
+        Parameters
+        ----------
+        errors_only : bool
+            Only files that could not be read.
+        limit : int, optional
+        sort : {"path", "date"}
+            ``date`` orders by capture time (``taken_ts``), photos without one last.
+        """
+        if sort not in PHOTO_SORTS:
+            raise InputError(f"sort must be one of {', '.join(PHOTO_SORTS)}; got {sort!r}")
         sql = (
-            "SELECT p.id, p.path, p.frame_index, p.width, p.height, p.status, p.error, "
-            "p.content_hash, p.size, p.scanned_at, "
-            "(SELECT COUNT(*) FROM faces f WHERE f.photo_id = p.id) AS faces FROM photos p"
+            "SELECT p.id, p.path, p.frame_index, p.time_s, p.width, p.height, p.status, p.error, "
+            "p.content_hash, p.size, p.scanned_at, p.turn, p.light_retry, "
+            + ", ".join(f"p.{c}" for c in META_COLUMNS)
+            + ", (SELECT COUNT(*) FROM faces f WHERE f.photo_id = p.id) AS faces FROM photos p"
         )
         if errors_only:
             sql += " WHERE p.status = 'error'"
-        sql += " ORDER BY p.path, p.frame_index"
+        if sort == "date":
+            sql += " ORDER BY p.taken_ts IS NULL, p.taken_ts, p.path, p.frame_index"
+        else:
+            sql += " ORDER BY p.path, p.frame_index"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return [dict(r) for r in self.query(sql)]
+        out = []
+        for r in self.query(sql):
+            row = dict(r)
+            row["taken_guess"] = None if row["taken_guess"] is None else bool(row["taken_guess"])
+            row["light_retry"] = bool(row["light_retry"])
+            out.append(row)
+        return out
+
+    def unusable_faces(self) -> list[dict[str, Any]]:
+        """Faces whose quality verdict is 'not usable', with the reason, by face id."""
+        rows = self.query(
+            "SELECT f.id AS face_id, p.path, p.frame_index, f.x1, f.y1, f.x2, f.y2, f.size, "
+            "f.sharpness, f.yaw, f.det_score, f.brightness, f.reason "
+            "FROM faces f JOIN photos p ON p.id = f.photo_id WHERE f.usable = 0 ORDER BY f.id"
+        )
+        return [dict(r) for r in rows]
+
+    def face_usability(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(face_ids, usable)`` of every face by id, for the clusterer and ``enroll``.
+
+        ``usable`` is a bool array: False for faces whose verdict is 'not usable' (too small,
+        blurred, profile, low score, too dark); faces scanned before verdicts existed count
+        as usable. Such faces may join a person but should never found or bridge one.
+        """
+        rows = self.db.execute("SELECT id, usable FROM faces ORDER BY id").fetchall()
+        ids = np.array([r[0] for r in rows], np.int64)
+        usable = np.array([r[1] is None or bool(r[1]) for r in rows], bool)
+        return ids, usable
 
     def photo(self, photo_id: int) -> dict[str, Any]:
         rows = self.query("SELECT * FROM photos WHERE id = ?", (photo_id,))

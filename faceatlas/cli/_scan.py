@@ -59,6 +59,53 @@ from faceatlas.exceptions import InputError
 @click.option(
     "--retry-errors", is_flag=True, help="Read again files that failed, though unchanged."
 )
+@library_option(
+    "--detect-min-face",
+    default_from=("faceatlas.config", "ScanConfig.detect_min_face"),
+    type=click.IntRange(min=0),
+    help="Smallest face (px) searched for in large photos; 0: one scale only (0.1).",
+)
+@click.option(
+    "--light-retry/--no-light-retry",
+    default=True,
+    show_default=True,
+    help="When a photo yields no face, retry with contrast normalisation.",
+)
+@click.option(
+    "--try-turns",
+    is_flag=True,
+    help="When a photo yields no upright face, also try it turned by 90/180/270 degrees.",
+)
+@library_option(
+    "--min-face-size",
+    default_from=("faceatlas.quality", "MIN_FACE_SIZE"),
+    type=click.FloatRange(min=0),
+    help="Faces narrower (px) are kept but not usable for recognition.",
+)
+@library_option(
+    "--min-sharpness",
+    default_from=("faceatlas.quality", "MIN_SHARPNESS"),
+    type=click.FloatRange(min=0),
+    help="Blurrier faces (Laplacian variance of the chip) are not usable.",
+)
+@library_option(
+    "--max-yaw",
+    default_from=("faceatlas.quality", "MAX_YAW_DEG"),
+    type=click.FloatRange(0, 90),
+    help="Faces turned further (degrees) count as profiles, not usable.",
+)
+@library_option(
+    "--min-score",
+    default_from=("faceatlas.quality", "MIN_SCORE"),
+    type=click.FloatRange(0, 1),
+    help="Faces with a lower detector score are not usable.",
+)
+@library_option(
+    "--min-brightness",
+    default_from=("faceatlas.quality", "MIN_BRIGHTNESS"),
+    type=click.FloatRange(0, 255),
+    help="Darker faces (mean luminance 0-255) are not usable.",
+)
 @click.option(
     "--scheduler",
     default=None,
@@ -78,6 +125,14 @@ def scan(
     max_pixels: int,
     jobs: int,
     retry_errors: bool,
+    detect_min_face: int,
+    light_retry: bool,
+    try_turns: bool,
+    min_face_size: float,
+    min_sharpness: float,
+    max_yaw: float,
+    min_score: float,
+    min_brightness: float,
     scheduler: str | None,
     as_json: bool,
 ) -> None:
@@ -95,6 +150,14 @@ def scan(
         video_every_s=video_every_s,
         max_pixels=max_pixels,
         jobs=jobs,
+        detect_min_face=detect_min_face,
+        retry_light=light_retry,
+        try_turns=try_turns,
+        min_face_size=min_face_size,
+        min_sharpness=min_sharpness,
+        max_yaw_deg=max_yaw,
+        min_score=min_score,
+        min_brightness=min_brightness,
     )
     with open_catalog(ctx, create=True) as cat, progress_bar("scanning") as bar:
         summary = run_scan(
@@ -141,6 +204,13 @@ def status(ctx: click.Context, as_json: bool) -> None:
 @click.command()
 @click.option("--errors", "errors_only", is_flag=True, help="Only files that could not be read.")
 @click.option("--limit", type=int, default=None)
+@click.option(
+    "--sort",
+    type=click.Choice(["path", "date"]),
+    default="path",
+    show_default=True,
+    help="Order by path, or by capture time (photos without one last).",
+)
 @person_options
 @json_option
 @click.pass_context
@@ -148,13 +218,14 @@ def photos(
     ctx: click.Context,
     errors_only: bool,
     limit: int | None,
+    sort: str,
     persons: tuple[str, ...],
     date_from: str | None,
     date_to: str | None,
     as_csv: bool,
     as_json: bool,
 ) -> None:
-    """List catalogued photos (and video frames), or only the ones with errors.
+    """List catalogued photos (and video frames) with capture time, or only the errors.
 
     With --person, the photos of that person (repeat it: of all of them together); with
     --from/--to, taken between two dates (capture date, else the file's date).
@@ -163,14 +234,20 @@ def photos(
         list_photos(ctx, persons, date_from, date_to, limit, as_csv, as_json)
         return
     with open_catalog(ctx) as cat:
-        rows = cat.photos(errors_only=errors_only, limit=limit)
+        rows = cat.photos(errors_only=errors_only, limit=limit, sort=sort)
+
+    def taken(r: dict[str, Any]) -> str:
+        if not r["taken_at"]:
+            return "-"
+        return r["taken_at"] + ("?" if r["taken_guess"] else "")
 
     def text(rs: list[dict[str, Any]]) -> str:
         if errors_only:
             return "\n".join(shown(r["error"]) for r in rs) or "no errors"
         return "\n".join(
-            f"{r['id']:>6}  {r['faces']:>2} faces  {shown(r['path'])}"
+            f"{r['id']:>6}  {r['faces']:>2} faces  {taken(r):<25}  {shown(r['path'])}"
             + (f"  [frame {r['frame_index']}]" if r["frame_index"] >= 0 else "")
+            + (f"  [turned {r['turn']}]" if r["turn"] else "")
             for r in rs
         )
 
@@ -198,14 +275,22 @@ def runs(ctx: click.Context, limit: int, as_json: bool) -> None:
 
 @click.command()
 @click.option("--csv", "as_csv", is_flag=True, help="Output CSV.")
+@click.option(
+    "--reasons",
+    is_flag=True,
+    help="Only the faces not usable for recognition, each with its reason.",
+)
 @json_option
 @click.pass_context
-def faces(ctx: click.Context, as_csv: bool, as_json: bool) -> None:
+def faces(ctx: click.Context, as_csv: bool, reasons: bool, as_json: bool) -> None:
     """Export every face: id, photo path, box, person id and name."""
     from faceatlas.people import face_table
 
     with open_catalog(ctx) as cat:
-        rows = face_table(cat)
+        rows = cat.unusable_faces() if reasons else face_table(cat)
+    if reasons:
+        _emit_reasons(rows, as_csv, as_json)
+        return
     if as_csv:
         cols = [
             "face_id",
@@ -230,5 +315,32 @@ def faces(ctx: click.Context, as_csv: bool, as_json: bool) -> None:
         lambda rs: "\n".join(
             f"{r['face_id']:>6}  {r['person_name'] or r['person_id'] or '-':<20} {r['path']}"
             for r in rs
+        ),
+    )
+
+
+def _emit_reasons(rows: list[dict[str, Any]], as_csv: bool, as_json: bool) -> None:
+    """`faces --reasons`: each unusable face with what was measured and why."""
+    for r in rows:
+        for k in ("x1", "y1", "x2", "y2", "size", "sharpness", "yaw", "det_score", "brightness"):
+            if r.get(k) is not None:
+                r[k] = round(float(r[k]), 2)
+    if as_csv:
+        cols = ["face_id", "path", "frame_index", "reason", "size", "sharpness", "yaw"]
+        cols += ["det_score", "brightness", "x1", "y1", "x2", "y2"]
+        writer = csv.DictWriter(sys.stdout, fieldnames=cols, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+        return
+    emit(
+        rows,
+        as_json,
+        lambda rs: (
+            "\n".join(
+                f"{r['face_id']:>6}  {r['reason']:<24} {r['size']:>6.0f} px  {r['path']}"
+                + (f" [frame {r['frame_index']}]" if r["frame_index"] >= 0 else "")
+                for r in rs
+            )
+            or "every face is usable"
         ),
     )
