@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	@python3 -m venv $(VENV)
 	@$(PIP) install --root-user-action=ignore --upgrade pip
 	@PYTHONWARNINGS="ignore:Editable installation" \
-	  $(PIP) install --root-user-action=ignore -e '.[dlib,cnn,web,test,dev]'
+	  $(PIP) install --root-user-action=ignore -e '.[dlib,cnn,web,test,dev,dask,postgres]'
 	@$(PIP) install --root-user-action=ignore --no-deps face_recognition==1.3.0
 	@touch $@
 

@@ -27,6 +27,7 @@ from faceatlas.config import ScanConfig
 from faceatlas.detect import Detections, Detector, detect_with_retries, get_detector
 from faceatlas.embed import Embedder, aligned_chips, get_embedder
 from faceatlas.exceptions import CatalogError, FaceAtlasError, InputError
+from faceatlas.executors import Executor
 from faceatlas.images import iter_video_frames, load_image, media_kind, read_video_frame
 from faceatlas.metadata import PhotoMeta, read_metadata
 from faceatlas.quality import QualityBars, judge_face
@@ -314,6 +315,32 @@ class ScanSummary:
         return "; ".join(parts)
 
 
+def _failed_file(task: tuple[Any, ...], reason: str) -> FileResult:
+    """A file whose task died on the cluster (it killed its workers): recorded as an error."""
+    path, _, content_hash, size, mtime = task
+    error = PhotoRecord(path, status="error", error=f"{path}: worker failed: {reason}")
+    return FileResult(path, content_hash, size, mtime, [error], 0.0)
+
+
+def _failed_embed(task: tuple[Any, ...], reason: str) -> tuple[list[int], None, str]:
+    return [], None, f"{task[0]}: worker failed: {reason}"
+
+
+def _pool(
+    executor: Executor,
+    fn: Callable[[Any], Any],
+    tasks: list[Any],
+    failed: Callable[[Any, str], Any],
+    jobs: int,
+) -> Iterator[Any]:
+    """Local processes, or the Dask cluster of ``--scheduler`` (started when there is work)."""
+    if executor.scheduler is None:
+        return _run_pool(fn, tasks, jobs)
+    if not tasks:  # an unchanged folder: no cluster to reach
+        return iter(())
+    return executor.start().map(fn, tasks, failed)
+
+
 def _run_pool(fn: Callable[[Any], Any], tasks: list[Any], jobs: int) -> Iterator[Any]:
     """Map ``fn`` over tasks in ``jobs`` processes (inline for one job or few tasks)."""
     if jobs <= 1 or len(tasks) < 2:
@@ -361,6 +388,7 @@ def scan(
     *,
     progress: Progress | None = None,
     retry_errors: bool = False,
+    scheduler: str | None = None,
 ) -> ScanSummary:
     """Scan files and folders into the catalog; incremental and safe to interrupt.
 
@@ -379,6 +407,11 @@ def scan(
     retry_errors : bool, default False
         Decode again the files that failed before although their size and time did not
         change (by default they are counted as ``failed_unchanged`` and not read).
+    scheduler : str, optional
+        Run the per-photo work on Dask: ``"tcp://HOST:PORT"`` (a running scheduler whose
+        workers see the photos at the same paths) or ``"local:N"`` (N local worker
+        processes); default: ``config.n_jobs`` local processes. See
+        :mod:`faceatlas.executors`.
 
     Returns
     -------
@@ -391,13 +424,14 @@ def scan(
     roots = [os.path.abspath(os.path.expanduser(os.fspath(p))) for p in paths]
     if not roots:
         raise InputError("paths must name at least one file or folder, got none")
+    executor = Executor(scheduler)  # checks the scheduler before any work
     t0 = time.perf_counter()
     summary = ScanSummary()
     catalog.acquire_scan_lock()
     run_id = catalog.start_run("scan", {"paths": roots, **config.to_dict()})
     status = "failed"  # unless the loop below ends, a run is never recorded as done
     try:
-        _scan_into(catalog, config, roots, summary, progress, retry_errors)
+        _scan_into(catalog, config, roots, summary, progress, retry_errors, executor)
         status = "done"
     except KeyboardInterrupt:
         summary.interrupted = True
@@ -406,6 +440,7 @@ def scan(
         summary.failure = " ".join(str(exc).split()) or type(exc).__name__
         raise
     finally:
+        executor.close()
         summary.seconds = time.perf_counter() - t0
         try:
             catalog.finish_run(run_id, summary.to_dict(), status)
@@ -474,6 +509,7 @@ def _scan_into(
     summary: ScanSummary,
     progress: Progress | None,
     retry_errors: bool,
+    executor: Executor,
 ) -> None:
     found = walk(roots)
     summary.files = len(found.files)
@@ -504,7 +540,7 @@ def _scan_into(
     if progress:
         progress(0, total)
     emb = get_embedder(config.embedder)
-    for res in _run_pool(_process_task, todo, config.n_jobs):
+    for res in _pool(executor, _process_task, todo, _failed_file, config.n_jobs):
         n = _record(catalog, config, res, emb)
         summary.processed += 1
         summary.faces += n
@@ -516,7 +552,7 @@ def _scan_into(
         done += 1
         if progress:
             progress(done, total)
-    for ids, X, err in _run_pool(_embed_task, embed_todo, config.n_jobs):
+    for ids, X, err in _pool(executor, _embed_task, embed_todo, _failed_embed, config.n_jobs):
         if err:
             summary.errors.append({"path": err.split(": ", 1)[0], "error": _one_line(err)})
         elif X is not None:

@@ -42,6 +42,7 @@ STORAGE = ["catalog"]
 WORKFLOWS = [
     "policy",
     "walk",
+    "executors",
     "pipeline",
     "labels",
     "people",

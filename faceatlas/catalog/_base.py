@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from faceatlas.catalog import _postgres
 from faceatlas.exceptions import CatalogBusyError, CatalogError
 
 Migration = tuple[str, str]  # (name, SQL script)
@@ -84,10 +85,16 @@ class CatalogBase:
         # "~/photos.db" from Python means the home folder, as it does in a shell
         self.path = str(path) if str(path) == ":memory:" else os.path.expanduser(str(path))
         self._lock_fd: int | None = None
-        in_memory = self.path == ":memory:"
+        self._server_scan_lock = False
         #: True when the file (or its folder) cannot be written: reading works, writing
         #: raises a one-line CatalogError.
         self.read_only = False
+        #: True for a ``postgresql://`` catalog (see ``_postgres``): several writers at once.
+        self.is_server = _postgres.is_postgres_url(self.path)
+        if self.is_server:
+            self._open_server(timeout_s)
+            return
+        in_memory = self.path == ":memory:"
         if not in_memory:
             parent = Path(self.path).resolve().parent
             if not parent.is_dir():
@@ -133,6 +140,21 @@ class CatalogBase:
             known = self._environment_error(exc)
             if known is not None:
                 raise known from None
+            raise CatalogError(f"cannot open catalog {self.path}: {exc}") from None
+
+    def _open_server(self, timeout_s: float) -> None:
+        url, self.path = self.path, _postgres.redact(self.path)
+        try:
+            server = _postgres.Connection(url, timeout_s=timeout_s)
+            server.migrate(self.migrations, now())
+            # it takes sqlite3.Connection's calls, which is all the mixins use
+            self.db = server  # type: ignore[assignment]
+        except ImportError:
+            raise CatalogError(
+                f"cannot open catalog {self.path}: PostgreSQL needs psycopg 3 "
+                "(pip install 'faceatlas[postgres]')"
+            ) from None
+        except sqlite3.DatabaseError as exc:
             raise CatalogError(f"cannot open catalog {self.path}: {exc}") from None
 
     def _check_is_ours(self) -> None:
@@ -213,10 +235,18 @@ class CatalogBase:
 
     # -- transactions ------------------------------------------------------------------
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any exception."""
+    def transaction(self, *, files: Sequence[str] = ()) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any exception.
+
+        ``files``: the transaction changes only these files' rows; a server catalog then
+        locks just them, so scans on several machines write side by side (SQLite has one
+        writer at a time whatever is said).
+        """
         try:
-            self.db.execute("BEGIN IMMEDIATE")
+            if files and self.is_server:
+                self.db.begin_files(files)  # type: ignore[attr-defined]
+            else:
+                self.db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             raise (self._environment_error(exc) or exc) from None
         try:
@@ -248,7 +278,12 @@ class CatalogBase:
         An ``flock`` on ``<catalog>.lock``: the kernel drops it when the process dies, even
         on SIGKILL, so a killed scan never leaves a stale lock behind.
         """
-        if self.path == ":memory:" or self._lock_fd is not None:
+        if self.is_server and not self._server_scan_lock:
+            # A server catalog serialises each file's transaction itself (an advisory lock),
+            # so scans from several machines may run at once: they only say they run.
+            self.db.hold_scan_lock()  # type: ignore[attr-defined]
+            self._server_scan_lock = True
+        if self.path == ":memory:" or self.is_server or self._lock_fd is not None:
             return
         import fcntl
 
@@ -289,6 +324,8 @@ class CatalogBase:
 
     def _lock_is_free(self) -> bool:
         """Whether no process holds the catalog's job lock (probed without waiting)."""
+        if self.is_server:  # no session anywhere holds its scan lock (see _postgres)
+            return not self._server_scan_lock and self.db.scan_lock_free()  # type: ignore[attr-defined]
         if self.path == ":memory:" or self._lock_fd is not None:
             return False  # its runs live in this process, or this catalog holds the lock
         import fcntl
@@ -315,6 +352,9 @@ class CatalogBase:
             return cur.rowcount
 
     def release_scan_lock(self) -> None:
+        if self._server_scan_lock:
+            self.db.release_scan_lock()  # type: ignore[attr-defined]
+            self._server_scan_lock = False
         if self._lock_fd is not None:
             import fcntl
 

@@ -249,7 +249,7 @@ class PeopleMixin(CatalogBase):
             params = ids
         sql += " GROUP BY p.id"
         if not with_empty:
-            sql += " HAVING n_faces > 0"
+            sql += " HAVING COUNT(fp.face_id) > 0"  # not the alias: PostgreSQL refuses it
         sql += " ORDER BY p.id"
         return [{**dict(r), "hidden": bool(r["hidden"])} for r in self.query(sql, params)]
 

@@ -162,10 +162,12 @@ class PhotosMixin(CatalogBase):
     def file_states(self) -> dict[str, FileState]:
         """Every catalogued file (videos once), keyed by path."""
         rows = self.query(
-            "SELECT path, content_hash, size, mtime, MIN(status) AS status, detector "
+            "SELECT path, MAX(content_hash) AS content_hash, MAX(size) AS size, "
+            "MAX(mtime) AS mtime, MIN(status) AS status, MAX(detector) AS detector "
             "FROM photos GROUP BY path"
         )
-        # MIN(status) is 'done' if any frame is done, else 'error'.
+        # MIN(status) is 'done' if any frame is done, else 'error'. The other columns are
+        # the same on every frame of a file; MAX() picks one portably (PostgreSQL too).
         return {
             r["path"]: FileState(
                 r["path"], r["content_hash"], r["size"], r["mtime"], r["status"], r["detector"]
@@ -197,7 +199,7 @@ class PhotosMixin(CatalogBase):
         """
         n_faces = 0
         stamp = now()
-        with self.transaction() as db:
+        with self.transaction(files=[path]) as db:
             db.execute("DELETE FROM photos WHERE path = CAST(? AS TEXT)", (stored_text(path),))
             for p in photos:
                 cur = db.execute(
@@ -492,6 +494,6 @@ class PhotosMixin(CatalogBase):
         """Faces recorded twice for the same photo and index (must always be 0)."""
         row = self.db.execute(
             "SELECT COUNT(*) FROM (SELECT photo_id, face_index, COUNT(*) c FROM faces "
-            "GROUP BY photo_id, face_index HAVING c > 1)"
+            "GROUP BY photo_id, face_index HAVING COUNT(*) > 1) AS dup"
         ).fetchone()
         return int(row[0])

@@ -79,7 +79,9 @@ class PrivacyMixin(CatalogBase):
 
     def saved_index_dir(self) -> Path | None:
         """``<db>.index/``, where :mod:`faceatlas.known` saves its search index."""
-        return None if self.path == ":memory:" else Path(self.path + ".index")
+        if self.path == ":memory:" or self.is_server:  # a server catalog keeps none
+            return None
+        return Path(self.path + ".index")
 
     def erase_saved_index(self) -> list[str]:
         """Erase the saved search index; the next search rebuilds it from the catalog.

@@ -131,7 +131,8 @@ class FriendlyGroup(click.Group):
     show_default=True,
     envvar=DB_ENVVAR,
     type=click.Path(dir_okay=False),
-    help=f"Catalog file (SQLite); also ${DB_ENVVAR}, or --db after the command.",
+    help=f"Catalog: a SQLite file or postgresql://USER@HOST:PORT/DB; also ${DB_ENVVAR}, "
+    "or --db after the command.",
 )
 @click.version_option(package_name="faceatlas")
 @click.pass_context

@@ -125,7 +125,7 @@ def open_catalog(ctx: click.Context, *, create: bool = False) -> Catalog:
     from faceatlas.catalog import Catalog
 
     path = db_path(ctx)
-    if not create and path != ":memory:" and not Path(path).exists():
+    if not create and path != ":memory:" and "://" not in path and not Path(path).exists():
         raise CatalogError(
             f"no catalog at {path}; scan first, or give the right --db (or ${DB_ENVVAR})"
         )
@@ -150,7 +150,8 @@ def db_option_after_command() -> click.Option:
         is_eager=True,
         callback=_set_db,
         type=click.Path(dir_okay=False),
-        help=f"Catalog file (SQLite) [default: ${DB_ENVVAR}, else {DEFAULT_DB}].",
+        help=f"Catalog: a SQLite file or postgresql://USER@HOST:PORT/DB "
+        f"[default: ${DB_ENVVAR}, else {DEFAULT_DB}].",
     )
 
 

@@ -106,6 +106,13 @@ from faceatlas.exceptions import InputError
     type=click.FloatRange(0, 255),
     help="Darker faces (mean luminance 0-255) are not usable.",
 )
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="tcp://HOST:PORT|local:N",
+    help="Run the per-photo work on a Dask cluster (its workers must see the photos at the "
+    "same paths), or on N local Dask workers; see docs/scale.md.",
+)
 @json_option
 @click.pass_context
 def scan(
@@ -126,6 +133,7 @@ def scan(
     max_yaw: float,
     min_score: float,
     min_brightness: float,
+    scheduler: str | None,
     as_json: bool,
 ) -> None:
     """Find, align and embed every face in PATHS (folders are walked recursively)."""
@@ -152,7 +160,9 @@ def scan(
         min_brightness=min_brightness,
     )
     with open_catalog(ctx, create=True) as cat, progress_bar("scanning") as bar:
-        summary = run_scan(paths, cat, config, progress=bar, retry_errors=retry_errors)
+        summary = run_scan(
+            paths, cat, config, progress=bar, retry_errors=retry_errors, scheduler=scheduler
+        )
     if not as_json:
         for err in summary.errors[:20]:
             where = "" if err["path"] in err["error"] else f"{err['path']}: "

@@ -129,7 +129,7 @@ def create_app(
     ):
         raise InputError(f"max_upload_bytes must be an int >= 1024, got {max_upload_bytes!r}")
     db_path = str(db)
-    if db_path != ":memory:" and not Path(db_path).is_file():
+    if db_path != ":memory:" and "://" not in db_path and not Path(db_path).is_file():
         raise InputError(f"catalog {db_path} does not exist; run `faceatlas scan` first")
     token = csrf_token or secrets.token_urlsafe(32)
     templates = Jinja2Templates(directory=str(_HERE / "templates"))
