@@ -297,8 +297,15 @@ class PeopleMixin(CatalogBase):
         return a[:, 0], a[:, 1], a[:, 2].astype(bool)
 
     def face_photo_quality(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(face_ids, photo_ids, quality)`` of every face, by face id, in one query."""
-        rows = self.db.execute("SELECT id, photo_id, quality FROM faces ORDER BY id").fetchall()
+        """``(face_ids, photo_ids, quality)`` of every face, by face id, in one query.
+
+        A face the scan judged not usable (too small, blurred, profile, low score, dark) has
+        quality 0 here, so clustering lets it join a person but never found or bridge one.
+        """
+        rows = self.db.execute(
+            "SELECT id, photo_id, CASE WHEN usable = 0 THEN 0.0 ELSE quality END "
+            "FROM faces ORDER BY id"
+        ).fetchall()
         a = np.array(rows, np.float64).reshape(-1, 3)
         return a[:, 0].astype(np.int64), a[:, 1].astype(np.int64), a[:, 2]
 

@@ -177,7 +177,15 @@ def enroll(
                 msg = f"{len(found)} faces in {path}: enrolled the largest as {name}"
                 summary.warnings.append(msg)
                 log(msg)
-            face = int(_main_face(found)["id"])
+            main = _main_face(found)
+            if main.get("usable") == 0:
+                # a reference is what every later photo is compared with: a tiny, blurred
+                # or turned face would name strangers (issue "Real photos in")
+                msg = f"the face in {path} is not usable ({main.get('reason')}): not enrolled"
+                summary.warnings.append(msg)
+                log(msg)
+                continue
+            face = int(main["id"])
             chosen.append(face)
             references[face] = path
         named = people_named(catalog, name)
