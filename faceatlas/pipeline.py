@@ -74,7 +74,7 @@ def faces_of_image(
     """Align, score, judge (usable or not, and why) and embed every detected face of one image.
 
     Unusable faces are embedded and stored all the same: the user sees them and why, and the
-    clusterer reads the verdict (``Catalog.face_usability``).
+    clusterer reads the verdict (quality 0: ``Catalog.face_photo_quality``).
     """
     if len(detections) == 0:
         return []

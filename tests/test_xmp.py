@@ -449,3 +449,33 @@ def test_bad_input_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="not valid XMP"):
         parse_regions(bad.read_text(), where=str(bad))
     assert np.isfinite(overlap((0, 0, 1, 1), (0, 0, 1, 1)))
+
+
+@pytest.mark.slow
+def test_import_reads_regions_inside_a_heic_photo(shared_data: Path, tmp_path: Path) -> None:
+    from PIL import Image
+
+    from faceatlas.images import register_formats
+
+    register_formats()
+    folder = tmp_path / "phone"
+    folder.mkdir()
+    photo = folder / "cp.heic"
+    Image.open(shared_data / "lfw" / "images" / "Colin_Powell" / "Colin_Powell_0001.jpg").save(
+        photo
+    )
+    exiftool(
+        "-overwrite_original",
+        "-XMP-mwg-rs:RegionAppliedToDimensionsW=250",
+        "-XMP-mwg-rs:RegionAppliedToDimensionsH=250",
+        "-XMP-mwg-rs:RegionAppliedToDimensionsUnit=pixel",
+        "-XMP-mwg-rs:RegionList=[{Area={X=0.5,Y=0.45,W=0.35,H=0.45,Unit=normalized},"
+        "Name=Colin Powell,Type=Face}]",
+        str(photo),
+    )
+    db = tmp_path / "h.db"
+    res = _cli("--db", str(db), "import-xmp", str(folder))
+    assert res.exit_code == 0, res.output
+    with Catalog(db) as cat:
+        [person] = [p for p in cat.persons() if p["name"] == "Colin Powell"]
+        assert len(cat.faces_of_person(person["id"])) == 1
