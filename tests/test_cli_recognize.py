@@ -232,6 +232,12 @@ def test_similar_face_person_and_photo(knn_db, shared_data):
     photo = str(shared_data / KNN / "test" / "obama1.jpg")
     text = _run("--db", knn_db, "similar", photo, "-k", "2")
     assert re.search(r"exact search over 9 faces", text) and "(obama)" in text
+    # one threshold: similar names the bar cluster and who use, and marks faces above it
+    data = json.loads(_run("--db", knn_db, "similar", photo, "-k", "2", "--json"))
+    assert "same-person threshold" in text and data["threshold_source"]
+    top = data["queries"][0]["results"][0]
+    assert top["name"] == "obama" and top["same_person"] is True
+    assert re.search(r"\d\.\d{3}\* face", text)
     res = CliRunner().invoke(main, ["--db", knn_db, "similar", "nobody-by-this-name"])
     assert res.exit_code == 1 and "nothing matches" in res.stderr
 

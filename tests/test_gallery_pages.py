@@ -22,7 +22,7 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient
 
 from faceatlas import Catalog, ScanConfig, scan
-from faceatlas.people import cluster_people, list_people
+from faceatlas.people import cluster_people, list_people, name_person
 from faceatlas.web import create_app
 
 TOKEN = "test-token"
@@ -339,3 +339,13 @@ def test_scan_verdicts_and_capture_times_are_used(client: TestClient, db: Path) 
         (loose[-1]["id"], "face 12 px, under 20")
     ]
     assert "face 12 px, under 20" in client.get("/unsorted?quality=poor").text
+
+
+def test_person_page_by_name(client: TestClient, db: Path) -> None:
+    with Catalog(db) as cat:
+        pid = list_people(cat)["people"][0]["id"]
+        name_person(cat, pid, "Kit Harington")
+    r = client.get("/person/kit_harington.json", follow_redirects=False)
+    assert r.status_code == 307 and r.headers["location"] == f"/person/{pid}.json"
+    assert client.get("/person/Kit%20Harington.json").json()["id"] == pid
+    assert client.get("/person/nobody-by-this-name").status_code == 404

@@ -365,7 +365,13 @@ def similar(
     def text(r: dict[str, Any]) -> str:
         from faceatlas.known import IndexInfo
 
-        lines = [IndexInfo(**r["index"]).line()]
+        lines = [
+            IndexInfo(**r["index"]).line(),
+            (
+                f"same-person threshold {r['threshold']:.3f} ({r['threshold_source']}); "
+                "* marks faces above it"
+            ),
+        ]
         for q in r["queries"]:
             lines.append(
                 "query: "
@@ -379,7 +385,8 @@ def similar(
                 )
                 frame = f" [frame {res['frame_index']}]" if res["frame_index"] >= 0 else ""
                 lines.append(
-                    f"  {res['similarity']:.3f}  face {res['face_id']:>6}  "
+                    f"  {res['similarity']:.3f}{'*' if res['same_person'] else ' '} "
+                    f"face {res['face_id']:>6}  "
                     f"{who_:<20} {res['path']}{frame}"
                 )
             if not q["results"]:

@@ -14,6 +14,7 @@ from faceatlas.exceptions import InputError, NotFoundError
 from faceatlas.known._common import Log, embedder_of, quiet
 from faceatlas.known._index import catalog_index
 from faceatlas.known._who import embed_files
+from faceatlas.policy import same_person_threshold
 
 if TYPE_CHECKING:
     from faceatlas.catalog import Catalog
@@ -116,13 +117,18 @@ def similar(
     -------
     dict
         ``index`` (:class:`IndexInfo` as a dict) and ``queries``: each with ``query`` and
-        ``results`` (face_id, similarity, path, frame_index, box, person_id, name).
+        ``results`` (face_id, similarity, same_person, path, frame_index, box, person_id,
+        name); ``threshold`` and ``threshold_source``: the same-person bar of
+        :func:`faceatlas.policy.same_person_threshold` that ``same_person`` compares with.
     """
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise InputError(f"k must be an int >= 1, got {k!r}")
     if min_similarity is not None and not -1.0 <= float(min_similarity) <= 1.0:
         raise InputError(f"min_similarity must be in [-1, 1], got {min_similarity!r}")
     emb = embedder_of(catalog, embedder)
+    # the same bar cluster and who use (faceatlas.policy), to say which results are likely
+    # the same person; the list itself is ordered by similarity alone
+    bar = same_person_threshold(catalog, emb)
     config = ScanConfig(detector=detector, embedder=emb.name, jobs=1)
     queries = _resolve_query(catalog, query, emb, config)
     index, _, info = catalog_index(catalog, emb, kind=index_kind, exact_max=exact_max, log=log)
@@ -151,6 +157,7 @@ def similar(
                 {
                     "face_id": fid,
                     "similarity": round(float(s), 6),
+                    "same_person": bool(s >= bar.value),
                     "path": f["path"],
                     "frame_index": f["frame_index"],
                     "box": [round(f[c], 1) for c in ("x1", "y1", "x2", "y2")],
@@ -161,4 +168,10 @@ def similar(
             if len(results) == k:
                 break
         out.append({"query": q["query"], "results": results})
-    return {"index": info.to_dict(), "embedder": emb.name, "queries": out}
+    return {
+        "index": info.to_dict(),
+        "embedder": emb.name,
+        "threshold": bar.value,
+        "threshold_source": bar.source,
+        "queries": out,
+    }

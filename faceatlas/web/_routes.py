@@ -233,6 +233,17 @@ async def people_page(request: Request) -> Response:
     return page(request, "people.html", data, nav="people", hidden=hidden)
 
 
+async def person_by_name(request: Request) -> Response:
+    """``/person/Tony_Blair`` (or ``.json``): the person of that name, as the CLI finds it."""
+    from faceatlas.people import find_person
+
+    ref = request.path_params["person_ref"]
+    twin = ref.endswith(".json")
+    ref = ref.removesuffix(".json")
+    pid = await on_catalog(request, lambda cat: find_person(cat, ref))
+    return RedirectResponse(f"/person/{pid}{'.json' if twin else ''}", status_code=307)
+
+
 async def person_page(request: Request) -> Response:
     from faceatlas.views import FACES_PER_PAGE
     from faceatlas.views import person_page as person_data
