@@ -100,6 +100,23 @@ LARGE_PASS_SIDE = 512
 # (YuNet's time grows faster than its input: 0.21 s at 1920x1440, 1.27 s at 4000x3000 on one
 # core); a 48 MP photo is then searched at 16 MP, so its smallest found faces are ~28 px.
 MAX_DETECT_PIXELS = 16_000_000
+# Detection passes larger than this are searched in tiles of TILE_SIDE overlapping by
+# TILE_OVERLAP (> YUNET_MAX_FACE): a worker stays under 500 MB on an 81 MP photo (issue 17),
+# and a 12 MP photo (5 MP at the working scale) is still one pass.
+TILE_ABOVE_PIXELS = 6_000_000
+TILE_SIDE = 1536
+TILE_OVERLAP = 512
+
+
+def _tile_starts(size: int) -> list[int]:
+    """Offsets of the tiles along one side: every TILE_SIDE - TILE_OVERLAP, the last flush."""
+    if size <= TILE_SIDE:
+        return [0]
+    step = TILE_SIDE - TILE_OVERLAP
+    starts = list(range(0, size - TILE_SIDE, step))
+    return [*starts, size - TILE_SIDE]
+
+
 # Faces found at two scales are one face when their boxes overlap this much (intersection
 # over union); YuNet's own NMS uses 0.3 within one scale.
 CROSS_SCALE_IOU = 0.3
@@ -219,7 +236,34 @@ class YuNetDetector:
         return self._net
 
     def _detect_at(self, bgr: np.ndarray) -> np.ndarray:
-        """YuNet's raw rows (n, 15) on ``bgr`` as it is."""
+        """YuNet's raw rows (n, 15) on ``bgr`` as it is, in tiles when it is large.
+
+        YuNet's feature maps take about 75 MB per megapixel of input, so a 16 MP pass alone
+        would take over a gigabyte; above :data:`TILE_ABOVE_PIXELS` the image is searched in
+        overlapping tiles (the overlap is wider than the largest face YuNet finds, so every
+        face lies whole in one tile; the part of it another tile sees is dropped by NMS).
+        """
+        h, w = bgr.shape[:2]
+        if h * w <= TILE_ABOVE_PIXELS:
+            return self._detect_whole(bgr)
+        rows = []
+        for y in _tile_starts(h):
+            for x in _tile_starts(w):
+                tile = np.ascontiguousarray(bgr[y : y + TILE_SIDE, x : x + TILE_SIDE])
+                found = self._detect_whole(tile)
+                found[:, [0, 4, 6, 8, 10, 12]] += x
+                found[:, [1, 5, 7, 9, 11, 13]] += y
+                rows.append(found)
+        faces = np.concatenate(rows)
+        if len(faces) > 1:
+            boxes = np.column_stack(
+                [faces[:, 0], faces[:, 1], faces[:, 0] + faces[:, 2], faces[:, 1] + faces[:, 3]]
+            )
+            faces = faces[non_max_suppression(boxes, faces[:, 14])]
+        return faces
+
+    def _detect_whole(self, bgr: np.ndarray) -> np.ndarray:
+        """YuNet's raw rows (n, 15) on ``bgr`` in one pass."""
         net = self._model()
         net.setInputSize((bgr.shape[1], bgr.shape[0]))
         _, faces = net.detect(bgr)

@@ -1,0 +1,36 @@
+"""Large detection passes run in overlapping tiles: every face found once, memory bounded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from faceatlas.detect import TILE_ABOVE_PIXELS, TILE_OVERLAP, TILE_SIDE, YuNetDetector
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("offset", [-300, -120, 0, 120, 300])
+def test_a_face_across_a_tile_edge_is_found_once(shared_data: Path, offset: int) -> None:
+    face = Image.open(shared_data / "lfw" / "images" / "Colin_Powell" / "Colin_Powell_0001.jpg")
+    canvas = Image.new("RGB", (4000, 4000), (90, 110, 120))
+    det = YuNetDetector()
+    scale = 0.65  # the working scale of a 4000 x 4000 photo (faces down to 20 px)
+    assert (4000 * scale) ** 2 > TILE_ABOVE_PIXELS  # so the working pass is tiled
+    edge = TILE_SIDE / scale  # the first tile's right edge, in the photo
+    big = face.resize((500, 500))
+    x = int(edge - 250 + offset)
+    canvas.paste(big, (x, 1500))
+    found = det.detect(np.asarray(canvas))
+    assert len(found) == 1, found.boxes
+    x1, y1, x2, y2 = found.boxes[0]
+    assert x < (x1 + x2) / 2 < x + 500 and 1500 < (y1 + y2) / 2 < 2000
+
+
+def test_the_overlap_holds_the_largest_face_yunet_finds() -> None:
+    from faceatlas.detect import YUNET_MAX_FACE
+
+    assert TILE_OVERLAP > YUNET_MAX_FACE
