@@ -580,7 +580,7 @@ def detect_with_retries(
         img = image if turn == 0 else turn_image(image, turn)
         found = detector.detect(img)
         if len(found) == 0 and retry_light:
-            light = detector.detect(normalise_light(img))
+            light = _detect_normalised(detector, img)
             if len(light):
                 return Found(unturn_detections(light, turn, h, w), turn, True)
         return Found(unturn_detections(found, turn, h, w), turn, False)
@@ -593,6 +593,36 @@ def detect_with_retries(
         if _top_score(other) > _top_score(best):
             best = other
     return best
+
+
+def _detect_normalised(detector: Detector, image: np.ndarray) -> Detections:
+    """``detector`` on :func:`normalise_light` of ``image``, normalised at the working scale.
+
+    YuNet never looks at a large photo at full size, so its light is normalised on the copy
+    it looks at: the same faces, without full-size copies of a 20 MP photo (issue 17's
+    memory bound).
+    """
+    if not isinstance(detector, YuNetDetector) or not detector.multi_scale:
+        return detector.detect(normalise_light(image))
+    h, w = image.shape[:2]
+    scale = max(detection_scales(h, w, max_side=detector.max_side, min_face=detector.min_face))
+    if scale >= 1.0:
+        return detector.detect(normalise_light(image))
+    import dataclasses
+
+    import cv2
+
+    small = cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+    # the smallest face wanted, as it is in the shrunk copy; the model is shared
+    shrunk = dataclasses.replace(detector, min_face=max(1, round(detector.min_face * scale)))
+    shrunk._net = detector._model()
+    found = shrunk.detect(normalise_light(small))
+    return Detections(
+        found.boxes / np.float32(scale),
+        found.landmarks / np.float32(scale),
+        found.scores,
+        found.detector,
+    )
 
 
 def _top_score(found: Found) -> float:

@@ -34,3 +34,20 @@ def test_the_overlap_holds_the_largest_face_yunet_finds() -> None:
     from faceatlas.detect import YUNET_MAX_FACE
 
     assert TILE_OVERLAP > YUNET_MAX_FACE
+
+
+def test_the_light_retry_of_a_large_dark_photo_finds_the_face_in_the_photos_frame(
+    shared_data: Path,
+) -> None:
+    from faceatlas.detect import detect_with_retries
+
+    face = Image.open(shared_data / "lfw" / "images" / "Colin_Powell" / "Colin_Powell_0001.jpg")
+    canvas = Image.new("RGB", (6000, 4000), (40, 40, 40))
+    canvas.paste(face.resize((400, 400)), (3000, 1000))
+    dark = (255 * 0.05 * (np.asarray(canvas) / 255.0) ** 2.5).astype(np.uint8)
+    det = YuNetDetector()
+    assert len(det.detect(dark)) == 0
+    found = detect_with_retries(det, dark)
+    assert found.light and len(found.detections) == 1
+    x1, y1, x2, y2 = found.detections.boxes[0]
+    assert 3000 < (x1 + x2) / 2 < 3400 and 1000 < (y1 + y2) / 2 < 1400
