@@ -100,21 +100,39 @@ LARGE_PASS_SIDE = 512
 # (YuNet's time grows faster than its input: 0.21 s at 1920x1440, 1.27 s at 4000x3000 on one
 # core); a 48 MP photo is then searched at 16 MP, so its smallest found faces are ~28 px.
 MAX_DETECT_PIXELS = 16_000_000
-# Detection passes larger than this are searched in tiles of TILE_SIDE overlapping by
-# TILE_OVERLAP (> YUNET_MAX_FACE): a worker stays under 500 MB on an 81 MP photo (issue 17),
-# and a 12 MP photo (5 MP at the working scale) is still one pass.
-TILE_ABOVE_PIXELS = 6_000_000
-TILE_SIDE = 1536
+# Detection passes larger than TILE_MAX_PIXELS are searched in overlapping tiles of at most
+# that size (YuNet's feature maps take about 75 MB per megapixel). The tiles share a worker's
+# memory with the photo itself, so passes over TILE_SMALLER_ABOVE (photos of 20 MP and more)
+# get smaller tiles. Measured peaks of a scan worker (`/usr/bin/time -v`, docs/benchmarks.md):
+# 12 MP JPEG 417 MB (its 5 MP pass in 2 tiles, 1.2x the pixels of one pass), the zoo's 81 MP
+# PNG 439 MB, a 48 MP JPEG 528 MB.
+TILE_MAX_PIXELS = 3_200_000
+TILE_SMALLER_ABOVE = 6_000_000
+TILE_SMALLER_PIXELS = 2_400_000
+# Wider than the largest face YuNet finds (YUNET_MAX_FACE): every face lies whole in a tile.
 TILE_OVERLAP = 512
 
 
-def _tile_starts(size: int) -> list[int]:
-    """Offsets of the tiles along one side: every TILE_SIDE - TILE_OVERLAP, the last flush."""
-    if size <= TILE_SIDE:
-        return [0]
-    step = TILE_SIDE - TILE_OVERLAP
-    starts = list(range(0, size - TILE_SIDE, step))
-    return [*starts, size - TILE_SIDE]
+def _tile_grid(height: int, width: int) -> tuple[list[int], int, list[int], int]:
+    """``(ys, tile_h, xs, tile_w)``: the fewest pixels in tiles small enough (see above)."""
+    budget = TILE_SMALLER_PIXELS if height * width > TILE_SMALLER_ABOVE else TILE_MAX_PIXELS
+
+    def spans(size: int, n: int) -> tuple[list[int], int]:
+        if n == 1:
+            return [0], size
+        length = -(-(size + (n - 1) * TILE_OVERLAP) // n)
+        return [round(i * (size - length) / (n - 1)) for i in range(n)], length
+
+    best: tuple[int, list[int], int, list[int], int] | None = None
+    for ny in range(1, 12):
+        ys, th = spans(height, ny)
+        for nx in range(1, 12):
+            xs, tw = spans(width, nx)
+            if th * tw <= budget and (best is None or ny * nx * th * tw < best[0]):
+                best = (ny * nx * th * tw, ys, th, xs, tw)
+    if best is None:  # pragma: no cover - MAX_DETECT_PIXELS keeps passes far below this
+        raise InputError(f"image of {width}x{height} is too large to search in tiles")
+    return best[1], best[2], best[3], best[4]
 
 
 # Faces found at two scales are one face when their boxes overlap this much (intersection
@@ -239,17 +257,18 @@ class YuNetDetector:
         """YuNet's raw rows (n, 15) on ``bgr`` as it is, in tiles when it is large.
 
         YuNet's feature maps take about 75 MB per megapixel of input, so a 16 MP pass alone
-        would take over a gigabyte; above :data:`TILE_ABOVE_PIXELS` the image is searched in
+        would take over a gigabyte; above :data:`TILE_MAX_PIXELS` the image is searched in
         overlapping tiles (the overlap is wider than the largest face YuNet finds, so every
         face lies whole in one tile; the part of it another tile sees is dropped by NMS).
         """
         h, w = bgr.shape[:2]
-        if h * w <= TILE_ABOVE_PIXELS:
+        if h * w <= TILE_MAX_PIXELS:
             return self._detect_whole(bgr)
         rows = []
-        for y in _tile_starts(h):
-            for x in _tile_starts(w):
-                tile = np.ascontiguousarray(bgr[y : y + TILE_SIDE, x : x + TILE_SIDE])
+        ys, th, xs, tw = _tile_grid(h, w)
+        for y in ys:
+            for x in xs:
+                tile = np.ascontiguousarray(bgr[y : y + th, x : x + tw])
                 found = self._detect_whole(tile)
                 found[:, [0, 4, 6, 8, 10, 12]] += x
                 found[:, [1, 5, 7, 9, 11, 13]] += y
@@ -276,14 +295,15 @@ class YuNetDetector:
         import cv2
 
         h, w = image.shape[:2]
-        bgr = np.ascontiguousarray(image[:, :, ::-1])
         if self.multi_scale:
             scales = detection_scales(h, w, max_side=self.max_side, min_face=self.min_face)
         else:
             scales = [min(1.0, self.max_side / max(h, w))]
         rows = []
         base = max(scales)
-        src = bgr  # each pass shrinks the previous pass's copy, cheaper than the full image
+        # each pass shrinks the previous pass's copy, cheaper than the full image; only the
+        # shrunk copy is turned to BGR (a full-size copy of a 48 MP photo is 144 MB)
+        src = image
         for scale in sorted(scales, reverse=True):
             size = (max(1, round(w * scale)), max(1, round(h * scale)))
             if size != (src.shape[1], src.shape[0]):
@@ -292,7 +312,7 @@ class YuNetDetector:
                 shrink = size[0] / src.shape[1]
                 interp = cv2.INTER_AREA if shrink < 0.5 else cv2.INTER_LINEAR
                 src = cv2.resize(src, size, interpolation=interp)
-            found = self._detect_at(src)
+            found = self._detect_at(cv2.cvtColor(src, cv2.COLOR_RGB2BGR))
             found[:, 0:14:2] *= np.float32(w / src.shape[1])
             found[:, 1:14:2] *= np.float32(h / src.shape[0])
             if scale < base:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from faceatlas.detect import TILE_ABOVE_PIXELS, TILE_OVERLAP, TILE_SIDE, YuNetDetector
+from faceatlas.detect import TILE_MAX_PIXELS, TILE_OVERLAP, YuNetDetector, _tile_grid
 
 pytestmark = pytest.mark.slow
 
@@ -19,8 +19,9 @@ def test_a_face_across_a_tile_edge_is_found_once(shared_data: Path, offset: int)
     canvas = Image.new("RGB", (4000, 4000), (90, 110, 120))
     det = YuNetDetector()
     scale = 0.65  # the working scale of a 4000 x 4000 photo (faces down to 20 px)
-    assert (4000 * scale) ** 2 > TILE_ABOVE_PIXELS  # so the working pass is tiled
-    edge = TILE_SIDE / scale  # the first tile's right edge, in the photo
+    assert (4000 * scale) ** 2 > TILE_MAX_PIXELS  # so the working pass is tiled
+    _, _, xs, tw = _tile_grid(2600, 2600)
+    edge = tw / scale  # the first tile's right edge, in the photo
     big = face.resize((500, 500))
     x = int(edge - 250 + offset)
     canvas.paste(big, (x, 1500))
