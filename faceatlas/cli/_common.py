@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from faceatlas.exceptions import CatalogError
+from faceatlas.jsonable import json_default
 from faceatlas.policy import DEFAULT_EMBEDDER
 
 if TYPE_CHECKING:
@@ -31,21 +32,9 @@ DB_ENVVAR = "FACEATLAS_DB"
 def emit(data: Any, as_json: bool, text: Callable[[Any], str] | None = None) -> None:
     """Print ``data`` as JSON, or through ``text`` for people."""
     if as_json:
-        click.echo(json.dumps(data, indent=2, default=_json_default))
+        click.echo(json.dumps(data, indent=2, default=json_default))
     elif text is not None:
         click.echo(text(data))
-
-
-def _json_default(obj: Any) -> Any:
-    import numpy as np
-
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
 def shown(text: str) -> str:

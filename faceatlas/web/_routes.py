@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from faceatlas.catalog import Catalog
 from faceatlas.exceptions import CatalogBusyError, FaceAtlasError, NotFoundError
+from faceatlas.jsonable import json_default
 from faceatlas.web._security import (
     Refused,
     capped_request,
@@ -124,22 +125,6 @@ async def on_catalog(request: Request, fn: Callable[..., Any], *args: Any) -> An
     return await run_in_threadpool(run)
 
 
-def _json_default(obj: Any) -> Any:
-    import numpy as np
-
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, Path):
-        return str(obj)
-    if isinstance(obj, set | tuple):
-        return list(obj)
-    if hasattr(obj, "to_dict"):
-        return obj.to_dict()
-    raise TypeError(f"{type(obj).__name__} is not JSON")
-
-
 def json_response(data: Any, status_code: int = 200) -> Response:
     """``data`` as JSON, encoded by the json module's C walker (numpy values, paths too).
 
@@ -150,7 +135,7 @@ def json_response(data: Any, status_code: int = 200) -> Response:
     import json
 
     try:
-        body = json.dumps(data, default=_json_default, ensure_ascii=False, separators=(",", ":"))
+        body = json.dumps(data, default=json_default, ensure_ascii=False, separators=(",", ":"))
         raw = body.encode("utf-8")  # a file name that is not UTF-8 fails here
     except (TypeError, ValueError):
         return JSONResponse(jsonable(data), status_code=status_code)
