@@ -31,10 +31,6 @@ POOR_QUALITY = 0.5
 TIMELINE_PHOTOS_PER_MONTH = 12
 #: Small groups listed at the top of the unsorted page.
 GROUPS_SHOWN = 60
-#: Unassigned faces (best quality first) compared with every person for review questions.
-REVIEW_UNASSIGNED = 5000
-#: Below the threshold by at most this much, a face is worth a question.
-REVIEW_MARGIN = 0.1
 
 _CACHE: dict[tuple[str, str], tuple[int, Any]] = {}
 _CACHE_LOCK = threading.Lock()
