@@ -364,11 +364,11 @@ from faceatlas.views._gallery import (  # noqa: E402
     photo_page,
     unsorted_page,
     upload_preview,
-    warm,
 )
 from faceatlas.views._review import (  # noqa: E402
     answer_review,
     choose_cover,
     ignore_faces,
     review_questions,
+    warm,
 )

@@ -106,31 +106,6 @@ def _rebuild(path: str, key: str, build: Callable[..., Any], lock: threading.Loc
         lock.release()
 
 
-def warm(path: str, *, embedder: str | None = None) -> threading.Thread:
-    """Build the costly gallery answers of catalog ``path`` in a background thread.
-
-    ``faceatlas serve`` calls it at start, so the first visitor of the people list or the
-    review queue does not wait for them.
-    """
-    from faceatlas.catalog import Catalog
-
-    def run() -> None:
-        from faceatlas.views._review import review_questions
-
-        try:
-            with Catalog(path) as cat:
-                people_listing(cat)
-                person_names(cat)
-                cached(cat, "unassigned", cat.unassigned_face_ids)
-                review_questions(cat, 50, embedder=embedder)
-        except Exception:  # noqa: BLE001 - a request builds what is missing, with its error
-            return
-
-    thread = threading.Thread(target=run, name="faceatlas-warm", daemon=True)
-    thread.start()
-    return thread
-
-
 def people_listing(catalog: Catalog, *, include_hidden: bool = False) -> dict[str, Any]:
     """:func:`faceatlas.people.list_people`, cached, with each person's chosen cover face."""
     from faceatlas.people import list_people

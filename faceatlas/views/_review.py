@@ -9,10 +9,11 @@ clusterings.
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 from faceatlas.exceptions import InputError
-from faceatlas.views._gallery import cached
+from faceatlas.views._gallery import cached, people_listing, person_names
 
 if TYPE_CHECKING:
     from faceatlas.catalog import Catalog
@@ -105,3 +106,26 @@ def choose_cover(catalog: Catalog, person_id: int, face_id: int | None) -> dict[
     """Show a person by one of its faces (None: by its best-quality face again)."""
     catalog.set_cover(person_id, face_id)
     return {"person": person_id, "cover_face": face_id}
+
+
+def warm(path: str, *, embedder: str | None = None) -> threading.Thread:
+    """Build the costly gallery answers of catalog ``path`` in a background thread.
+
+    ``faceatlas serve`` calls it at start, so the first visitor of the people list or the
+    review queue does not wait for them.
+    """
+    from faceatlas.catalog import Catalog
+
+    def run() -> None:
+        try:
+            with Catalog(path) as cat:
+                people_listing(cat)
+                person_names(cat)
+                cached(cat, "unassigned", cat.unassigned_face_ids)
+                review_questions(cat, 50, embedder=embedder)
+        except Exception:  # noqa: BLE001 - a request builds what is missing, with its error
+            return
+
+    thread = threading.Thread(target=run, name="faceatlas-warm", daemon=True)
+    thread.start()
+    return thread
