@@ -144,6 +144,11 @@ async def correction(request: Request) -> Response:
     if run is None:
         raise Refused(404, f"no such correction: {action!r}")
     result = await on_catalog(request, run, body, request.app.state.embedder)
+    return after_correction(body, is_form, {"action": action, "result": result})
+
+
+def after_correction(body: dict[str, Any], is_form: bool, payload: dict[str, Any]) -> Response:
+    """A form goes back to its ``next`` page (a path on this site only); JSON gets ``payload``."""
     nxt = body.get("next")
     # only a path on this site: "//host" and backslashes would leave it
     if (
@@ -154,4 +159,4 @@ async def correction(request: Request) -> Response:
         and "\\" not in nxt
     ):
         return RedirectResponse(nxt, status_code=303)
-    return JSONResponse(jsonable({"action": action, "result": result}))
+    return JSONResponse(jsonable(payload))

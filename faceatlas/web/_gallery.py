@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 
-from faceatlas.web._corrections import _correction_body
-from faceatlas.web._routes import chip_url, jsonable, on_catalog, page
+from faceatlas.web._corrections import _correction_body, after_correction
+from faceatlas.web._routes import chip_url, on_catalog, page
 from faceatlas.web._security import Refused
 
 __all__ = ["cover_action", "face_page", "ignore_action", "names", "photo_view", "review_action"]
@@ -88,17 +88,7 @@ def _person(body: dict[str, Any]) -> int:
 async def _answer(request: Request, fn: Any) -> Response:
     body, is_form = await _correction_body(request)
     result = await on_catalog(request, fn, body)
-    nxt = body.get("next")
-    # only a path on this site: "//host" and backslashes would leave it
-    if (
-        is_form
-        and isinstance(nxt, str)
-        and nxt.startswith("/")
-        and not nxt.startswith("//")
-        and "\\" not in nxt
-    ):
-        return RedirectResponse(nxt, status_code=303)
-    return JSONResponse(jsonable({"result": result}))
+    return after_correction(body, is_form, {"result": result})
 
 
 async def review_action(request: Request) -> Response:

@@ -16,7 +16,6 @@ import base64
 import os
 import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -144,8 +143,6 @@ def json_response(data: Any, status_code: int = 200) -> Response:
 
 def jsonable(obj: Any) -> Any:
     """``obj`` with numpy values, paths and dataclasses turned into JSON's types."""
-    import numpy as np
-
     if obj is None or isinstance(obj, int | float):
         return obj
     if isinstance(obj, str):
@@ -154,15 +151,10 @@ def jsonable(obj: Any) -> Any:
         return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple | set):
         return [jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, Path):
-        return str(obj)
-    if hasattr(obj, "to_dict"):
-        return jsonable(obj.to_dict())
-    return obj
+    try:  # numpy values, paths, records: as every JSON answer of faceatlas turns them
+        return jsonable(json_default(obj))
+    except TypeError:
+        return obj
 
 
 def chip_url(face_id: int) -> str:
