@@ -364,27 +364,73 @@ def _lfw_folder(lfw: Path, folder: Path, n: int) -> list[Path]:
     return out
 
 
+def _photos_in(db: Path) -> int:
+    with contextlib.suppress(sqlite3.Error):
+        con = sqlite3.connect(db)
+        try:
+            return int(con.execute("SELECT COUNT(*) FROM photos").fetchone()[0])
+        finally:
+            con.close()
+    return 0
+
+
+def _fill(disk: Path) -> Path:
+    """Write ``disk/filler`` until the disk has no byte left (as another program would)."""
+    filler = disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        for chunk in (1 << 20, 1 << 16, 1 << 12, 1 << 9):
+            with contextlib.suppress(OSError):
+                while True:
+                    os.write(fd, b"\0" * chunk)
+    finally:
+        os.close(fd)
+    return filler
+
+
 @pytest.mark.slow
 def test_a_full_disk_is_one_line_and_the_next_run_completes(tmp_path: Path, lfw: Path) -> None:
     photos = _lfw_folder(lfw, tmp_path / "photos", 40)
-    with tmpfs(tmp_path / "disk", "400k") as disk:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    with tmpfs(tmp_path / "disk", "50m") as disk:
         db = disk / "c.db"
-        assert_one_line_error(
-            cli("scan", str(tmp_path / "photos"), "-j", "1", db=db), "disk is full"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "faceatlas", "--db", str(db), "scan", str(tmp_path / "photos")]
+            + ["-j", "1"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
+        try:
+            deadline = time.monotonic() + TIME_LIMIT_S
+            while _photos_in(db) < 3 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            filler = _fill(disk)  # the disk fills up under the running scan
+            _, err = proc.communicate(timeout=TIME_LIMIT_S)
+        finally:
+            proc.kill()
+        assert proc.returncode == 1
+        lines = text(err).strip().splitlines()
+        assert len(lines) == 1 and "disk is full" in lines[0], lines
         with Catalog(db) as cat:  # what was written before is intact, the run says failed
             kept = cat.counts()["photos"]
             assert cat.integrity_check() == "ok"
-            # "failed" when the disk still took that last write; when it did not, the run is
-            # left running and shown "interrupted" (no process holds the lock): never "done"
-            assert cat.runs()[0]["status"] in ("failed", "interrupted")
-        assert 0 < kept < len(photos)
-        subprocess.run(["mount", "-o", "remount,size=50m", str(disk)], check=True)
+            run = cat.runs()[0]
+        # the process saw the error: "failed" with the reason (written in the space of the
+        # job's reserve), not "interrupted" as if it had died, and never "done"
+        assert run["status"] == "failed", run
+        assert "disk is full" in run["summary"]["failure"]
+        assert "failed: catalog" in text(cli("runs", db=db).stdout)
+        assert not (disk / "c.db.reserve").exists()
+        assert 3 <= kept < len(photos)
+        filler.unlink()
         done = cli("scan", str(tmp_path / "photos"), "-j", "1", "--json", db=db)
         assert done.returncode == 0, text(done.stderr)
         assert json.loads(done.stdout)["unchanged"] == kept
         with Catalog(db) as cat:
             assert cat.counts()["photos"] == len(photos)
+            assert [r["status"] for r in cat.runs()] == ["done", "failed"]
+        assert not (disk / "c.db.reserve").exists()
 
 
 @pytest.mark.slow
