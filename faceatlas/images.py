@@ -46,7 +46,8 @@ RAW_SUFFIXES = frozenset({".dng", ".cr2", ".cr3", ".nef", ".nrw", ".arw", ".raf"
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm"})
 
 # 100 megapixels: larger than any camera photo users are likely to have (a 61 MP full-frame
-# sensor is 9504x6336), small enough that one decoded image stays under 300 MB of RAM.
+# sensor is 9504x6336). Decoding one image at this limit takes at most ~385 MB over the
+# process (Pillow's image and the array; the 64 MP RGB PNG), a 48 MP JPEG ~285 MB.
 DEFAULT_MAX_PIXELS = 100_000_000
 
 # Pillow's own bomb check warns at 89 MP and raises at 179 MP; faceatlas applies its own
@@ -56,13 +57,24 @@ Image.MAX_IMAGE_PIXELS = None
 # 256 MB: what one image may take while it is decoded, at the default pixel limit (the
 # budget grows in proportion when --max-pixels is raised). Pillow holds RGB in 4 bytes a
 # pixel, so a 64 MP RGB PNG fits, a 100 MP one does not; a JPEG always fits, since it is
-# reduced while decoding (draft mode). With the worker's models this keeps a worker under
-# 500 MB (measured in docs/benchmarks.md, issue 17).
+# reduced while decoding (draft mode). Decoding is not what sets a worker's peak: detection
+# of the full-size photo and the embedder's model are (docs/benchmarks.md, issue 17, "Peak
+# memory of one worker": 588 MB for a 12 MP JPEG, 699 MB for a 48 MP one, once the embedder
+# is loaded; the 500 MB target needs smaller detection tiles, see there).
 DEFAULT_MAX_DECODED_BYTES = 256 * 1024 * 1024
 
 # 50 MP: images above this are reduced (by a whole factor, while decoding where the format
 # allows) before they become arrays; a 48 MP phone photo (8000x6000) keeps every pixel.
 MAX_WORKING_PIXELS = 50_000_000
+
+# JPEGs of this many pixels and more (up to MAX_WORKING_PIXELS) are decoded by OpenCV straight
+# into the 3-byte RGB array: Pillow holds RGB in 4 bytes a pixel, and its image and the array
+# made from it lived side by side: decoding a 48 MP photo took 357 MB over the process, now
+# 285 MB (OpenCV's Python binding still copies its image into the array once). The pixels are
+# the same (both decoders are libjpeg-turbo; tests/test_decode_memory.py compares them, EXIF
+# turns included). Smaller photos keep Pillow's path: their copies weigh little beside
+# detection's memory.
+COMPACT_DECODE_PIXELS = 20_000_000
 
 # A face needs more than this on both sides; thinner images (a line of pixels, a sliver of
 # a banner) are refused with that reason instead of reaching the detector's resize.
@@ -181,15 +193,8 @@ def _bytes_per_pixel(mode: str) -> int:
     return 4
 
 
-def _decode_bounded(img: Image.Image, path: Path, max_pixels: int) -> Image.Image:
-    """Decode ``img`` with its memory bounded by decoded bytes, not only by pixels.
-
-    Refuses shapes no face fits in and images whose decoded bytes would exceed the budget
-    (:data:`DEFAULT_MAX_DECODED_BYTES`, scaled with ``max_pixels``); a JPEG larger than
-    :data:`MAX_WORKING_PIXELS` is decoded at 1/2, 1/4 or 1/8 scale (draft mode), any other
-    format is reduced by a whole factor right after decoding, in its own compact mode (a
-    palette image stays 1 byte a pixel), so no full-size RGB(A) copy is ever made.
-    """
+def _check_shape(img: Image.Image, path: Path) -> None:
+    """Refuse shapes no face fits in, before anything is decoded."""
     width, height = img.size
     if min(width, height) < MIN_IMAGE_SIDE:
         raise ImageError(
@@ -201,6 +206,38 @@ def _decode_bounded(img: Image.Image, path: Path, max_pixels: int) -> Image.Imag
             f"{path}: {width}x{height} pixels is a strip, not a photo "
             f"(sides more than {MAX_ASPECT_RATIO}:1)"
         )
+
+
+def _decode_jpeg_compact(img: Image.Image, path: Path) -> np.ndarray:
+    """A large JPEG decoded by OpenCV straight into the RGB array, EXIF turn applied.
+
+    Pillow first reads the whole file at 1/8 scale (a few MB, ~0.05 s for 48 MP), so that
+    a truncated or corrupt file fails with the reason it gives for any other JPEG (OpenCV
+    would return it half grey with a warning).
+    """
+    import cv2
+
+    img.draft(img.mode, (img.size[0] // 8, img.size[1] // 8))
+    img.load()
+    try:
+        bgr = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_COLOR)  # turns by EXIF too
+    except cv2.error as exc:
+        raise ImageError(f"{path}: cannot decode ({' '.join(str(exc).split())[-120:]})") from None
+    if bgr is None or bgr.ndim != 3 or bgr.shape[2] != 3:
+        raise ImageError(f"{path}: truncated or corrupt image data")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=bgr)  # in place: no second copy
+
+
+def _decode_bounded(img: Image.Image, path: Path, max_pixels: int) -> Image.Image:
+    """Decode ``img`` with its memory bounded by decoded bytes, not only by pixels.
+
+    Refuses images whose decoded bytes would exceed the budget
+    (:data:`DEFAULT_MAX_DECODED_BYTES`, scaled with ``max_pixels``); a JPEG larger than
+    :data:`MAX_WORKING_PIXELS` is decoded at 1/2, 1/4 or 1/8 scale (draft mode), any other
+    format is reduced by a whole factor right after decoding, in its own compact mode (a
+    palette image stays 1 byte a pixel), so no full-size RGB(A) copy is ever made.
+    """
+    width, height = img.size
     pixels = width * height
     factor = 1
     while pixels / (factor * factor) > MAX_WORKING_PIXELS:
@@ -276,6 +313,13 @@ def load_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.
                         f"{path}: {width}x{height} = {width * height:,} pixels is over the limit "
                         f"of {max_pixels:,} (raise it with --max-pixels)"
                     )
+                _check_shape(img, path)
+                if (
+                    img.format == "JPEG"
+                    and img.mode in ("RGB", "L")
+                    and COMPACT_DECODE_PIXELS <= width * height <= MAX_WORKING_PIXELS
+                ):
+                    return _decode_jpeg_compact(img, path)
                 decoded = _decode_bounded(img, path, max_pixels)
                 # in place: otherwise Pillow returns a full copy even of an upright photo
                 ImageOps.exif_transpose(decoded, in_place=True)
