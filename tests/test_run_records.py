@@ -19,22 +19,26 @@ import pytest
 from faceatlas.catalog import Catalog
 from faceatlas.catalog._base import RESERVE_BYTES, DiskFullError
 from faceatlas.config import ScanConfig
+from faceatlas.exceptions import CatalogError
 from faceatlas.pipeline import scan
 
 
 class _FillingDisk:
     """A connection whose commits fail once ``full`` is set, until the reserve is freed."""
 
-    def __init__(self, db: sqlite3.Connection, reserve: str) -> None:
+    def __init__(
+        self, db: sqlite3.Connection, reserve: str, error: str = "database or disk is full"
+    ) -> None:
         self._db = db
         self._reserve = reserve
+        self._error = error
         self.full = False
         self.refused = 0
 
     def execute(self, sql: str, *args: Any) -> Any:
         if sql == "COMMIT" and self.full and os.path.exists(self._reserve):
             self.refused += 1
-            raise sqlite3.OperationalError("database or disk is full")
+            raise sqlite3.OperationalError(self._error)
         return self._db.execute(sql, *args)
 
     def __getattr__(self, name: str) -> Any:
@@ -70,11 +74,16 @@ def test_the_disk_full_error_is_its_own_kind(tmp_path: Path) -> None:
         raise sqlite3.OperationalError("database or disk is full")
 
 
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [("database or disk is full", "disk is full"), ("disk I/O error", "disk I/O error")],
+)
 def test_a_scan_that_fills_the_disk_is_recorded_failed_with_the_reason(
-    tmp_path: Path, photos: Path
+    tmp_path: Path, photos: Path, error: str, reason: str
 ) -> None:
+    # SQLite says "disk I/O error" when what cannot grow is the WAL index (<db>-shm)
     with Catalog(tmp_path / "c.db") as cat:
-        disk = _FillingDisk(cat.db, cat.path + ".reserve")
+        disk = _FillingDisk(cat.db, cat.path + ".reserve", error)
         cat.db = disk  # type: ignore[assignment]
         written = []
         replace_file = cat.replace_file
@@ -86,12 +95,12 @@ def test_a_scan_that_fills_the_disk_is_recorded_failed_with_the_reason(
 
         cat.replace_file = fill_after_two  # type: ignore[method-assign]
         config = ScanConfig(detector="fake", embedder="fake", jobs=1)
-        with pytest.raises(DiskFullError, match="disk is full"):
+        with pytest.raises(CatalogError, match=reason):
             scan([photos], cat, config)
         assert disk.refused == 2  # the third photo, then the run's record before the reserve
         run = cat.runs()[0]
         assert run["status"] == "failed"
-        assert "disk is full" in run["summary"]["failure"]
+        assert reason in run["summary"]["failure"]
         assert cat.counts()["photos"] == 2
         assert not os.path.exists(cat.path + ".reserve")
         cat.replace_file = replace_file  # type: ignore[method-assign]

@@ -469,12 +469,14 @@ class CatalogBase:
 
         Raises
         ------
-        DiskFullError
-            If the disk is full and there is no reserve to free (or it was not enough).
+        CatalogError
+            If the write fails and there is no reserve to free (or it was not enough).
         """
         try:
             self._record_end(run_id, summary, status)
-        except DiskFullError:
+        except CatalogError:
+            # a full disk, or SQLite's "disk I/O error" when it is the WAL index that cannot
+            # grow: either way, the reserve's space is what the record needs
             if not self._free_reserve():
                 raise
             self._record_end(run_id, _trimmed(summary), status)
