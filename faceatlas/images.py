@@ -193,6 +193,11 @@ def _bytes_per_pixel(mode: str) -> int:
     return 4
 
 
+def _budget(max_pixels: int) -> float:
+    """The bytes one image may take while decoded, for this pixel limit."""
+    return DEFAULT_MAX_DECODED_BYTES * max_pixels / DEFAULT_MAX_PIXELS
+
+
 def _check_shape(img: Image.Image, path: Path) -> None:
     """Refuse shapes no face fits in, before anything is decoded."""
     width, height = img.size
@@ -213,19 +218,36 @@ def _decode_jpeg_compact(img: Image.Image, path: Path) -> np.ndarray:
 
     Pillow first reads the whole file at 1/8 scale (a few MB, ~0.05 s for 48 MP), so that
     a truncated or corrupt file fails with the reason it gives for any other JPEG (OpenCV
-    would return it half grey with a warning).
+    would return it half grey with a warning). The turn is the one Pillow reads (EXIF, or
+    XMP when EXIF has none), not OpenCV's (EXIF only).
     """
     import cv2
 
+    turn = img.getexif().get(0x0112, 1)
     img.draft(img.mode, (img.size[0] // 8, img.size[1] // 8))
     img.load()
     try:
-        bgr = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_COLOR)  # turns by EXIF too
+        bgr = cv2.imdecode(
+            np.fromfile(path, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
+        )
     except cv2.error as exc:
         raise ImageError(f"{path}: cannot decode ({' '.join(str(exc).split())[-120:]})") from None
     if bgr is None or bgr.ndim != 3 or bgr.shape[2] != 3:
         raise ImageError(f"{path}: truncated or corrupt image data")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=bgr)  # in place: no second copy
+    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=bgr)  # in place: no second copy
+    return _EXIF_TURNS[turn](rgb) if turn in _EXIF_TURNS else rgb
+
+
+# EXIF orientation -> what a viewer does to the stored pixels (as ImageOps.exif_transpose)
+_EXIF_TURNS = {
+    2: lambda a: np.ascontiguousarray(a[:, ::-1]),
+    3: lambda a: np.ascontiguousarray(a[::-1, ::-1]),
+    4: lambda a: np.ascontiguousarray(a[::-1]),
+    5: lambda a: np.ascontiguousarray(a.transpose(1, 0, 2)),
+    6: lambda a: np.ascontiguousarray(np.rot90(a, -1)),
+    7: lambda a: np.ascontiguousarray(a.transpose(1, 0, 2)[::-1, ::-1]),
+    8: lambda a: np.ascontiguousarray(np.rot90(a, 1)),
+}
 
 
 def _decode_bounded(img: Image.Image, path: Path, max_pixels: int) -> Image.Image:
@@ -245,7 +267,7 @@ def _decode_bounded(img: Image.Image, path: Path, max_pixels: int) -> Image.Imag
     if img.format == "JPEG" and factor > 1:
         # libjpeg scales by 1/2, 1/4 or 1/8 while decoding: the full image never exists.
         img.draft("RGB", (width // factor, height // factor))
-    budget = DEFAULT_MAX_DECODED_BYTES * max_pixels / DEFAULT_MAX_PIXELS
+    budget = _budget(max_pixels)
     decoded = img.size[0] * img.size[1] * _bytes_per_pixel(img.mode)
     if decoded > budget:
         raise ImageTooLargeError(
@@ -318,6 +340,8 @@ def load_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.
                     img.format == "JPEG"
                     and img.mode in ("RGB", "L")
                     and COMPACT_DECODE_PIXELS <= width * height <= MAX_WORKING_PIXELS
+                    # the same refusals as Pillow's path (its bytes, 4 a pixel, over budget)
+                    and width * height * _bytes_per_pixel(img.mode) <= _budget(max_pixels)
                 ):
                     return _decode_jpeg_compact(img, path)
                 decoded = _decode_bounded(img, path, max_pixels)

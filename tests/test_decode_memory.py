@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 
 from faceatlas import images
-from faceatlas.exceptions import ImageError
+from faceatlas.exceptions import ImageError, ImageTooLargeError
 from faceatlas.images import load_image
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,6 +57,37 @@ def test_the_compact_path_gives_pillows_pixels_with_every_exif_turn(
     assert compact.shape == pillow.shape
     assert compact.shape[:2] == ((640, 480) if orientation >= 5 else (480, 640))
     assert np.array_equal(compact, pillow)
+
+
+def test_the_compact_path_turns_by_xmp_as_pillow_does(
+    tmp_path: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # an orientation only in XMP (some editors write it there): Pillow turns by it, OpenCV
+    # would not; the compact path takes Pillow's reading
+    xmp = (
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+        b'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+        b'xmlns:tiff="http://ns.adobe.com/tiff/1.0/" tiff:Orientation="6"/></rdf:RDF>'
+        b"</x:xmpmeta>"
+    )
+    path = tmp_path / "xmp.jpg"
+    _photo(shared_data).save(path, quality=90, xmp=xmp)
+    pillow, compact = _both(path, monkeypatch)
+    assert pillow.shape == (640, 480, 3)
+    assert np.array_equal(compact, pillow)
+
+
+def test_the_compact_path_refuses_what_pillows_path_refuses(
+    tmp_path: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the decoding budget (here made tiny) refuses a photo on the compact path as on
+    # Pillow's, with the same message
+    path = tmp_path / "p.jpg"
+    _photo(shared_data).save(path, quality=90)
+    monkeypatch.setattr(images, "COMPACT_DECODE_PIXELS", 1)
+    monkeypatch.setattr(images, "DEFAULT_MAX_DECODED_BYTES", 256)
+    with pytest.raises(ImageTooLargeError, match="MB to decode"):
+        load_image(path, max_pixels=400_000)
 
 
 @pytest.mark.parametrize("mode", ["L", "RGB"])
