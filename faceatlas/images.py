@@ -67,13 +67,16 @@ DEFAULT_MAX_DECODED_BYTES = 256 * 1024 * 1024
 # allows) before they become arrays; a 48 MP phone photo (8000x6000) keeps every pixel.
 MAX_WORKING_PIXELS = 50_000_000
 
-# JPEGs of this many pixels and more (up to MAX_WORKING_PIXELS) are decoded by OpenCV straight
-# into the 3-byte RGB array: Pillow holds RGB in 4 bytes a pixel, and its image and the array
-# made from it lived side by side: decoding a 48 MP photo took 357 MB over the process, now
-# 285 MB (OpenCV's Python binding still copies its image into the array once). The pixels are
-# the same (both decoders are libjpeg-turbo; tests/test_decode_memory.py compares them, EXIF
-# turns included). Smaller photos keep Pillow's path: their copies weigh little beside
-# detection's memory.
+# Photos of this many pixels and more are decoded by OpenCV straight into the 3-byte RGB array
+# (JPEGs up to MAX_WORKING_PIXELS; 8-bit RGB PNGs up to MAX_WORKING_PIXELS, or up to 4 times
+# that halved while decoding): Pillow holds RGB in 4 bytes a pixel, and its image (and for a
+# larger PNG its halved copy) lived beside the array. Decoding over the process, before ->
+# after: 48 MP JPEG 357 -> 285 MB, 48 MP PNG 357 -> ~310 MB (its 36 MB file read whole),
+# 64 MP PNG 385 -> ~280 MB (OpenCV's Python binding still copies its image into the array
+# once). The pixels are the same (JPEG: both are libjpeg-turbo; PNG is lossless; Pillow's
+# reduce(2) and OpenCV's halving average the same 2x2 blocks); tests/test_decode_memory.py
+# compares them, EXIF turns included. Smaller photos keep Pillow's path: their copies weigh
+# little beside detection's memory.
 COMPACT_DECODE_PIXELS = 20_000_000
 
 # A face needs more than this on both sides; thinner images (a line of pixels, a sliver of
@@ -213,27 +216,54 @@ def _check_shape(img: Image.Image, path: Path) -> None:
         )
 
 
-def _decode_jpeg_compact(img: Image.Image, path: Path) -> np.ndarray:
-    """A large JPEG decoded by OpenCV straight into the RGB array, EXIF turn applied.
+def _compact_scale(img: Image.Image, max_pixels: int) -> int:
+    """1 or 2: the scale divisor at which OpenCV decodes ``img`` straight into the array
+    (see :data:`COMPACT_DECODE_PIXELS`); 0: Pillow's path."""
+    w, h = img.size
+    if w * h < COMPACT_DECODE_PIXELS or w * h * _bytes_per_pixel(img.mode) > _budget(max_pixels):
+        return 0  # small, or over budget: Pillow's path (which refuses with the reason)
+    if img.format == "JPEG" and img.mode in ("RGB", "L") and w * h <= MAX_WORKING_PIXELS:
+        return 1
+    tile = getattr(img, "tile", None)  # 8-bit samples ("RGB;16B" is 16-bit)
+    if img.format == "PNG" and img.mode == "RGB" and tile and tile[0][3] == "RGB":
+        if w * h <= MAX_WORKING_PIXELS:
+            return 1
+        # halved by averaging 2x2 blocks, as Pillow's reduce(2): the same pixels when the
+        # sides are even
+        if w % 2 == h % 2 == 0 and w * h <= 4 * MAX_WORKING_PIXELS:
+            return 2
+    return 0
 
-    Pillow first reads the whole file at 1/8 scale (a few MB, ~0.05 s for 48 MP), so that
-    a truncated or corrupt file fails with the reason it gives for any other JPEG (OpenCV
-    would return it half grey with a warning). The turn is the one Pillow reads (EXIF, or
-    XMP when EXIF has none), not OpenCV's (EXIF only).
+
+def _decode_compact(img: Image.Image, path: Path, scale: int) -> np.ndarray | None:
+    """``img`` decoded by OpenCV into the RGB array at 1/``scale``, turned as Pillow would.
+
+    ``None`` when OpenCV cannot: the caller then takes Pillow's path, which decodes the file
+    or says why not. A JPEG is first read whole by Pillow at 1/8 scale (a few MB, ~0.05 s
+    for 48 MP): OpenCV would return a truncated JPEG half grey with a warning, Pillow
+    refuses it with its reason. A PNG is first checked by Pillow (its chunks and their
+    checksums, not decompressed), so that libpng does not print its own errors. The turn is
+    the one Pillow reads (EXIF, or XMP when EXIF has none; OpenCV reads EXIF only).
     """
     import cv2
 
     turn = img.getexif().get(0x0112, 1)
-    img.draft(img.mode, (img.size[0] // 8, img.size[1] // 8))
-    img.load()
+    if img.format == "JPEG":
+        img.draft(img.mode, (img.size[0] // 8, img.size[1] // 8))
+        img.load()
+    else:
+        try:
+            with Image.open(path) as check:
+                check.verify()
+        except Exception:  # noqa: BLE001 - whatever it is, Pillow's path names it
+            return None
+    flags = cv2.IMREAD_REDUCED_COLOR_2 if scale == 2 else cv2.IMREAD_COLOR
     try:
-        bgr = cv2.imdecode(
-            np.fromfile(path, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
-        )
-    except cv2.error as exc:
-        raise ImageError(f"{path}: cannot decode ({' '.join(str(exc).split())[-120:]})") from None
+        bgr = cv2.imdecode(np.fromfile(path, np.uint8), flags | cv2.IMREAD_IGNORE_ORIENTATION)
+    except cv2.error:
+        return None
     if bgr is None or bgr.ndim != 3 or bgr.shape[2] != 3:
-        raise ImageError(f"{path}: truncated or corrupt image data")
+        return None
     rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=bgr)  # in place: no second copy
     return _EXIF_TURNS[turn](rgb) if turn in _EXIF_TURNS else rgb
 
@@ -288,6 +318,33 @@ def _decode_bounded(img: Image.Image, path: Path, max_pixels: int) -> Image.Imag
     return img.reduce(factor)
 
 
+def _decode_with_pillow(img: Image.Image, path: Path, max_pixels: int) -> np.ndarray:
+    decoded = _decode_bounded(img, path, max_pixels)
+    # in place: otherwise Pillow returns a full copy even of an upright photo
+    ImageOps.exif_transpose(decoded, in_place=True)
+    return _to_rgb(decoded)
+
+
+def _decode_file(path: Path, max_pixels: int) -> np.ndarray:
+    """The checks before decoding, then OpenCV's compact path or Pillow's."""
+    with Image.open(path) as img:
+        width, height = img.size
+        if width * height > max_pixels:
+            raise ImageTooLargeError(
+                f"{path}: {width}x{height} = {width * height:,} pixels is over the limit "
+                f"of {max_pixels:,} (raise it with --max-pixels)"
+            )
+        _check_shape(img, path)
+        scale = _compact_scale(img, max_pixels)
+        if not scale:
+            return _decode_with_pillow(img, path, max_pixels)
+        compact = _decode_compact(img, path, scale)
+    if compact is not None:
+        return compact
+    with Image.open(path) as img:  # OpenCV could not: Pillow's path, and its reason
+        return _decode_with_pillow(img, path, max_pixels)
+
+
 def load_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Read an image file into an RGB array with EXIF orientation applied.
 
@@ -328,26 +385,7 @@ def load_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow's EXIF/ICC chatter is not the user's concern
-            with Image.open(path) as img:
-                width, height = img.size
-                if width * height > max_pixels:
-                    raise ImageTooLargeError(
-                        f"{path}: {width}x{height} = {width * height:,} pixels is over the limit "
-                        f"of {max_pixels:,} (raise it with --max-pixels)"
-                    )
-                _check_shape(img, path)
-                if (
-                    img.format == "JPEG"
-                    and img.mode in ("RGB", "L")
-                    and COMPACT_DECODE_PIXELS <= width * height <= MAX_WORKING_PIXELS
-                    # the same refusals as Pillow's path (its bytes, 4 a pixel, over budget)
-                    and width * height * _bytes_per_pixel(img.mode) <= _budget(max_pixels)
-                ):
-                    return _decode_jpeg_compact(img, path)
-                decoded = _decode_bounded(img, path, max_pixels)
-                # in place: otherwise Pillow returns a full copy even of an upright photo
-                ImageOps.exif_transpose(decoded, in_place=True)
-                return _to_rgb(decoded)
+            return _decode_file(path, max_pixels)
     except ImageError:
         raise
     except PermissionError:

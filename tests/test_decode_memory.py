@@ -35,12 +35,24 @@ def _photo(shared_data: Path, w: int = 640, h: int = 480) -> Image.Image:
     return img
 
 
-def _both(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[np.ndarray, np.ndarray]:
-    """The image as Pillow's path and as the compact path decode it."""
+def _both(
+    path: Path, monkeypatch: pytest.MonkeyPatch, *, compact_only: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """The image as Pillow's path and as the compact path decode it.
+
+    ``compact_only``: the second decode must not fall back to Pillow's path.
+    """
     monkeypatch.setattr(images, "COMPACT_DECODE_PIXELS", 10**12)
     pillow = load_image(path)
     monkeypatch.setattr(images, "COMPACT_DECODE_PIXELS", 1)
-    compact = load_image(path)
+    with monkeypatch.context() as m:
+        if compact_only:
+
+            def no_pillow(*args: object) -> None:
+                raise AssertionError("took Pillow's path")
+
+            m.setattr(images, "_decode_with_pillow", no_pillow)
+        compact = load_image(path)
     return pillow, compact
 
 
@@ -142,3 +154,50 @@ def test_decoding_a_48_megapixel_jpeg_holds_one_copy(tmp_path: Path, shared_data
     # the file's bytes and Pillow's 1/8 check: 289 MB measured; Pillow's path took 357 MB
     # (its 4-byte RGB image beside the array)
     assert after - before < 2 * array_mb + 25, (before, after)
+
+
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_an_rgb_png_gives_pillows_pixels_whole_and_halved(
+    tmp_path: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch, orientation: int
+) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / "p.png"
+    _photo(shared_data).save(path, exif=exif.tobytes())
+    pillow, compact = _both(path, monkeypatch)
+    assert np.array_equal(compact, pillow)
+    # over the working size: halved while decoding, as Pillow's reduce(2) halves it
+    monkeypatch.setattr(images, "MAX_WORKING_PIXELS", 100_000)
+    pillow, compact = _both(path, monkeypatch)
+    assert pillow.shape[:2] == ((320, 240) if orientation == 6 else (240, 320))
+    assert np.array_equal(compact, pillow)
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "P", "L"])
+def test_other_pngs_keep_pillows_path(
+    tmp_path: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    path = tmp_path / "p.png"
+    img = _photo(shared_data).convert(mode)
+    if mode == "RGBA":
+        img.putalpha(Image.linear_gradient("L").resize(img.size))  # white where transparent
+    img.save(path)
+    pillow, compact = _both(path, monkeypatch, compact_only=False)
+    assert np.array_equal(compact, pillow)
+
+
+def test_a_broken_png_fails_with_pillows_reason_and_no_libpng_noise(
+    tmp_path: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture
+) -> None:
+    buf = io.BytesIO()
+    _photo(shared_data).save(buf, "PNG")
+    path = tmp_path / "cut.png"
+    path.write_bytes(buf.getvalue()[: len(buf.getvalue()) * 2 // 3])
+    reasons = []
+    for threshold in (10**12, 1):
+        monkeypatch.setattr(images, "COMPACT_DECODE_PIXELS", threshold)
+        with pytest.raises(ImageError, match="truncated") as err:
+            load_image(path)
+        reasons.append(str(err.value))
+    assert reasons[0] == reasons[1]
+    assert capfd.readouterr().err == ""
