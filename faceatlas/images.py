@@ -247,7 +247,9 @@ def _decode_compact(img: Image.Image, path: Path, scale: int) -> np.ndarray | No
     """
     import cv2
 
-    turn = img.getexif().get(0x0112, 1)
+    # Pillow's PNG getexif() decodes the whole image to look for an eXIf chunk after the
+    # pixels; the base class reads what came before them (where writers put it), and XMP
+    turn = Image.Image.getexif(img).get(0x0112, 1)
     if img.format == "JPEG":
         img.draft(img.mode, (img.size[0] // 8, img.size[1] // 8))
         img.load()
