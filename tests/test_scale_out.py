@@ -460,3 +460,35 @@ def test_postgres_answers_what_other_mixins_ask(pg_url):
         assert not cat.db.scan_lock_free()  # the other one still runs
         other.close()  # its connection gone: a killed scan holds nothing
         assert cat.db.scan_lock_free()
+
+
+def test_names_that_are_not_utf8_round_trip_through_a_postgres_catalog(
+    shared_data, pg_url, tmp_path
+):
+    """PostgreSQL's text holds only UTF-8: such a name is stored escaped and read back exact."""
+    from faceatlas.catalog import PhotoRecord
+
+    folder = tmp_path / "old camera"
+    folder.mkdir()
+    photo = os.path.join(os.fsencode(folder), b"\xff\xfe-caf\xe9.jpg")
+    with open(shared_data / "lfw" / "labels.csv") as fh:
+        first = next(csv.DictReader(fh))["path"]
+    with open(shared_data / "lfw" / first, "rb") as src, open(photo, "wb") as dst:
+        dst.write(src.read())
+    name = os.fsdecode(photo)
+    s = run_cli("--db", pg_url, "scan", str(folder), "--jobs", "1", "--json")
+    assert s["photos"] == 1 and s["faces"] == 1 and not s["errors"]
+    assert run_cli("--db", pg_url, "photos", "--json")[0]["path"] == name
+    again = run_cli("--db", pg_url, "scan", str(folder), "--jobs", "1", "--json")
+    assert again["unchanged"] == 1 and again["processed"] == 0, again  # the same name, unchanged
+    with Catalog(pg_url) as cat:
+        cat.replace_file(
+            name + "2", "h", 1, 2.0, "fake", [PhotoRecord(name + "2", error=f"{name}: x")]
+        )
+        assert cat.file_states()[name + "2"].size == 1
+        errors = [p["error"] for p in cat.photos() if p["path"] == name + "2"]
+        assert errors == [f"{name}: x"]
+        cat.move_file(name + "2", name + ".moved", 3.0)
+        assert sorted(cat.file_states()) == [name, name + ".moved"]
+        assert cat.delete_files([name, name + ".moved"]) == 2
+        assert cat.counts()["files"] == 0

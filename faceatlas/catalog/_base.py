@@ -35,13 +35,15 @@ def stored_text(value: str | None) -> str | bytes | None:
     A file name that is not valid UTF-8 arrives as a ``str`` with surrogate escapes, which
     SQLite's driver refuses; it is stored as its original bytes instead (SQLite keeps text
     bytes as given), and read back as the same ``str``. Valid text is passed unchanged.
+    PostgreSQL's text cannot hold such bytes: its connection stores them escaped
+    (``_postgres.escape_name``), told apart from blobs by their type, ``NameBytes``.
     """
     if value is None:
         return None
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        return value.encode("utf-8", "surrogateescape")
+        return _postgres.NameBytes(value.encode("utf-8", "surrogateescape"))
     return value
 
 
