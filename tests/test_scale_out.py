@@ -453,13 +453,17 @@ def test_postgres_answers_what_other_mixins_ask(pg_url):
         assert day[0] == "1970-01-02 00:00:00" and day[1][:2] == "20"
         names = {r[0] for r in cat.query("SELECT name FROM sqlite_master WHERE type = 'table'")}
         assert {"photos", "faces", "schema_migrations"} <= names
-        assert other.db.scan_lock_free()
         cat.acquire_scan_lock()
         other.acquire_scan_lock()  # scans from two machines at once
-        cat.release_scan_lock()
-        assert not cat.db.scan_lock_free()  # the other one still runs
-        other.close()  # its connection gone: a killed scan holds nothing
-        assert cat.db.scan_lock_free()
+        mine, theirs = cat.start_run("scan", {}), other.start_run("scan", {})
+        with Catalog(pg_url) as third:
+            assert [r["status"] for r in third.runs()] == ["running", "running"]
+        assert [r["status"] for r in cat.runs()] == ["running", "running"]  # its own too
+        other.close()  # its connection gone, as when its process is killed
+        status = {r["id"]: r["status"] for r in cat.runs()}
+        assert status == {theirs: "interrupted", mine: "running"}  # the live one goes on
+        cat.finish_run(mine, {})
+        assert [r["status"] for r in cat.runs()] == ["interrupted", "done"]
 
 
 def test_names_that_are_not_utf8_round_trip_through_a_postgres_catalog(

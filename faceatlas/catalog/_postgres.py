@@ -38,8 +38,9 @@ WRITER_LOCK_KEY = 0x66616365_61746C61  # "faceatla"
 # Another, held only while migrations run, so two processes opening a new catalog at once
 # do not both create its tables.
 MIGRATION_LOCK_KEY = WRITER_LOCK_KEY + 1
-# Held shared by every running scan (a session lock): see Connection.scan_lock_free.
-SCAN_LOCK_KEY = WRITER_LOCK_KEY + 2
+# With a run's id, the key of the session lock its process holds while it runs (the
+# two-integer keys never meet the one-bigint keys above): see Connection.run_alive.
+RUN_LOCK_CLASS = 0x66616365  # "face"
 
 
 def is_postgres_url(path: str) -> bool:
@@ -379,26 +380,27 @@ class Connection:
                 raise
             self._run("COMMIT", None)
 
-    def hold_scan_lock(self) -> None:
-        """Mark this session as running a job: a shared lock, so scans run side by side.
+    def hold_run_lock(self, run_id: int) -> None:
+        """Mark this session as running the run ``run_id`` (a session lock).
 
         The server drops it when the connection goes (a killed scan, a lost machine), so
-        :meth:`scan_lock_free` tells a run marked ``running`` that was killed from a live one.
+        :meth:`run_alive` tells a run marked ``running`` that was killed from a live one,
+        while scans on other machines go on.
         """
         with self._lock:
-            self._run(f"SELECT pg_advisory_lock_shared({SCAN_LOCK_KEY})", None)
+            self._run("SELECT pg_advisory_lock(%s, %s)", [RUN_LOCK_CLASS, run_id])
 
-    def release_scan_lock(self) -> None:
+    def release_run_lock(self, run_id: int) -> None:
         with self._lock:
-            self._run(f"SELECT pg_advisory_unlock_shared({SCAN_LOCK_KEY})", None)
+            self._run("SELECT pg_advisory_unlock(%s, %s)", [RUN_LOCK_CLASS, run_id])
 
-    def scan_lock_free(self) -> bool:
-        """Whether no session anywhere runs a job on this catalog now."""
+    def run_alive(self, run_id: int) -> bool:
+        """Whether a session anywhere still runs ``run_id`` (holds its lock)."""
         with self._lock:
-            got = self._run(f"SELECT pg_try_advisory_lock({SCAN_LOCK_KEY})", None)[0][0][0]
-            if got:
-                self._run(f"SELECT pg_advisory_unlock({SCAN_LOCK_KEY})", None)
-            return bool(got)
+            got = self._run("SELECT pg_try_advisory_lock(%s, %s)", [RUN_LOCK_CLASS, run_id])
+            if got[0][0][0]:
+                self._run("SELECT pg_advisory_unlock(%s, %s)", [RUN_LOCK_CLASS, run_id])
+            return not got[0][0][0]
 
     # -- internals ----------------------------------------------------------------------------
     def _run(self, sql: str, params: Any) -> tuple[list[Any], int]:
