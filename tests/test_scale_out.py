@@ -298,18 +298,29 @@ def test_a_worker_killed_mid_scan_loses_nothing(cluster, lfw60, local_reference,
         assert cat.duplicate_face_count() == 0
 
 
+def _server_faces(url: str) -> int:
+    with Catalog(url) as cat:
+        return cat.counts()["faces"]
+
+
 @pytest.mark.slow
-def test_a_killed_client_resumes_where_it_stopped(cluster, lfw60, local_reference, tmp_path):
-    db = tmp_path / "killed.db"
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_killed_client_resumes_where_it_stopped(
+    cluster, lfw60, local_reference, tmp_path, backend, request
+):
+    db = tmp_path / "killed.db" if backend == "sqlite" else request.getfixturevalue("pg_url")
+    faces = (lambda: _sqlite_faces(db)) if backend == "sqlite" else (lambda: _server_faces(db))
     cmd = scan_cmd(str(db), str(lfw60), "--scheduler", cluster.address)
     proc = subprocess.Popen(
         cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
-    _wait_for_faces(lambda: _sqlite_faces(db), 10, proc)
+    _wait_for_faces(faces, 10, proc)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    partial = _sqlite_faces(db)
+    partial = faces()
     assert 0 < partial < len(local_reference)
+    with Catalog(db) as cat:  # the dead run is told from a live one at once
+        assert [r["status"] for r in cat.runs()] == ["interrupted"]
     done = subprocess.run(
         cmd + ["--json"], check=False, env=ENV, capture_output=True, text=True, timeout=600
     )
@@ -319,6 +330,7 @@ def test_a_killed_client_resumes_where_it_stopped(cluster, lfw60, local_referenc
     with Catalog(db) as cat:
         assert_same_faces(_face_rows(cat), local_reference)
         assert cat.duplicate_face_count() == 0
+        assert [r["status"] for r in cat.runs()] == ["done", "interrupted"]
 
 
 @pytest.mark.slow
