@@ -31,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -80,12 +81,14 @@ def _cpu_self() -> float:
 
 def timed_scan(
     folder: Path, db: Path, cluster: Cluster | None = None, jobs: int = 1
-) -> tuple[float, float | None, dict]:
-    """(wall seconds, CPU seconds of every process involved or None, summary).
+) -> tuple[float, float | None, dict, dict[str, float]]:
+    """(wall seconds, CPU seconds of every process involved or None, summary, CPU by part).
 
     CPU is counted for the inline scan (this process) and for a Dask scan (this process,
     the scheduler and the workers); a ``--jobs 2`` pool's processes are not ours to count.
+    For a Dask scan the parts (:func:`cpu_parts`) say where the CPU went.
     """
+    parts0 = cpu_parts(cluster) if cluster else {}
     cpu0 = _cpu_self() + (cluster.cpu() if cluster else 0.0)
     t0 = time.perf_counter()
     with Catalog(db) as cat:
@@ -93,7 +96,60 @@ def timed_scan(
         summary = scan([folder], cat, config, scheduler=cluster.address if cluster else None)
     wall = time.perf_counter() - t0
     cpu = _cpu_self() + (cluster.cpu() if cluster else 0.0) - cpu0
-    return wall, (cpu if cluster or jobs == 1 else None), summary.to_dict()
+    parts = {}
+    if cluster:
+        parts1 = cpu_parts(cluster)
+        parts = {k: parts1[k] - parts0.get(k, 0.0) for k in parts1}
+    return wall, (cpu if cluster or jobs == 1 else None), summary.to_dict(), parts
+
+
+def _threads(pid: int) -> dict[int, float]:
+    """CPU seconds of each thread of a process, by thread id."""
+    import psutil
+
+    return {t.id: t.user_time + t.system_time for t in psutil.Process(pid).threads()}
+
+
+def cpu_parts(cluster: Cluster) -> dict[str, float]:
+    """CPU seconds so far, by thread: ``client:main``, ``client:<tid>``, ``sched:<tid>``...
+
+    Kept by thread so that a scan's CPU can be split into the photos' work (the thread of
+    each worker that ran the tasks) and everything the cluster adds around it.
+    """
+    import psutil
+
+    out = {f"client:{'main' if t == threading.get_native_id() else t}": c
+           for t, c in _threads(os.getpid()).items()}  # fmt: skip
+    for role, p in zip(cluster.roles, cluster.procs, strict=True):
+        try:
+            tree = psutil.Process(p.pid)
+            for i, proc in enumerate([tree, *tree.children(recursive=True)]):
+                for t, c in _threads(proc.pid).items():
+                    out[f"{role}{i}:{proc.pid}:{t}"] = c
+        except psutil.NoSuchProcess:
+            pass
+    return out
+
+
+def overhead_split(parts: dict[str, float], workers: int) -> dict[str, float]:
+    """A Dask scan's CPU seconds split into ``work`` and what the cluster adds around it.
+
+    ``work``: on each worker, its busiest thread (the one that ran the tasks; Dask's event
+    loop and monitors run in the others). ``client writes``: this process's main thread,
+    which decodes nothing and writes the catalog as a local scan does, yet also waits on
+    futures. Everything else is the cluster's: the scheduler, the nannies, the workers'
+    other threads, the client's Dask threads.
+    """
+    worker_threads: dict[str, list[float]] = {}
+    for key, cpu in parts.items():
+        if key.startswith("worker") and not key.startswith(("worker0:",)):
+            proc = key.rsplit(":", 1)[0]
+            worker_threads.setdefault(proc, []).append(cpu)
+    busiest = sorted((max(v) for v in worker_threads.values()), reverse=True)[:workers]
+    work = sum(busiest)
+    writes = parts.get("client:main", 0.0)
+    total = sum(parts.values())
+    return {"work": work, "client writes": writes, "cluster": total - work - writes}
 
 
 class Cluster:
@@ -104,6 +160,7 @@ class Cluster:
 
         self.address = f"tcp://127.0.0.1:{free_port()}"
         port = self.address.rsplit(":", 1)[1]
+        self.roles = ["sched"] + ["worker"] * workers
         self.procs = [
             self._spawn("scheduler", "--host", "127.0.0.1", "--port", port, "--no-dashboard")
         ]
@@ -265,6 +322,32 @@ def photo_costs(tmp: Path) -> dict[str, float]:
     }
 
 
+def print_photo_costs() -> None:
+    import cv2
+
+    cv2.setNumThreads(1)
+    tmp = Path(tempfile.mkdtemp(prefix="faceatlas-scale-"))
+    try:
+        costs = photo_costs(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"{machine()}; load average {os.getloadavg()[0]:.1f}")
+    print(json.dumps({k: round(v, 2) for k, v in costs.items()}, indent=2))
+
+
+def print_write_rates(copies: int) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="faceatlas-scale-"))
+    try:
+        _, _, _, results = per_photo_work(_link(lfw_paths(20), tmp / "photos"))
+        writes = write_rates(results, copies, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"{machine()}; load average {os.getloadavg()[0]:.1f}")
+    print(f"\n{20 * copies} files\n\n| catalog | files/s | faces/s |\n|---|---:|---:|")
+    for name, w in writes.items():
+        print(f"| {name} | {w['files_per_s']:.0f} | {w['faces_per_s']:.0f} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=300, help="LFW photos")
@@ -279,34 +362,16 @@ def main() -> None:
     )
     args = ap.parse_args()
     if args.photo_costs:
-        import cv2
-
-        cv2.setNumThreads(1)
-        tmp = Path(tempfile.mkdtemp(prefix="faceatlas-scale-"))
-        try:
-            costs = photo_costs(tmp)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        print(f"{machine()}; load average {os.getloadavg()[0]:.1f}")
-        print(json.dumps({k: round(v, 2) for k, v in costs.items()}, indent=2))
+        print_photo_costs()
         return
     if args.writes_only:
-        tmp = Path(tempfile.mkdtemp(prefix="faceatlas-scale-"))
-        try:
-            _, _, _, results = per_photo_work(_link(lfw_paths(20), tmp / "photos"))
-            writes = write_rates(results, args.copies * 5, tmp)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        print(f"{machine()}; load average {os.getloadavg()[0]:.1f}")
-        print(f"\n{20 * args.copies * 5} files\n\n| catalog | files/s | faces/s |\n|---|---:|---:|")
-        for name, w in writes.items():
-            print(f"| {name} | {w['files_per_s']:.0f} | {w['faces_per_s']:.0f} |")
+        print_write_rates(args.copies * 5)
         return
 
     tmp = Path(tempfile.mkdtemp(prefix="faceatlas-scale-"))
     load_before = os.getloadavg()
     runs: dict[str, list[tuple[float, float | None, int]]] = {}
-    idle_runs: dict[str, list[float]] = {}  # CPU an idle cluster would have used meanwhile
+    splits: dict[int, list[dict[str, float]]] = {}  # Dask scans' CPU by part, per worker count
     try:
         photos = _link(lfw_paths(args.n), tmp / "photos")
         warm = _link(lfw_paths(args.n + 8)[-8:], tmp / "warm")
@@ -325,13 +390,13 @@ def main() -> None:
                 work = (work_s, work_cpu, faces)
                 runs.setdefault("per-photo work, in process (1 core)", []).append(work)
                 for jobs in (1, 2):
-                    wall, cpu, s = timed_scan(photos, tmp / f"jobs{jobs}-{rep}.db", jobs=jobs)
+                    wall, cpu, s, _ = timed_scan(photos, tmp / f"jobs{jobs}-{rep}.db", jobs=jobs)
                     runs.setdefault(f"scan --jobs {jobs}", []).append((wall, cpu, s["faces"]))
                 for k, c in clusters.items():
-                    wall, cpu, s = timed_scan(photos, tmp / f"dask{k}-{rep}.db", c)
+                    wall, cpu, s, parts = timed_scan(photos, tmp / f"dask{k}-{rep}.db", c)
                     name = f"scan --scheduler (Dask, {k} worker{'s' * (k > 1)})"
                     runs.setdefault(name, []).append((wall, cpu, s["faces"]))
-                    idle_runs.setdefault(name, []).append(idle[k] * wall)
+                    splits.setdefault(k, []).append(overhead_split(parts, k))
         finally:
             for c in clusters.values():
                 c.stop()
@@ -372,13 +437,19 @@ def main() -> None:
         "idle_cluster_cpu_per_s": idle,
         "writes": writes,
     }
-    d1_idle_ms = 1000 * statistics.median(idle_runs["scan --scheduler (Dask, 1 worker)"]) / n
-    # per photo, without what the idle cluster burns per second of the run
-    report["cluster_overhead_marginal_cpu_ms"] = report["cluster_overhead_cpu_ms"] - d1_idle_ms
     report["cluster_overhead_wall_share"] = report["cluster_overhead_wall_ms"] / work_ms
     report["cluster_overhead_cpu_share"] = (
         report["cluster_overhead_cpu_ms"] / report["per_photo_work_cpu_ms"]
     )
+    # the cluster's share measured thread by thread within each Dask scan (overhead_split):
+    # unlike a difference of two scans' CPU (each ~20 ms per photo, and noisy by more
+    # than the overhead itself on a shared machine), it needs no second run
+    for k, rounds in splits.items():
+        med = {part: 1000 * statistics.median(r[part] for r in rounds) / n for part in rounds[0]}
+        report[f"dask{k}_cpu_ms_per_photo_by_part"] = med
+        report[f"dask{k}_cluster_share"] = med["cluster"] / med["work"]
+        both = med["cluster"] + med["client writes"]
+        report[f"dask{k}_cluster_and_client_share"] = both / med["work"]
     print(f"{machine()}; load average before {load_before[0]:.1f}, after "
           f"{report['load_after'][0]:.1f}")  # fmt: skip
     print(f"\n{n} LFW photos, {work['faces']} faces; median of {args.repeats} rounds\n")
@@ -401,20 +472,22 @@ def main() -> None:
         f"\nDask 2 workers / 1 worker: {report['dask_2_over_1']:.2f}x (target >= 1.8x); "
         f"--jobs 2 / --jobs 1: {report['jobs_2_over_1']:.2f}x"
     )
+    for k in splits:
+        med = report[f"dask{k}_cpu_ms_per_photo_by_part"]
+        print(
+            f"Dask, {k} worker{'s' * (k > 1)}, CPU per photo: work {med['work']:.2f} ms (the "
+            f"workers' task threads), cluster {med['cluster']:.2f} ms = "
+            f"{100 * report[f'dask{k}_cluster_share']:.1f} % of the work (target < 10 %), "
+            f"client writing the catalog {med['client writes']:.2f} ms (both: "
+            f"{100 * report[f'dask{k}_cluster_and_client_share']:.1f} %)"
+        )
     print(
-        f"cluster overhead per photo: CPU {report['cluster_overhead_cpu_ms']:.1f} ms = "
-        f"{100 * report['cluster_overhead_cpu_share']:.1f} % of the per-photo work's "
-        f"{report['per_photo_work_cpu_ms']:.1f} ms (target < 10 %); wall "
-        f"{report['cluster_overhead_wall_ms']:.1f} ms = "
-        f"{100 * report['cluster_overhead_wall_share']:.1f} %"
-    )
-    marginal_share = report["cluster_overhead_marginal_cpu_ms"] / report["per_photo_work_cpu_ms"]
-    report["cluster_overhead_marginal_share"] = marginal_share
-    print(
-        f"of which an idle cluster burns {1000 * idle[1]:.0f} ms of CPU per second (1 worker; "
-        f"{1000 * idle[2]:.0f} ms with 2): {d1_idle_ms:.1f} ms per photo here; the rest, "
-        f"per photo: {report['cluster_overhead_marginal_cpu_ms']:.1f} ms = "
-        f"{100 * marginal_share:.1f} %"
+        f"cross-check, Dask 1 worker's CPU minus --jobs 1's: "
+        f"{report['cluster_overhead_cpu_ms']:.1f} ms = "
+        f"{100 * report['cluster_overhead_cpu_share']:.1f} % (a difference of two noisy runs); "
+        f"wall {report['cluster_overhead_wall_ms']:.1f} ms per photo = "
+        f"{100 * report['cluster_overhead_wall_share']:.1f} %; an idle cluster burns "
+        f"{1000 * idle[1]:.0f} ms of CPU per second with 1 worker, {1000 * idle[2]:.0f} with 2"
     )
     print("\n| catalog | files/s | faces/s |\n|---|---:|---:|")
     for name, w in writes.items():

@@ -298,18 +298,29 @@ def test_a_worker_killed_mid_scan_loses_nothing(cluster, lfw60, local_reference,
         assert cat.duplicate_face_count() == 0
 
 
+def _server_faces(url: str) -> int:
+    with Catalog(url) as cat:
+        return cat.counts()["faces"]
+
+
 @pytest.mark.slow
-def test_a_killed_client_resumes_where_it_stopped(cluster, lfw60, local_reference, tmp_path):
-    db = tmp_path / "killed.db"
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_killed_client_resumes_where_it_stopped(
+    cluster, lfw60, local_reference, tmp_path, backend, request
+):
+    db = tmp_path / "killed.db" if backend == "sqlite" else request.getfixturevalue("pg_url")
+    faces = (lambda: _sqlite_faces(db)) if backend == "sqlite" else (lambda: _server_faces(db))
     cmd = scan_cmd(str(db), str(lfw60), "--scheduler", cluster.address)
     proc = subprocess.Popen(
         cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
-    _wait_for_faces(lambda: _sqlite_faces(db), 10, proc)
+    _wait_for_faces(faces, 10, proc)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    partial = _sqlite_faces(db)
+    partial = faces()
     assert 0 < partial < len(local_reference)
+    with Catalog(db) as cat:  # the dead run is told from a live one at once
+        assert [r["status"] for r in cat.runs()] == ["interrupted"]
     done = subprocess.run(
         cmd + ["--json"], check=False, env=ENV, capture_output=True, text=True, timeout=600
     )
@@ -319,6 +330,7 @@ def test_a_killed_client_resumes_where_it_stopped(cluster, lfw60, local_referenc
     with Catalog(db) as cat:
         assert_same_faces(_face_rows(cat), local_reference)
         assert cat.duplicate_face_count() == 0
+        assert [r["status"] for r in cat.runs()] == ["done", "interrupted"]
 
 
 @pytest.mark.slow
@@ -453,10 +465,46 @@ def test_postgres_answers_what_other_mixins_ask(pg_url):
         assert day[0] == "1970-01-02 00:00:00" and day[1][:2] == "20"
         names = {r[0] for r in cat.query("SELECT name FROM sqlite_master WHERE type = 'table'")}
         assert {"photos", "faces", "schema_migrations"} <= names
-        assert other.db.scan_lock_free()
         cat.acquire_scan_lock()
         other.acquire_scan_lock()  # scans from two machines at once
-        cat.release_scan_lock()
-        assert not cat.db.scan_lock_free()  # the other one still runs
-        other.close()  # its connection gone: a killed scan holds nothing
-        assert cat.db.scan_lock_free()
+        mine, theirs = cat.start_run("scan", {}), other.start_run("scan", {})
+        with Catalog(pg_url) as third:
+            assert [r["status"] for r in third.runs()] == ["running", "running"]
+        assert [r["status"] for r in cat.runs()] == ["running", "running"]  # its own too
+        other.close()  # its connection gone, as when its process is killed
+        status = {r["id"]: r["status"] for r in cat.runs()}
+        assert status == {theirs: "interrupted", mine: "running"}  # the live one goes on
+        cat.finish_run(mine, {})
+        assert [r["status"] for r in cat.runs()] == ["interrupted", "done"]
+
+
+def test_names_that_are_not_utf8_round_trip_through_a_postgres_catalog(
+    shared_data, pg_url, tmp_path
+):
+    """PostgreSQL's text holds only UTF-8: such a name is stored escaped and read back exact."""
+    from faceatlas.catalog import PhotoRecord
+
+    folder = tmp_path / "old camera"
+    folder.mkdir()
+    photo = os.path.join(os.fsencode(folder), b"\xff\xfe-caf\xe9.jpg")
+    with open(shared_data / "lfw" / "labels.csv") as fh:
+        first = next(csv.DictReader(fh))["path"]
+    with open(shared_data / "lfw" / first, "rb") as src, open(photo, "wb") as dst:
+        dst.write(src.read())
+    name = os.fsdecode(photo)
+    s = run_cli("--db", pg_url, "scan", str(folder), "--jobs", "1", "--json")
+    assert s["photos"] == 1 and s["faces"] == 1 and not s["errors"]
+    assert run_cli("--db", pg_url, "photos", "--json")[0]["path"] == name
+    again = run_cli("--db", pg_url, "scan", str(folder), "--jobs", "1", "--json")
+    assert again["unchanged"] == 1 and again["processed"] == 0, again  # the same name, unchanged
+    with Catalog(pg_url) as cat:
+        cat.replace_file(
+            name + "2", "h", 1, 2.0, "fake", [PhotoRecord(name + "2", error=f"{name}: x")]
+        )
+        assert cat.file_states()[name + "2"].size == 1
+        errors = [p["error"] for p in cat.photos() if p["path"] == name + "2"]
+        assert errors == [f"{name}: x"]
+        cat.move_file(name + "2", name + ".moved", 3.0)
+        assert sorted(cat.file_states()) == [name, name + ".moved"]
+        assert cat.delete_files([name, name + ".moved"]) == 2
+        assert cat.counts()["files"] == 0

@@ -35,13 +35,15 @@ def stored_text(value: str | None) -> str | bytes | None:
     A file name that is not valid UTF-8 arrives as a ``str`` with surrogate escapes, which
     SQLite's driver refuses; it is stored as its original bytes instead (SQLite keeps text
     bytes as given), and read back as the same ``str``. Valid text is passed unchanged.
+    PostgreSQL's text cannot hold such bytes: its connection stores them escaped
+    (``_postgres.escape_name``), told apart from blobs by their type, ``NameBytes``.
     """
     if value is None:
         return None
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        return value.encode("utf-8", "surrogateescape")
+        return _postgres.NameBytes(value.encode("utf-8", "surrogateescape"))
     return value
 
 
@@ -110,7 +112,7 @@ class CatalogBase:
         # "~/photos.db" from Python means the home folder, as it does in a shell
         self.path = str(path) if str(path) == ":memory:" else os.path.expanduser(str(path))
         self._lock_fd: int | None = None
-        self._server_scan_lock = False
+        self._own_runs: set[int] = set()  # runs of this process, in a server catalog
         #: True when the file (or its folder) cannot be written: reading works, writing
         #: raises a one-line CatalogError.
         self.read_only = False
@@ -303,12 +305,10 @@ class CatalogBase:
         An ``flock`` on ``<catalog>.lock``: the kernel drops it when the process dies, even
         on SIGKILL, so a killed scan never leaves a stale lock behind.
         """
-        if self.is_server and not self._server_scan_lock:
-            # A server catalog serialises each file's transaction itself (an advisory lock),
-            # so scans from several machines may run at once: they only say they run.
-            self.db.hold_scan_lock()  # type: ignore[attr-defined]
-            self._server_scan_lock = True
         if self.path == ":memory:" or self.is_server or self._lock_fd is not None:
+            # A server catalog serialises each file's transaction itself (an advisory lock),
+            # so scans from several machines may run at once; each run says it is alive by a
+            # lock of its own (start_run).
             return
         import fcntl
 
@@ -348,10 +348,17 @@ class CatalogBase:
             os.ftruncate(self._lock_fd, 0)
             os.pwrite(self._lock_fd, text.encode(), 0)
 
+    def _dead_runs(self, running: list[int]) -> list[int]:
+        """Of the runs marked ``running``, those whose process is gone."""
+        if not running:
+            return []
+        if self.is_server:  # a session may take its own lock again: ours are alive
+            alive = self.db.run_alive  # type: ignore[attr-defined]
+            return [i for i in running if i not in self._own_runs and not alive(i)]
+        return running if self._lock_is_free() else []
+
     def _lock_is_free(self) -> bool:
         """Whether no process holds the catalog's job lock (probed without waiting)."""
-        if self.is_server:  # no session anywhere holds its scan lock (see _postgres)
-            return not self._server_scan_lock and self.db.scan_lock_free()  # type: ignore[attr-defined]
         if self.path == ":memory:" or self._lock_fd is not None:
             return False  # its runs live in this process, or this catalog holds the lock
         import fcntl
@@ -368,11 +375,13 @@ class CatalogBase:
             os.close(fd)  # closing drops the probe's shared lock
         return True
 
-    def _close_dead_runs(self) -> int:
+    def _close_dead_runs(self, ids: list[int] | None = None) -> int:
+        """Record runs still marked ``running`` (all, or these) as ``interrupted``."""
+        which = "" if ids is None else f" AND id IN ({', '.join(str(int(i)) for i in ids)})"
         with self.transaction() as db:
             cur = db.execute(
                 "UPDATE runs SET status = 'interrupted', finished_at = COALESCE(finished_at, ?) "
-                "WHERE status = 'running'",
+                "WHERE status = 'running'" + which,
                 (now(),),
             )
             return cur.rowcount
@@ -403,9 +412,6 @@ class CatalogBase:
         return True
 
     def release_scan_lock(self) -> None:
-        if self._server_scan_lock:
-            self.db.release_scan_lock()  # type: ignore[attr-defined]
-            self._server_scan_lock = False
         if self._lock_fd is not None:
             import fcntl
 
@@ -461,6 +467,9 @@ class CatalogBase:
                 (command, json.dumps(settings, sort_keys=True), now(), "running"),
             )
             run_id = int(cur.lastrowid or 0)
+        if self.is_server:
+            self.db.hold_run_lock(run_id)  # type: ignore[attr-defined]
+            self._own_runs.add(run_id)
         self._write_lock(f"{os.getpid()} {command} {run_id}")
         return run_id
 
@@ -487,22 +496,27 @@ class CatalogBase:
                 "UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE id = ?",
                 (now(), status, json.dumps(summary, sort_keys=True), run_id),
             )
+        if run_id in self._own_runs:
+            self.db.release_run_lock(run_id)  # type: ignore[attr-defined]
+            self._own_runs.discard(run_id)
 
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         """The latest runs, newest first.
 
-        A run still marked ``running`` while nobody holds the catalog's lock was killed:
-        it is recorded (or, in a read-only catalog, shown) as ``interrupted``.
+        A run still marked ``running`` whose process is gone (nobody holds the catalog's
+        lock; in PostgreSQL, nobody holds the run's own) was killed: it is recorded (or, in a
+        read-only catalog, shown) as ``interrupted``.
         """
         sql = "SELECT * FROM runs ORDER BY id DESC LIMIT ?"
         rows = [dict(r) for r in self.query(sql, (limit,))]
-        if any(r["status"] == "running" for r in rows) and self._lock_is_free():
+        dead = self._dead_runs([r["id"] for r in rows if r["status"] == "running"])
+        if dead:
             if not self.read_only:
                 with contextlib.suppress(CatalogError):
-                    self._close_dead_runs()
+                    self._close_dead_runs(dead)
                     rows = [dict(r) for r in self.query(sql, (limit,))]
             for r in rows:
-                if r["status"] == "running":
+                if r["id"] in dead:
                     r["status"] = "interrupted"
         return [
             {

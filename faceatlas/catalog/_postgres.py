@@ -1,22 +1,9 @@
 """PostgreSQL behind the catalog's SQLite dialect (psycopg 3), so every mixin runs unchanged.
 
-The catalog's mixins speak SQLite: ``?`` and ``:name`` parameters, ``INSERT OR REPLACE``,
-``INTEGER PRIMARY KEY``, ``BLOB``, ``BEGIN IMMEDIATE``, ``PRAGMA``, ``cursor.lastrowid`` and
-``sqlite3.Row``. :class:`Connection` takes the same calls as a ``sqlite3.Connection`` and
-translates each statement once (cached), by rules rather than per statement, so migrations
-and queries added later work without a second copy:
+The catalog's mixins speak SQLite; :class:`Connection` takes the same calls as a
+``sqlite3.Connection`` and has each statement translated once (cached) by the rules of
+:mod:`faceatlas.catalog._dialect`. It also carries what a statement cannot say:
 
-- parameters: ``?`` -> ``%s``, ``:name`` -> ``%(name)s``, a literal ``%`` -> ``%%``;
-- types: ``INTEGER PRIMARY KEY [AUTOINCREMENT]`` -> an identity column, ``BLOB`` ->
-  ``BYTEA``, ``REAL`` -> ``DOUBLE PRECISION`` (a file's mtime needs all its digits);
-- conflicts: ``INSERT OR IGNORE`` -> ``ON CONFLICT DO NOTHING``; ``INSERT OR REPLACE`` /
-  ``REPLACE INTO`` -> ``ON CONFLICT (primary key, else a unique key the row names) DO
-  UPDATE``: the named columns take the new values, the others their defaults, as SQLite's
-  REPLACE; but the row is updated in place, so it keeps its id and no cascade deletes run
-  (the catalog's REPLACE targets have no children);
-- functions: ``IFNULL`` -> ``COALESCE``, ``GROUP_CONCAT`` -> ``STRING_AGG``, scalar
-  ``MIN(a, b)``/``MAX(a, b)`` -> ``LEAST``/``GREATEST``, ``INSTR`` -> ``STRPOS``, ``LIKE``
-  -> ``ILIKE`` (SQLite's LIKE ignores ASCII case), ``IN ()`` -> ``IN (NULL)``;
 - ``lastrowid``: an ``INSERT`` into a table with a one-column integer key gets
   ``RETURNING`` that key; an explicit key value moves the identity past it (``undo``
   re-inserts persons with their old ids);
@@ -25,14 +12,11 @@ and queries added later work without a second copy:
   that names its files (``Catalog.transaction(files=...)``, a scan's write of one file)
   shares that lock and takes only its files' own, so scans on several machines write side
   by side without loss;
-- ``CREATE TRIGGER ... BEGIN ...; END;`` -> a PL/pgSQL trigger function and a row trigger;
 - ``PRAGMA integrity_check`` answers ``ok``, ``PRAGMA table_info`` reads
   ``information_schema``, other PRAGMAs do nothing; ``sqlite_master`` is a view;
-- errors become the ``sqlite3`` exception of the same kind, so ``except sqlite3.X`` works.
-
-Not translated (write portable SQL): output aliases inside ``HAVING``, non-aggregated
-columns missing from ``GROUP BY``, subqueries in ``FROM`` without an alias, integers used
-as booleans (``WHERE hidden``), and NULL ordering (PostgreSQL sorts NULLs last).
+- errors become the ``sqlite3`` exception of the same kind, so ``except sqlite3.X`` works;
+- file names that are not UTF-8, which PostgreSQL's text cannot hold (see
+  :func:`escape_name`).
 """
 
 from __future__ import annotations
@@ -41,9 +25,11 @@ import functools
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+from faceatlas.catalog._dialect import translate
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 
@@ -52,8 +38,9 @@ WRITER_LOCK_KEY = 0x66616365_61746C61  # "faceatla"
 # Another, held only while migrations run, so two processes opening a new catalog at once
 # do not both create its tables.
 MIGRATION_LOCK_KEY = WRITER_LOCK_KEY + 1
-# Held shared by every running scan (a session lock): see Connection.scan_lock_free.
-SCAN_LOCK_KEY = WRITER_LOCK_KEY + 2
+# With a run's id, the key of the session lock its process holds while it runs (the
+# two-integer keys never meet the one-bigint keys above): see Connection.run_alive.
+RUN_LOCK_CLASS = 0x66616365  # "face"
 
 
 def is_postgres_url(path: str) -> bool:
@@ -102,42 +89,48 @@ def _row_factory(cursor: Any) -> Any:
     desc = cursor.description
     if desc is None:
         return tuple
-    cls = _row_class(tuple(d.name for d in desc))
-    return lambda values: tuple.__new__(cls, values)
+    names = tuple(d.name for d in desc)
+    cls = _row_class(names)
+    # only columns that may hold a file name are looked at (every row passes here)
+    named = [i for i, n in enumerate(names) if "path" in n or n == "error"]
+    if not named:
+        return lambda values: tuple.__new__(cls, values)
+
+    def row(values: Sequence[Any]) -> Row:
+        if any(isinstance(values[i], str) and _ESCAPED.search(values[i]) for i in named):
+            values = [unescape_name(v) if isinstance(v, str) else v for v in values]
+        return tuple.__new__(cls, values)
+
+    return row
 
 
-# -- the dialect ------------------------------------------------------------------------------
-_TOKEN = re.compile(
-    r"""
-    (?P<string>'(?:[^']|'')*')
-  | (?P<ident>"(?:[^"]|"")*")
-  | (?P<line>--[^\n]*)
-  | (?P<block>/\*.*?\*/)
-  | (?P<qmark>\?\d*)
-  | (?P<named>(?<!:):[A-Za-z_]\w*)
-  | (?P<percent>%)
-    """,
-    re.VERBOSE | re.DOTALL,
-)
-_HOLE = "\x00{}\x00"
-_HOLE_RE = re.compile("\x00(\\d+)\x00")
+# PostgreSQL's text must be valid UTF-8. A file name's bytes that are not (Python's
+# surrogate escapes U+DC80-U+DCFF, one per byte) are stored as the characters U+10FC80-
+# U+10FCFF of plane 16's private use area, which no naming scheme uses, and turned back
+# when read: the name comes back as the same ``str``, and so as the same bytes.
+_SURROGATE = re.compile("[\udc80-\udcff]")
+_ESCAPED = re.compile("[\U0010fc80-\U0010fcff]")
+_SHIFT = 0x10FC80 - 0xDC80
 
-_SIMPLE = [
-    (
-        # a key that is also a reference (face_person.face_id) is given, never generated
-        re.compile(r"\bINTEGER\s+PRIMARY\s+KEY(\s+AUTOINCREMENT)?\b(?!\s+REFERENCES)", re.I),
-        "INTEGER GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
-    ),
-    (re.compile(r"\bAUTOINCREMENT\b", re.I), ""),
-    (re.compile(r"\bBLOB\b", re.I), "BYTEA"),
-    (re.compile(r"\bREAL\b", re.I), "DOUBLE PRECISION"),
-    (re.compile(r"\bIFNULL\s*\(", re.I), "COALESCE("),
-    (re.compile(r"\bINSTR\s*\(", re.I), "STRPOS("),
-    (re.compile(r"(?<!I)\bLIKE\b", re.I), "ILIKE"),
-    (re.compile(r"\bIN\s*\(\s*\)", re.I), "IN (NULL)"),
-    (re.compile(r"\)\s*WITHOUT\s+ROWID\b", re.I), ")"),
-    (re.compile(r"\)\s*STRICT\b", re.I), ")"),
-]
+
+class NameBytes(bytes):
+    """A file name that is not valid UTF-8, as its bytes: text, not a blob.
+
+    ``_base.stored_text`` makes them; SQLite stores the bytes as text, this connection
+    binds them escaped.
+    """
+
+
+def escape_name(text: str) -> str:
+    """``text`` with surrogate escapes as characters PostgreSQL's text can hold."""
+    return _SURROGATE.sub(lambda m: chr(ord(m.group()) + _SHIFT), text)
+
+
+def unescape_name(text: str) -> str:
+    """The inverse of :func:`escape_name`."""
+    return _ESCAPED.sub(lambda m: chr(ord(m.group()) - _SHIFT), text)
+
+
 _BEGIN = re.compile(
     r"^\s*BEGIN(\s+(DEFERRED|IMMEDIATE|EXCLUSIVE))?(\s+TRANSACTION)?\s*;?\s*$", re.I
 )
@@ -162,122 +155,14 @@ _INSERT = re.compile(
     re.I,
 )
 _DDL = re.compile(r"^\s*(CREATE|ALTER|DROP)\b", re.I)
-_TRIGGER = re.compile(
-    r"CREATE\s+TRIGGER\s+(?:IF\s+NOT\s+EXISTS\s+)?(?P<name>\w+)\s+"
-    r"(?P<when>BEFORE|AFTER)?\s*(?P<event>INSERT|DELETE|UPDATE(?:\s+OF\s+[\w\s,]+?)?)\s+"
-    r"ON\s+(?P<table>\w+)\s+(?:FOR\s+EACH\s+ROW\s+)?(?:WHEN\s+(?P<cond>.*?)\s+)?"
-    r"BEGIN\s+(?P<body>.*?)\s*END\s*;",
-    re.I | re.S,
-)
-
-
-def _trigger(m: re.Match[str]) -> str:
-    """SQLite's ``CREATE TRIGGER ... BEGIN ...; END;`` -> a PL/pgSQL function + trigger.
-
-    SQLite's triggers run for each row; so does this one.
-    """
-    name, when = m.group("name"), (m.group("when") or "BEFORE").upper()
-    back = (
-        "RETURN NULL;"
-        if when == "AFTER"
-        else ("IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW;")
-    )
-    cond = f" WHEN ({m.group('cond')})" if m.group("cond") else ""
-    return (
-        f"CREATE OR REPLACE FUNCTION {name}_fn() RETURNS trigger LANGUAGE plpgsql AS "
-        f"$faceatlas$ BEGIN {m.group('body').strip()} {back} END $faceatlas$; "
-        f"CREATE TRIGGER {name} {when} {m.group('event')} ON {m.group('table')} "
-        f"FOR EACH ROW{cond} EXECUTE FUNCTION {name}_fn();"
-    )
-
-
-_FUNCS = re.compile(r"\b(GROUP_CONCAT|MIN|MAX|DATETIME)\s*\(", re.I)
-_SQLITE_TIME = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
-
-
-def _split_args(text: str, open_at: int) -> tuple[list[str], int]:
-    """Top-level arguments of the call whose ``(`` is at ``open_at``; and the index after ``)``."""
-    depth, start, args = 0, open_at + 1, []
-    for i in range(open_at, len(text)):
-        c = text[i]
-        if c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth == 0:
-                args.append(text[start:i])
-                return args, i + 1
-        elif c == "," and depth == 1:
-            args.append(text[start:i])
-            start = i + 1
-    raise sqlite3.OperationalError(f"unbalanced parentheses in SQL: {text[:80]!r}")
-
-
-def _rewrite_functions(text: str, literal: Callable[[str], str]) -> str:
-    """SQLite's functions that PostgreSQL lacks or spells otherwise (``literal`` reads a
-    string argument, which is a placeholder while rewriting)."""
-    out, pos = [], 0
-    for m in _FUNCS.finditer(text):
-        if m.start() < pos:
-            continue
-        name = m.group(1).upper()
-        args, end = _split_args(text, m.end() - 1)
-        inner = [_rewrite_functions(a, literal) for a in args]
-        words = [literal(a).strip().lower() for a in inner]
-        if name == "DATETIME":
-            if words == ["'now'"]:
-                repl = _SQLITE_TIME.format("now()")
-            elif len(inner) == 2 and words[1] == "'unixepoch'":
-                repl = _SQLITE_TIME.format(f"to_timestamp({inner[0].strip()})")
-            else:
-                repl = _SQLITE_TIME.format(f"CAST({inner[0].strip()} AS timestamptz)")
-        elif name == "GROUP_CONCAT":
-            sep = inner[1].strip() if len(inner) > 1 else "','"
-            repl = f"STRING_AGG(({inner[0].strip()})::text, {sep})"
-        elif len(inner) > 1:
-            repl = f"{'LEAST' if name == 'MIN' else 'GREATEST'}({','.join(inner)})"
-        else:
-            repl = f"{name}({inner[0]})"
-        out += [text[pos : m.start()], repl]
-        pos = end
-    out.append(text[pos:])
-    return "".join(out)
-
-
-def translate(sql: str, *, with_params: bool) -> str:
-    """SQLite SQL -> PostgreSQL SQL for psycopg (without the table-dependent INSERT rules).
-
-    String literals, quoted names and comments are left alone (comments are dropped);
-    ``%`` is doubled only when parameters are passed, as psycopg then reads placeholders.
-    """
-    literals: list[str] = []
-
-    def token(m: re.Match[str]) -> str:
-        kind = m.lastgroup
-        if kind in ("line", "block"):
-            return " "
-        if kind == "qmark":
-            return "%s"
-        if kind == "named":
-            return f"%({m.group()[1:]})s"
-        if kind == "percent":
-            return "%%" if with_params else "%"
-        literals.append(m.group())
-        return _HOLE.format(len(literals) - 1)
-
-    text = _TOKEN.sub(token, sql)
-    text = _TRIGGER.sub(_trigger, text)
-    for pattern, repl in _SIMPLE:
-        text = pattern.sub(repl, text)
-
-    def literal(part: str) -> str:
-        return _HOLE_RE.sub(lambda m: literals[int(m.group(1))], part)
-
-    return literal(_rewrite_functions(text, literal))
 
 
 def _to_param(value: Any) -> Any:
-    """What SQLite accepts and PostgreSQL types differently: bools and numpy scalars."""
+    """What SQLite accepts and PostgreSQL types differently: bools, numpy scalars, names."""
+    if isinstance(value, NameBytes):
+        return escape_name(value.decode("utf-8", "surrogateescape"))
+    if isinstance(value, str):
+        return escape_name(value) if _SURROGATE.search(value) else value
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, (bytearray, memoryview)):
@@ -437,7 +322,9 @@ class Connection:
             try:
                 self._run(f"SELECT pg_advisory_xact_lock_shared({WRITER_LOCK_KEY})", None)
                 for path in sorted(set(paths)):
-                    self._run("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [path])
+                    self._run(
+                        "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", _params([path])
+                    )
             except BaseException:
                 self._run("ROLLBACK", None)
                 self.in_transaction = False
@@ -493,26 +380,27 @@ class Connection:
                 raise
             self._run("COMMIT", None)
 
-    def hold_scan_lock(self) -> None:
-        """Mark this session as running a job: a shared lock, so scans run side by side.
+    def hold_run_lock(self, run_id: int) -> None:
+        """Mark this session as running the run ``run_id`` (a session lock).
 
         The server drops it when the connection goes (a killed scan, a lost machine), so
-        :meth:`scan_lock_free` tells a run marked ``running`` that was killed from a live one.
+        :meth:`run_alive` tells a run marked ``running`` that was killed from a live one,
+        while scans on other machines go on.
         """
         with self._lock:
-            self._run(f"SELECT pg_advisory_lock_shared({SCAN_LOCK_KEY})", None)
+            self._run("SELECT pg_advisory_lock(%s, %s)", [RUN_LOCK_CLASS, run_id])
 
-    def release_scan_lock(self) -> None:
+    def release_run_lock(self, run_id: int) -> None:
         with self._lock:
-            self._run(f"SELECT pg_advisory_unlock_shared({SCAN_LOCK_KEY})", None)
+            self._run("SELECT pg_advisory_unlock(%s, %s)", [RUN_LOCK_CLASS, run_id])
 
-    def scan_lock_free(self) -> bool:
-        """Whether no session anywhere runs a job on this catalog now."""
+    def run_alive(self, run_id: int) -> bool:
+        """Whether a session anywhere still runs ``run_id`` (holds its lock)."""
         with self._lock:
-            got = self._run(f"SELECT pg_try_advisory_lock({SCAN_LOCK_KEY})", None)[0][0][0]
-            if got:
-                self._run(f"SELECT pg_advisory_unlock({SCAN_LOCK_KEY})", None)
-            return bool(got)
+            got = self._run("SELECT pg_try_advisory_lock(%s, %s)", [RUN_LOCK_CLASS, run_id])
+            if got[0][0][0]:
+                self._run("SELECT pg_advisory_unlock(%s, %s)", [RUN_LOCK_CLASS, run_id])
+            return not got[0][0][0]
 
     # -- internals ----------------------------------------------------------------------------
     def _run(self, sql: str, params: Any) -> tuple[list[Any], int]:
