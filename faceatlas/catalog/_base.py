@@ -67,6 +67,31 @@ def _version_text(number: int) -> str:
     return f"{number // 1_000_000}.{number // 1_000 % 1_000}.{number % 1_000}"
 
 
+# What a job keeps in reserve beside the catalog (``<catalog>.reserve``) while it holds the
+# lock: when the disk fills up, freeing it lets the job still record how it ended ("failed",
+# with the reason) instead of leaving its run "running", later shown "interrupted" as if
+# its process had died. A few WAL frames of 4 KB are what that last write needs.
+RESERVE_BYTES = 128 * 1024
+# On a full disk the run is recorded with at most this many of its per-file errors.
+ERRORS_KEPT_ON_FULL_DISK = 10
+
+
+class DiskFullError(CatalogError):
+    """The catalog's disk is full (SQLite's ``database or disk is full``, ENOSPC)."""
+
+
+def _trimmed(summary: dict[str, Any]) -> dict[str, Any]:
+    """``summary`` with its error list cut short, to be written in the space of the reserve."""
+    errors = summary.get("errors")
+    if not isinstance(errors, list) or len(errors) <= ERRORS_KEPT_ON_FULL_DISK:
+        return summary
+    return {
+        **summary,
+        "errors": errors[:ERRORS_KEPT_ON_FULL_DISK],
+        "errors_not_recorded": len(errors) - ERRORS_KEPT_ON_FULL_DISK,
+    }
+
+
 def _lock_holder(text: str) -> str:
     """The lock file's ``"<pid> <command> <run id>"`` as words for the busy message."""
     words = text.split()
@@ -195,7 +220,7 @@ class CatalogBase:
         file, another writer), or ``None`` for anything else."""
         msg = str(exc).lower()
         if "disk is full" in msg or "no space" in msg:
-            return CatalogError(
+            return DiskFullError(
                 f"catalog {self.path}: the disk is full; the change in progress was rolled "
                 "back and nothing written before it is lost: free some space and run again"
             )
@@ -307,6 +332,7 @@ class CatalogBase:
         try:
             self._lock_fd = fd
             self._write_lock(str(os.getpid()))
+            self._make_reserve()
             # Holding the lock, no other process can be running a job here: a run still
             # marked running was killed (or its machine stopped) and is recorded as such.
             self._close_dead_runs()
@@ -360,10 +386,36 @@ class CatalogBase:
             )
             return cur.rowcount
 
+    def _make_reserve(self) -> None:
+        """Set :data:`RESERVE_BYTES` aside in ``<catalog>.reserve`` (see there); best effort."""
+        where = self.path + ".reserve"
+        try:
+            fd = os.open(where, os.O_WRONLY | os.O_CREAT, 0o644)
+        except OSError:
+            return
+        try:
+            os.posix_fallocate(fd, 0, RESERVE_BYTES)
+        except OSError:  # the disk is full already: no reserve, the job goes on
+            with contextlib.suppress(OSError):
+                os.unlink(where)
+        finally:
+            os.close(fd)
+
+    def _free_reserve(self) -> bool:
+        """Give the reserve back to the disk; whether there was one."""
+        if self._lock_fd is None:
+            return False
+        try:
+            os.unlink(self.path + ".reserve")
+        except OSError:
+            return False
+        return True
+
     def release_scan_lock(self) -> None:
         if self._lock_fd is not None:
             import fcntl
 
+            self._free_reserve()
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
             os.close(self._lock_fd)
             self._lock_fd = None
@@ -422,6 +474,23 @@ class CatalogBase:
         return run_id
 
     def finish_run(self, run_id: int, summary: dict[str, Any], status: str = "done") -> None:
+        """Record how a run ended; on a full disk, in the space of the job's reserve.
+
+        Raises
+        ------
+        CatalogError
+            If the write fails and there is no reserve to free (or it was not enough).
+        """
+        try:
+            self._record_end(run_id, summary, status)
+        except CatalogError:
+            # a full disk, or SQLite's "disk I/O error" when it is the WAL index that cannot
+            # grow: either way, the reserve's space is what the record needs
+            if not self._free_reserve():
+                raise
+            self._record_end(run_id, _trimmed(summary), status)
+
+    def _record_end(self, run_id: int, summary: dict[str, Any], status: str) -> None:
         with self.transaction() as db:
             db.execute(
                 "UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE id = ?",

@@ -267,10 +267,17 @@ def runs(ctx: click.Context, limit: int, as_json: bool) -> None:
         as_json,
         lambda rs: "\n".join(
             f"{r['id']:>4} {r['started_at']} {r['command']:<10} {r['status']:<11} "
-            f"{json.dumps(r['settings'], sort_keys=True)}"
+            f"{json.dumps(r['settings'], sort_keys=True)}{_why(r)}"
             for r in rs
         ),
     )
+
+
+def _why(run: dict) -> str:
+    """The reason a run that stopped on an error gives (a scan's failure, a clustering's
+    error), on its own indented line."""
+    why = run["summary"].get("failure") or run["summary"].get("error")
+    return f"\n{'':>5}{run['status']}: {why}" if why else ""
 
 
 @click.command()

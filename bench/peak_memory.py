@@ -1,0 +1,97 @@
+"""The largest files a scan worker meets, and the peak memory of a worker on each (issue 17).
+
+    python tests/peak_files.py DIR ../shared/data/lfw/images            # write the files
+    python tests/peak_files.py DIR ../shared/data/lfw/images --measure  # and measure
+
+Writes phone- and camera-sized photos (LFW faces of 2-20 % of the width on an enlarged noise
+texture) as JPEG, HEIC and PNG, an 81 MP palette PNG and a 96 MP JPEG. ``--measure`` runs
+``/usr/bin/time -v python -m faceatlas --db DB scan FOLDER -j 1`` three times per file and
+prints the median maximum resident set size, in MB (kB / 1024), of a worker that
+
+- ``cold``: scans the file alone (models loaded, but the embedder only after detection,
+  and only if a face is found);
+- ``warm``: scans one LFW portrait first, so the embedder is loaded, as in any real scan.
+
+Nothing is written into the repository; the figures are in docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _photo(lfw: Path, w: int, h: int) -> Image.Image:
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 255, (h // 100, w // 100, 3), dtype=np.uint8)
+    img = Image.fromarray(noise).resize((w, h), Image.Resampling.BICUBIC)
+    people = sorted(p for p in lfw.iterdir() if p.is_dir())[:8]
+    for i, (person, part) in enumerate(
+        zip(people, (0.02, 0.03, 0.05, 0.08, 0.12, 0.2, 0.03, 0.04), strict=True)
+    ):
+        side = int(w * part)
+        face = Image.open(next(person.glob("*.jpg"))).resize((side, side))
+        img.paste(face, (int(w * (0.05 + 0.11 * i)), int(h * 0.3)))
+    return img
+
+
+def build(folder: Path, lfw: Path) -> list[Path]:
+    """Write the files into ``folder``; return their paths."""
+    from faceatlas.images import register_formats
+
+    register_formats()  # HEIC through pillow-heif
+    folder.mkdir(parents=True, exist_ok=True)
+    p48 = _photo(lfw, 8000, 6000)
+    p48.save(folder / "photo48.jpg", quality=90)
+    p48.save(folder / "photo48.png", compress_level=1)
+    p48.save(folder / "photo48.heic", quality=80)
+    p48.resize((4000, 3000)).save(folder / "photo12.jpg", quality=90)
+    _photo(lfw, 8000, 8000).save(folder / "rgb64.png", compress_level=1)
+    Image.new("P", (9000, 9000), 3).save(folder / "palette81.png")
+    _photo(lfw, 16000, 6000).save(folder / "wide96.jpg", quality=80)
+    names = ["photo12.jpg", "photo48.jpg", "photo48.heic", "photo48.png"]
+    return [folder / n for n in names + ["rgb64.png", "palette81.png", "wide96.jpg"]]
+
+
+def peak_mb(target: Path, portrait: Path | None) -> float:
+    """Maximum RSS (MB) of ``faceatlas scan -j 1`` on ``target`` (after ``portrait``)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "photos"
+        folder.mkdir()
+        if portrait is not None:
+            shutil.copyfile(portrait, folder / "a-portrait.jpg")
+        (folder / ("z-" + target.name)).symlink_to(target.resolve())
+        cmd = ["/usr/bin/time", "-v", sys.executable, "-m", "faceatlas"]
+        cmd += ["--db", str(Path(tmp) / "m.db"), "scan", str(folder), "-j", "1"]
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
+    line = next(x for x in done.stderr.splitlines() if "Maximum resident" in x)
+    return int(line.split()[-1]) / 1024
+
+
+def main(argv: list[str]) -> None:
+    folder, lfw = Path(argv[0]), Path(argv[1])
+    files = build(folder, lfw)
+    if "--measure" not in argv:
+        return
+    portrait = next(sorted(p for p in lfw.iterdir() if p.is_dir())[0].glob("*.jpg"))
+    print("| file | cold (alone) | warm (after a portrait) |")
+    print("|---|---:|---:|")
+    for f in files:
+        cold = statistics.median(peak_mb(f, None) for _ in range(3))
+        warm = statistics.median(peak_mb(f, portrait) for _ in range(3))
+        print(f"| {f.name} | {cold:.0f} MB | {warm:.0f} MB |", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
