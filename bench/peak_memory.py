@@ -1,7 +1,7 @@
 """The largest files a scan worker meets, and the peak memory of a worker on each (issue 17).
 
-    python tests/peak_files.py DIR ../shared/data/lfw/images            # write the files
-    python tests/peak_files.py DIR ../shared/data/lfw/images --measure  # and measure
+    python bench/peak_memory.py DIR ../shared/data/lfw/images            # write the files
+    python bench/peak_memory.py DIR ../shared/data/lfw/images --measure  # and measure
 
 Writes phone- and camera-sized photos (LFW faces of 2-20 % of the width on an enlarged noise
 texture) as JPEG, HEIC and PNG, an 81 MP palette PNG and a 96 MP JPEG. ``--measure`` runs

@@ -445,8 +445,9 @@ def scan(
         try:
             catalog.finish_run(run_id, summary.to_dict(), status)
         except Exception:
-            # e.g. the disk is full: the run stays 'running' and the next start finds it
-            # interrupted (from the lock); the error that stopped the scan is the one raised.
+            # a disk full before the job could set its reserve aside: the run stays
+            # 'running' and shows interrupted (from the lock); the error that stopped the
+            # scan is the one raised.
             if status == "done":
                 raise
         finally:

@@ -139,3 +139,23 @@ def test_a_long_error_list_is_cut_short_when_written_in_the_reserve(tmp_path: Pa
         summary = cat.runs()[0]["summary"]
         assert len(summary["errors"]) == 10 and summary["errors_not_recorded"] == 490
         cat.release_scan_lock()
+
+
+def test_a_clustering_that_stops_on_an_error_is_recorded_failed_with_the_reason(
+    tmp_path: Path, photos: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from faceatlas import people
+    from faceatlas.people import _cluster
+
+    with Catalog(tmp_path / "c.db") as cat:
+        scan([photos], cat, ScanConfig(detector="fake", embedder="fake", jobs=1))
+
+        def boom(*args: Any, **kwargs: Any) -> Any:
+            raise CatalogError("catalog c.db: the disk is full")
+
+        monkeypatch.setattr(_cluster, "_cluster_run", boom)
+        with pytest.raises(CatalogError):
+            people.cluster_people(cat, embedder="fake")
+        run = cat.runs()[0]
+        assert (run["command"], run["status"]) == ("cluster", "failed")
+        assert run["summary"]["failure"] == "catalog c.db: the disk is full"

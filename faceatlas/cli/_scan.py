@@ -274,8 +274,8 @@ def runs(ctx: click.Context, limit: int, as_json: bool) -> None:
 
 
 def _why(run: dict) -> str:
-    """The reason a run that stopped on an error gives (a scan's failure, a clustering's
-    error), on its own indented line."""
+    """The reason a run that stopped on an error gives, on its own indented line (runs of
+    older versions kept a clustering's as ``error``)."""
     why = run["summary"].get("failure") or run["summary"].get("error")
     return f"\n{'':>5}{run['status']}: {why}" if why else ""
 

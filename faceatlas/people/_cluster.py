@@ -213,7 +213,10 @@ def _cluster_people(
             t0,
         )
     except BaseException as exc:
-        catalog.finish_run(run_id, {"error": str(exc)}, status="error")
+        # the statuses of every run: Ctrl-C is "interrupted", an error "failed", with why
+        stopped = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+        why = " ".join(str(exc).split()) or type(exc).__name__
+        catalog.finish_run(run_id, {"failure": why}, status=stopped)
         raise
     catalog.finish_run(run_id, summary.to_dict())
     return summary
