@@ -133,8 +133,9 @@ CROSS_SCALE_IOU = 0.3
 # RELOOK_BELOW px, at a pass smaller than the photo, scoring at least RELOOK_SCORE are cut from
 # the full-size photo, enlarged so the face is RELOOK_FACE px wide (RELOOK_CELL face widths of
 # context) and searched again, all in one mosaic (one YuNet call, ~0.04 MP per candidate); a
-# face is kept when YuNet finds it there at the usual threshold, with that look's box.
-RELOOK_SCORE = 0.1
+# face is kept, with that look's box, when it scores RELOOK_KEEP there: faces found this way
+# scored 0.90-0.94 in bench/album.py, half a face beside a found one 0.72.
+RELOOK_SCORE, RELOOK_KEEP = 0.1, 0.8
 RELOOK_BELOW = YUNET_MIN_FACE
 RELOOK_FACE = 48
 RELOOK_CELL = 4
@@ -295,8 +296,7 @@ class YuNetDetector:
         return faces.astype(np.float32)
 
     def _relook(self, image: np.ndarray, found: np.ndarray) -> np.ndarray:
-        """``found`` (rows in ``image``'s frame), each weak row replaced by what a second look
-        at it in ``image`` finds, or dropped (:data:`RELOOK_SCORE`)."""
+        """``found`` (in ``image``'s frame), each weak row replaced by a second look or dropped."""
         import cv2
 
         strong = found[:, 14] >= self.score_threshold
@@ -314,7 +314,7 @@ class YuNetDetector:
             )
             frames.append((mx * cell, my * cell, ox, oy, k))
         seen = self._detect_whole(cv2.cvtColor(mosaic, cv2.COLOR_RGB2BGR))
-        seen = seen[seen[:, 14] >= self.score_threshold]
+        seen = seen[seen[:, 14] >= max(self.score_threshold, RELOOK_KEEP)]
         cx, cy = seen[:, 0] + seen[:, 2] / 2, seen[:, 1] + seen[:, 3] / 2
         better = [found[strong]]
         for (mx, my, ox, oy, k), i in zip(frames, weak, strict=True):
