@@ -102,3 +102,23 @@ def test_lfw_size_photos_are_searched_as_before(shared_data: Path) -> None:
             img = load_image(path)
             a, b = new.detect(img), old.detect(img)
             assert len(a) == len(b) and np.allclose(a.boxes, b.boxes), path
+
+
+def test_parts_of_a_frame_filling_face_are_not_faces(monkeypatch) -> None:
+    """The working pass sees an eye or half of a face too large for it (bench/album.py: two
+    boxes of 0.73-0.75 inside a 1,140 px face); the large pass sees the face: one box."""
+
+    def rows(x: float, y: float, w: float, h: float, score: float) -> list[float]:
+        return [x, y, w, h, *([x + w / 2, y + h / 2] * 5), score]
+
+    def fake_pass(self, bgr: np.ndarray) -> np.ndarray:
+        if bgr.shape[1] == 1920:  # the working pass (0.9375): a part, and a small face
+            found = [rows(100, 300, 420, 470, 0.75), rows(1700, 1200, 40, 50, 0.9)]
+        else:  # the 512 px pass (0.25): the whole face
+            found = [rows(20, 5, 290, 360, 0.93)]
+        return np.array(found, np.float32)
+
+    monkeypatch.setattr(YuNetDetector, "_detect_at", fake_pass)
+    got = YuNetDetector().detect(np.zeros((1536, 2048, 3), np.uint8))
+    widths = sorted((got.boxes[:, 2] - got.boxes[:, 0]).round())
+    assert widths == [43, 1160]  # the small face (40 / 0.9375) and the whole face (290 / 0.25)
