@@ -254,13 +254,11 @@ class YuNetDetector:
         if self._net is None:
             import cv2
 
-            # low-scoring small faces are candidates for a second look (detect drops the rest)
-            low = min(self.score_threshold, RELOOK_SCORE) if self.multi_scale else 1.0
             self._net = cv2.FaceDetectorYN.create(
                 str(models.yunet_path()),
                 "",
                 (320, 320),
-                min(self.score_threshold, low),
+                self.score_threshold,
                 self.nms_threshold,
                 5000,
             )
@@ -343,14 +341,16 @@ class YuNetDetector:
         for scale in sorted(scales, reverse=True):
             size = (max(1, round(w * scale)), max(1, round(h * scale)))
             if size != (src.shape[1], src.shape[0]):
-                # INTER_AREA averages away the aliasing of strong shrinking; near 1 the
-                # bilinear filter (5x cheaper on 12 MP) loses nothing YuNet sees.
-                shrink = size[0] / src.shape[1]
-                interp = cv2.INTER_AREA if shrink < 0.5 else cv2.INTER_LINEAR
+                # INTER_AREA against the aliasing of strong shrinking; bilinear (5x cheaper) near 1
+                interp = cv2.INTER_AREA if size[0] < 0.5 * src.shape[1] else cv2.INTER_LINEAR
                 src = cv2.resize(src, size, interpolation=interp)
+            second = self.multi_scale and scale == base and src.shape[1] < w  # weak boxes kept
+            self._model().setScoreThreshold(
+                min(self.score_threshold, RELOOK_SCORE if second else 1)
+            )
             found = self._detect_at(cv2.cvtColor(src, cv2.COLOR_RGB2BGR))
             weak = found[:, 14] < self.score_threshold
-            look = weak & (found[:, 2] < RELOOK_BELOW) & (src.shape[1] < w) & (scale == base)
+            look = weak & (found[:, 2] < RELOOK_BELOW)
             found = found[~weak | look]
             found[:, 0:14:2] *= np.float32(w / src.shape[1])
             found[:, 1:14:2] *= np.float32(h / src.shape[0])
