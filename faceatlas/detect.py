@@ -368,11 +368,11 @@ class YuNetDetector:
         if len(scales) > 1 or relooked:
             keep = non_max_suppression(boxes, faces[:, 14])
             faces, boxes = faces[keep], boxes[keep]
-            # part of a face too large for this pass (an eye, half of it: 0.73-0.75 in
-            # bench/album.py) is no face: drop boxes mostly inside a box 1.5x as wide
-            side = boxes[:, 2] - boxes[:, 0]
+            # no face: part of one too large for its pass (an eye, half of it; 0.73-0.75)
+            side, sc = boxes[:, 2] - boxes[:, 0], faces[:, 14]
             inside = np.stack([_iou(b, boxes, own=True) for b in boxes])  # [i, j]: i in j
-            part = ((inside > 0.6) & (side[None, :] > 1.5 * side[:, None])).any(axis=1)
+            big = (side[None, :] > 1.5 * side[:, None]) & (sc[None, :] > sc[:, None])
+            part = ((inside > 0.6) & big).any(axis=1)  # mostly inside a better, wider box
             faces, boxes = faces[~part], boxes[~part]
         boxes = boxes.clip(0, np.array([w, h, w, h], np.float32))
         marks = faces[:, 4:14].reshape(-1, 5, 2).copy()

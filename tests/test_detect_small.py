@@ -122,3 +122,19 @@ def test_parts_of_a_frame_filling_face_are_not_faces(monkeypatch) -> None:
     got = YuNetDetector().detect(np.zeros((1536, 2048, 3), np.uint8))
     widths = sorted((got.boxes[:, 2] - got.boxes[:, 0]).round())
     assert widths == [43, 1160]  # the small face (40 / 0.9375) and the whole face (290 / 0.25)
+
+
+def test_a_face_inside_a_weaker_larger_box_is_kept(monkeypatch) -> None:
+    """Only a box scoring under the wider one is taken for a part of it."""
+
+    def rows(x: float, y: float, w: float, h: float, score: float) -> list[float]:
+        return [x, y, w, h, *([x + w / 2, y + h / 2] * 5), score]
+
+    def fake_pass(self, bgr: np.ndarray) -> np.ndarray:
+        if bgr.shape[1] == 1920:  # a doubtful large box around a clear small face
+            return np.array([rows(100, 100, 600, 700, 0.72), rows(300, 300, 40, 50, 0.92)])
+        return np.zeros((0, 15), np.float32)
+
+    monkeypatch.setattr(YuNetDetector, "_detect_at", fake_pass)
+    got = YuNetDetector().detect(np.zeros((1536, 2048, 3), np.uint8))
+    assert sorted((got.boxes[:, 2] - got.boxes[:, 0]).round()) == [43, 640]
