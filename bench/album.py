@@ -11,6 +11,7 @@ time per photo. The true face of each LFW photo is YuNet's box on the untouched 
     python bench/album.py album --n 24 --jobs 2        # the album and its recall table
     python bench/album.py yale                         # share of Yale faces found per light
     python bench/album.py speed --base f2d82f9         # per-photo time against a git revision
+    python bench/album.py small --n 90                 # 20-40 px recall and cost per setting
     python bench/album.py sizes                        # verification accuracy per face width
 """
 
@@ -159,8 +160,7 @@ def build(out: Path, n: int, seed: int) -> list[dict]:
             fw *= 0.95 * H / face_h
             face_h = 0.95 * H
         canvas = background((W, H), rng)
-        cx = rng.uniform(fw / 2, W - fw / 2)
-        cy = rng.uniform(face_h / 2, H - face_h / 2)
+        cx, cy = rng.uniform(fw / 2, W - fw / 2), rng.uniform(face_h / 2, H - face_h / 2)
         b = place(canvas, load_image(photo), box, fw, (cx, cy))
         save(
             canvas,
@@ -264,34 +264,17 @@ def build(out: Path, n: int, seed: int) -> list[dict]:
         b = place(canvas, load_image(photo), box, fw, (rng.uniform(400, 1600), 768))
         faces = [{"box": b.tolist(), "band": band_of(b[2] - b[0])}]
         f = canvas.astype(np.float64) / 255.0
+        lit = {"kind": "light", "format": "jpeg", "orientation": 1}
         dim = (255 * 0.12 * f**1.3).clip(0, 255).astype(np.uint8)
-        save(
-            dim, f"dim_{j:02d}.jpg", faces, kind="light", format="jpeg", orientation=1, light="dim"
-        )
+        save(dim, f"dim_{j:02d}.jpg", faces, light="dim", **lit)
         dark = (255 * 0.04 * f**1.5).clip(0, 255).astype(np.uint8)
-        save(
-            dark,
-            f"dark_{j:02d}.jpg",
-            faces,
-            kind="light",
-            format="jpeg",
-            orientation=1,
-            light="dark",
-        )
+        save(dark, f"dark_{j:02d}.jpg", faces, light="dark", **lit)
         # light from one side: 100 % to 8 % across the face, the far side in shadow
         x = np.arange(W, dtype=np.float64)
         ramp = np.clip((x - b[0]) / max(b[2] - b[0], 1.0), 0, 1)
         gain = 1.0 - 0.92 * ramp if j % 2 else 0.08 + 0.92 * ramp
         side = (f * gain[None, :, None] * 255).clip(0, 255).astype(np.uint8)
-        save(
-            side,
-            f"side_{j:02d}.jpg",
-            faces,
-            kind="light",
-            format="jpeg",
-            orientation=1,
-            light="side-lit",
-        )
+        save(side, f"side_{j:02d}.jpg", faces, light="side-lit", **lit)
     (out / "manifest.json").write_text(json.dumps(manifest))
     return manifest
 
@@ -547,6 +530,55 @@ def speed(args: argparse.Namespace) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+# -- the 20-40 px band in depth: recall against detection cost, per setting ------------------
+def small(args: argparse.Namespace) -> None:
+    """Recall of 20-40 px faces (album-style photos, 2 of 3 on 12 MP) and detection CPU."""
+    import io
+
+    import cv2
+    from PIL import Image
+
+    from faceatlas import detect
+    from faceatlas.images import load_image
+
+    cv2.setNumThreads(1)
+    rng, photos = np.random.default_rng(args.seed), []
+    for i, (photo, box) in enumerate(single_face_photos(args.n, args.seed + 100)):
+        canvas = background(CANVASES["12MP" if i % 3 else "3MP"], rng)
+        fw = float(np.exp(rng.uniform(np.log(20), np.log(40))))
+        fh, (H, W) = fw * (box[3] - box[1]) / (box[2] - box[0]), canvas.shape[:2]
+        at = (rng.uniform(fw / 2, W - fw / 2), rng.uniform(fh / 2, H - fh / 2))
+        b = place(canvas, load_image(photo), box, fw, at)
+        buf = io.BytesIO()  # JPEG, as the album's photos (12 MP arrays would not all fit)
+        Image.fromarray(canvas).save(buf, "JPEG", quality=90)
+        photos.append(("12MP" if i % 3 else "3MP", buf.getvalue(), b))
+    print(f"# {machine()}; {len(photos)} photos, one 20-40 px face each; CPU of detect() alone")
+    print(f"{'setting':<40} {'12 MP':>7} {'3 MP':>7} {'all':>13} {'false':>5} {'ms/12 MP':>16}")
+    relook = detect.RELOOK_SCORE
+    for min_face, second in ((20, False), (20, True), (17, False), (17, True), (14, False)):
+        detect.RELOOK_SCORE = relook if second else 1.0  # 1.0: no weak box, no second look
+        det, hits, false, cpu = detect.YuNetDetector(min_face=min_face), defaultdict(int), 0, []
+        for canvas_name, jpeg, truth in photos:
+            img = np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"))
+            t0 = time.process_time()
+            found = det.detect(img)
+            if canvas_name == "12MP":
+                cpu.append(time.process_time() - t0)
+            ok = len(found) > 0 and iou(truth, found.boxes.astype(np.float64)).max() >= 0.3
+            hits[canvas_name] += int(ok)
+            false += len(found) - int(ok)
+        n12 = sum(c == "12MP" for c, _, _ in photos)
+        scale = detect.detection_scales(3000, 4000, min_face=min_face)[0]
+        name = f"min_face {min_face} (12 MP at {scale:.2f})" + (" + 2nd look" if second else "")
+        total = hits["12MP"] + hits["3MP"]
+        print(
+            f"{name:<40} {hits['12MP']:>3}/{n12:<3} {hits['3MP']:>3}/{len(photos) - n12:<3} "
+            f"{total / len(photos):.3f} {total:>3}/{len(photos):<3} {false:>5} "
+            f"{1000 * float(np.median(cpu)):>16.0f}"
+        )
+    detect.RELOOK_SCORE = relook
+
+
 # -- where the quality bars come from: verification accuracy per face width, blur, light ----
 def sizes(args: argparse.Namespace) -> None:
     """SFace's same/different accuracy on LFW pairs with both photos degraded the same way.
@@ -655,10 +687,13 @@ def main() -> None:
     s.add_argument("--n12", type=int, default=6, help="12 MP photos")
     s.add_argument("--repeats", type=int, default=2)
     s.add_argument("--rounds", type=int, default=3)
+    m = sub.add_parser("small", help="20-40 px recall and detection CPU per setting")
+    m.add_argument("--n", type=int, default=90, help="photos (one face each)")
+    m.add_argument("--seed", type=int, default=5)
     z = sub.add_parser("sizes", help="verification accuracy per face width, blur and light")
     z.add_argument("--pairs", type=int, default=300)
     args = ap.parse_args()
-    {"album": album, "yale": yale, "speed": speed, "sizes": sizes}[args.what](args)
+    {"album": album, "yale": yale, "speed": speed, "small": small, "sizes": sizes}[args.what](args)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ Names for ``--detector``: ``yunet`` (default), ``dlib-hog``, ``dlib-cnn``, ``haa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -71,12 +71,8 @@ def template_landmarks(box: np.ndarray) -> np.ndarray:
 
 
 def _check_image(image: np.ndarray) -> None:
-    if (
-        not isinstance(image, np.ndarray)
-        or image.dtype != np.uint8
-        or image.ndim != 3
-        or image.shape[2] != 3
-    ):
+    shape = getattr(image, "shape", ())
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or shape[2:] != (3,):
         got = getattr(image, "shape", type(image).__name__)
         raise InputError(f"image must be a uint8 RGB array of shape (h, w, 3), got {got}")
 
@@ -87,25 +83,19 @@ def _check_image(image: np.ndarray) -> None:
 # 800 -> 14/30. Within [24, 450] px it finds every face; outside, it loses them.
 YUNET_MIN_FACE = 24
 YUNET_MAX_FACE = 450
-# A face of ``min_face`` px is searched for at this width (a 12 MP photo at 0.65): YuNet
-# still finds a row of 20 px faces seen at 13 px (5 of 5, 4 of 5 at 18 px; none at 10 px),
-# and the CPU time of a 12 MP photo stays under twice the single-scale time: 1.3-1.9x at
-# 0.65, 2.1-2.2x at 0.75 (YuNet's time grows faster than its input; bench/album.py speed and
-# docs/benchmarks.md, issue 11).
+# A face of ``min_face`` px is searched for at this width (a 12 MP photo at 0.65), where a
+# 12 MP photo costs 1.4x the single-scale time, 2.1x at 0.75 (docs/benchmarks.md, issue 11).
 SMALL_FACE_PX = 13
 # The long side of the extra pass for faces too large for the working scale: a face filling
 # a 512 x 384 frame is 384 px wide, inside the range above.
 LARGE_PASS_SIDE = 512
-# Above this many pixels at the detection scale, the small-face pass is not upscaled further
-# (YuNet's time grows faster than its input: 0.21 s at 1920x1440, 1.27 s at 4000x3000 on one
-# core); a 48 MP photo is then searched at 16 MP, so its smallest found faces are ~28 px.
+# The small-face pass is at most this large (YuNet's time grows faster than its input): a
+# 48 MP photo is searched at 16 MP, so its smallest found faces are ~28 px.
 MAX_DETECT_PIXELS = 16_000_000
-# Detection passes larger than TILE_MAX_PIXELS are searched in overlapping tiles of at most
-# that size (YuNet's feature maps take about 75 MB per megapixel). The tiles share a worker's
-# memory with the photo itself, so passes over TILE_SMALLER_ABOVE (photos of 20 MP and more)
-# get smaller tiles. Measured peaks of a scan worker (`/usr/bin/time -v`, docs/benchmarks.md):
-# 12 MP JPEG 417 MB (its 5 MP pass in 2 tiles, 1.2x the pixels of one pass), the zoo's 81 MP
-# PNG 439 MB, a 48 MP JPEG 528 MB.
+# Passes larger than TILE_MAX_PIXELS are searched in overlapping tiles of at most that size
+# (YuNet's feature maps take ~75 MB per megapixel); passes over TILE_SMALLER_ABOVE (photos of
+# 20 MP and more) get smaller tiles. Peaks of a scan worker (docs/benchmarks.md): 12 MP JPEG
+# 417 MB, the zoo's 81 MP PNG 439 MB, a 48 MP JPEG 528 MB.
 TILE_MAX_PIXELS = 3_200_000
 TILE_SMALLER_ABOVE = 6_000_000
 TILE_SMALLER_PIXELS = 2_400_000
@@ -138,6 +128,18 @@ def _tile_grid(height: int, width: int) -> tuple[list[int], int, list[int], int]
 # Faces found at two scales are one face when their boxes overlap this much (intersection
 # over union); YuNet's own NMS uses 0.3 within one scale.
 CROSS_SCALE_IOU = 0.3
+# A second look at small faces (issue 11): a 20-28 px face of a 12 MP photo searched at 0.65
+# is 13-18 px for YuNet, which often scores it 0.1-0.65 (larger faces: 0.85-0.93). Boxes under
+# RELOOK_BELOW px, at a pass smaller than the photo, scoring at least RELOOK_SCORE are cut from
+# the full-size photo, enlarged so the face is RELOOK_FACE px wide (RELOOK_CELL face widths of
+# context) and searched again, all in one mosaic (one YuNet call, ~0.04 MP per candidate); a
+# face is kept, with that look's box, when it scores RELOOK_KEEP there: faces found this way
+# scored 0.90-0.94 in bench/album.py, half a face beside a found one 0.72.
+RELOOK_SCORE, RELOOK_KEEP = 0.1, 0.8
+RELOOK_BELOW = YUNET_MIN_FACE
+RELOOK_FACE = 48
+RELOOK_CELL = 4
+RELOOK_MAX = 64
 
 
 def detection_scales(
@@ -174,6 +176,24 @@ def detection_scales(
     return scales
 
 
+_XS, _YS = [0, 4, 6, 8, 10, 12], [1, 5, 7, 9, 11, 13]  # x and y columns of YuNet's rows
+
+
+def _xyxy(rows: np.ndarray) -> np.ndarray:
+    """``x1, y1, x2, y2`` boxes (n, 4) of YuNet's rows (``x, y, w, h, ...``)."""
+    return np.column_stack([rows[:, :2], rows[:, :2] + rows[:, 2:4]])
+
+
+def _iou(a: np.ndarray, b: np.ndarray, *, own: bool = False) -> np.ndarray:
+    """Intersection over union of one ``x1, y1, x2, y2`` box ``a`` with boxes ``b`` (n, 4);
+    ``own``: the share of ``a`` that each box of ``b`` covers."""
+    w = np.minimum(a[2], b[:, 2]) - np.maximum(a[0], b[:, 0])
+    h = np.minimum(a[3], b[:, 3]) - np.maximum(a[1], b[:, 1])
+    inter = np.maximum(w, 0) * np.maximum(h, 0)
+    area = inter if own else np.maximum(b[:, 2] - b[:, 0], 0) * np.maximum(b[:, 3] - b[:, 1], 0)
+    return inter / np.maximum(max(a[2] - a[0], 0) * max(a[3] - a[1], 0) + area - inter, 1e-9)
+
+
 def non_max_suppression(
     boxes: np.ndarray, scores: np.ndarray, iou: float = CROSS_SCALE_IOU
 ) -> np.ndarray:
@@ -187,20 +207,11 @@ def non_max_suppression(
     iou : float
         Intersection over union above which two boxes are the same face.
     """
-    order = np.argsort(-np.asarray(scores, np.float64), kind="stable")
     b = np.asarray(boxes, np.float64)
-    area = np.maximum(b[:, 2] - b[:, 0], 0) * np.maximum(b[:, 3] - b[:, 1], 0)
     keep: list[int] = []
-    for i in order:
-        if keep:
-            k = np.array(keep)
-            w = np.minimum(b[k, 2], b[i, 2]) - np.maximum(b[k, 0], b[i, 0])
-            h = np.minimum(b[k, 3], b[i, 3]) - np.maximum(b[k, 1], b[i, 1])
-            inter = np.maximum(w, 0) * np.maximum(h, 0)
-            union = area[k] + area[i] - inter
-            if np.any(inter > iou * np.maximum(union, 1e-9)):
-                continue
-        keep.append(int(i))
+    for i in np.argsort(-np.asarray(scores, np.float64), kind="stable"):
+        if not keep or not np.any(_iou(b[i], b[keep]) > iou):
+            keep.append(int(i))
     return np.array(keep, np.int64)
 
 
@@ -226,8 +237,8 @@ class YuNetDetector:
     min_face : int, default 20
         Smallest face (px in the photo) the scan must find; 0 keeps the single working size.
     multi_scale : bool, default True
-        Search at every scale of :func:`detection_scales`; False is the single-scale detector
-        of faceatlas 0.1 (one pass at ``max_side``).
+        Search at every scale of :func:`detection_scales`, and look again at small faces
+        (:data:`RELOOK_SCORE`); False is the single-scale detector of faceatlas 0.1.
     """
 
     score_threshold: float = 0.7
@@ -254,12 +265,10 @@ class YuNetDetector:
         return self._net
 
     def _detect_at(self, bgr: np.ndarray) -> np.ndarray:
-        """YuNet's raw rows (n, 15) on ``bgr`` as it is, in tiles when it is large.
+        """YuNet's raw rows (n, 15) on ``bgr``, in tiles above :data:`TILE_MAX_PIXELS`.
 
-        YuNet's feature maps take about 75 MB per megapixel of input, so a 16 MP pass alone
-        would take over a gigabyte; above :data:`TILE_MAX_PIXELS` the image is searched in
-        overlapping tiles (the overlap is wider than the largest face YuNet finds, so every
-        face lies whole in one tile; the part of it another tile sees is dropped by NMS).
+        The overlap is wider than the largest face YuNet finds, so every face lies whole in
+        one tile; the part of it another tile sees is dropped by NMS.
         """
         h, w = bgr.shape[:2]
         if h * w <= TILE_MAX_PIXELS:
@@ -270,16 +279,11 @@ class YuNetDetector:
             for x in xs:
                 tile = np.ascontiguousarray(bgr[y : y + th, x : x + tw])
                 found = self._detect_whole(tile)
-                found[:, [0, 4, 6, 8, 10, 12]] += x
-                found[:, [1, 5, 7, 9, 11, 13]] += y
+                found[:, _XS] += x
+                found[:, _YS] += y
                 rows.append(found)
         faces = np.concatenate(rows)
-        if len(faces) > 1:
-            boxes = np.column_stack(
-                [faces[:, 0], faces[:, 1], faces[:, 0] + faces[:, 2], faces[:, 1] + faces[:, 3]]
-            )
-            faces = faces[non_max_suppression(boxes, faces[:, 14])]
-        return faces
+        return faces[non_max_suppression(_xyxy(faces), faces[:, 14])] if len(faces) else faces
 
     def _detect_whole(self, bgr: np.ndarray) -> np.ndarray:
         """YuNet's raw rows (n, 15) on ``bgr`` in one pass."""
@@ -290,6 +294,36 @@ class YuNetDetector:
             return np.zeros((0, 15), np.float32)
         return faces.astype(np.float32)
 
+    def _relook(self, image: np.ndarray, found: np.ndarray) -> np.ndarray:
+        """``found`` (in ``image``'s frame), each weak row replaced by a second look or dropped."""
+        import cv2
+
+        strong = found[:, 14] >= self.score_threshold
+        weak = np.flatnonzero(~strong)[np.argsort(-found[~strong, 14], kind="stable")][:RELOOK_MAX]
+        cell, cols = RELOOK_FACE * RELOOK_CELL, int(np.ceil(np.sqrt(len(weak))))
+        mosaic = np.full((-(-len(weak) // cols) * cell, cols * cell, 3), 127, np.uint8)
+        frames = []  # per candidate: its cell in the mosaic, crop origin, enlargement
+        for n, (x, y, bw, bh) in enumerate(found[weak, :4].astype(np.float64)):
+            k = RELOOK_FACE / max(bw, bh, 1.0)
+            ox, oy, mx, my = x + (bw - cell / k) / 2, y + (bh - cell / k) / 2, n % cols, n // cols
+            m = np.array([[k, 0, -k * ox], [0, k, -k * oy]])
+            mosaic[my * cell : (my + 1) * cell, mx * cell : (mx + 1) * cell] = cv2.warpAffine(
+                image, m, (cell, cell), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+            )
+            frames.append((mx * cell, my * cell, ox, oy, k))
+        seen = self._detect_whole(cv2.cvtColor(mosaic, cv2.COLOR_RGB2BGR))
+        seen = seen[seen[:, 14] >= max(self.score_threshold, RELOOK_KEEP)]
+        cx, cy = seen[:, 0] + seen[:, 2] / 2, seen[:, 1] + seen[:, 3] / 2
+        better = [found[strong]]
+        for (mx, my, ox, oy, k), i in zip(frames, weak, strict=True):
+            mine = seen[(cx >= mx) & (cx < mx + cell) & (cy >= my) & (cy < my + cell)].copy()
+            mine[:, _XS], mine[:, _YS] = (mine[:, _XS] - mx) / k + ox, (mine[:, _YS] - my) / k + oy
+            mine[:, 2:4] /= k
+            o = _iou(_xyxy(found[i : i + 1])[0], _xyxy(mine))  # not a neighbour at the edge
+            if len(o) and o.max() >= CROSS_SCALE_IOU:
+                better.append(mine[int(np.argmax(o))][None])
+        return np.concatenate(better)
+
     def detect(self, image: np.ndarray) -> Detections:
         _check_image(image)
         import cv2
@@ -299,7 +333,7 @@ class YuNetDetector:
             scales = detection_scales(h, w, max_side=self.max_side, min_face=self.min_face)
         else:
             scales = [min(1.0, self.max_side / max(h, w))]
-        rows = []
+        rows, relooked = [], False
         base = max(scales)
         # each pass shrinks the previous pass's copy, cheaper than the full image; only the
         # shrunk copy is turned to BGR (a full-size copy of a 48 MP photo is 144 MB)
@@ -307,37 +341,42 @@ class YuNetDetector:
         for scale in sorted(scales, reverse=True):
             size = (max(1, round(w * scale)), max(1, round(h * scale)))
             if size != (src.shape[1], src.shape[0]):
-                # INTER_AREA averages away the aliasing of strong shrinking; near 1 the
-                # bilinear filter (5x cheaper on 12 MP) loses nothing YuNet sees.
-                shrink = size[0] / src.shape[1]
-                interp = cv2.INTER_AREA if shrink < 0.5 else cv2.INTER_LINEAR
+                # INTER_AREA against the aliasing of strong shrinking; bilinear (5x cheaper) near 1
+                interp = cv2.INTER_AREA if size[0] < 0.5 * src.shape[1] else cv2.INTER_LINEAR
                 src = cv2.resize(src, size, interpolation=interp)
+            second = self.multi_scale and scale == base and src.shape[1] < w  # weak boxes kept
+            self._model().setScoreThreshold(
+                min(self.score_threshold, RELOOK_SCORE if second else 1)
+            )
             found = self._detect_at(cv2.cvtColor(src, cv2.COLOR_RGB2BGR))
+            weak = found[:, 14] < self.score_threshold
+            look = weak & (found[:, 2] < RELOOK_BELOW)
+            found = found[~weak | look]
             found[:, 0:14:2] *= np.float32(w / src.shape[1])
             found[:, 1:14:2] *= np.float32(h / src.shape[0])
+            if look.any():
+                found, relooked = self._relook(image, found), True
             if scale < base:
-                # the downscaled pass is for faces too large for the working pass; what it
-                # sees at working-pass sizes the working pass saw better, and at 512 px it
+                # the downscaled pass is for faces too large for the working pass: at 512 px it
                 # mistakes background texture for a face (a lake beside a portrait, 0.79)
                 found = found[found[:, 2] * base > YUNET_MAX_FACE]
             rows.append(found)
         faces = np.concatenate(rows)
         if len(faces) == 0:
             return Detections.empty()
-        boxes = np.column_stack(
-            [faces[:, 0], faces[:, 1], faces[:, 0] + faces[:, 2], faces[:, 1] + faces[:, 3]]
-        )
-        if len(scales) > 1:
+        boxes = _xyxy(faces)
+        if len(scales) > 1 or relooked:
             keep = non_max_suppression(boxes, faces[:, 14])
             faces, boxes = faces[keep], boxes[keep]
-        boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, w)
-        boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, h)
-        return Detections(
-            boxes.astype(np.float32),
-            faces[:, 4:14].reshape(-1, 5, 2).copy(),
-            faces[:, 14].copy(),
-            self.name,
-        )
+            # no face: part of one too large for its pass (an eye, half of it; 0.73-0.75)
+            side, sc = boxes[:, 2] - boxes[:, 0], faces[:, 14]
+            inside = np.stack([_iou(b, boxes, own=True) for b in boxes])  # [i, j]: i in j
+            big = (side[None, :] > 1.5 * side[:, None]) & (sc[None, :] > sc[:, None])
+            part = ((inside > 0.6) & big).any(axis=1)  # mostly inside a better, wider box
+            faces, boxes = faces[~part], boxes[~part]
+        boxes = boxes.clip(0, np.array([w, h, w, h], np.float32))
+        marks = faces[:, 4:14].reshape(-1, 5, 2).copy()
+        return Detections(boxes.astype(np.float32), marks, faces[:, 14].copy(), self.name)
 
 
 def _five_from_68(shape) -> np.ndarray:
@@ -505,11 +544,9 @@ UPRIGHT_SCORE = 0.9
 
 
 def normalise_light(image: np.ndarray, *, clip_limit: float = 2.0, tiles: int = 8) -> np.ndarray:
-    """Contrast-limited adaptive histogram equalisation (CLAHE) of the luminance only.
-
-    Dark, back-lit and side-lit faces get local contrast back while colours keep their hue;
-    ``clip_limit`` 2.0 and 8x8 tiles are OpenCV's usual values.
-    """
+    """Contrast-limited adaptive histogram equalisation (CLAHE) of the luminance only: dark,
+    back-lit and side-lit faces get contrast back, colours keep their hue (OpenCV's usual
+    ``clip_limit`` and tiles)."""
     import cv2
 
     lab = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2LAB)
@@ -526,10 +563,7 @@ def turn_image(image: np.ndarray, turn: int) -> np.ndarray:
 
 
 def unturn_points(points: np.ndarray, turn: int, height: int, width: int) -> np.ndarray:
-    """Map ``(..., 2)`` x, y points of the turned image back to the unturned one.
-
-    ``height`` and ``width`` are the size of the unturned image.
-    """
+    """``(..., 2)`` x, y points of the turned image in the unturned one (of ``height, width``)."""
     p = np.asarray(points, np.float32)
     x, y = p[..., 0], p[..., 1]
     if turn == 0:
@@ -628,21 +662,15 @@ def _detect_normalised(detector: Detector, image: np.ndarray) -> Detections:
     scale = max(detection_scales(h, w, max_side=detector.max_side, min_face=detector.min_face))
     if scale >= 1.0:
         return detector.detect(normalise_light(image))
-    import dataclasses
-
     import cv2
 
     small = cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
     # the smallest face wanted, as it is in the shrunk copy; the model is shared
-    shrunk = dataclasses.replace(detector, min_face=max(1, round(detector.min_face * scale)))
+    shrunk = replace(detector, min_face=max(1, round(detector.min_face * scale)))
     shrunk._net = detector._model()
     found = shrunk.detect(normalise_light(small))
-    return Detections(
-        found.boxes / np.float32(scale),
-        found.landmarks / np.float32(scale),
-        found.scores,
-        found.detector,
-    )
+    back = np.float32(1 / scale)
+    return Detections(found.boxes * back, found.landmarks * back, found.scores, found.detector)
 
 
 def _top_score(found: Found) -> float:
@@ -654,34 +682,19 @@ DETECTORS = ("yunet", "dlib-hog", "dlib-cnn", "haar", "whole-image", "fake")
 
 def get_detector(name: str, **params: object) -> Detector:
     """Build a detector by its ``--detector`` name (models load on first use)."""
-    if name == "yunet":
-        return YuNetDetector(**params)  # type: ignore[arg-type]
-    if name == "dlib-hog":
-        return DlibDetector(kind="hog", **params)  # type: ignore[arg-type]
-    if name == "dlib-cnn":
-        params.setdefault("upsample", 0)
-        return DlibDetector(kind="cnn", **params)  # type: ignore[arg-type]
-    if name == "haar":
-        return HaarDetector(**params)  # type: ignore[arg-type]
-    if name == "whole-image":
-        return WholeImageDetector(**params)  # type: ignore[arg-type]
-    if name == "fake":
-        return FakeDetector(**params)  # type: ignore[arg-type]
-    raise InputError(f"detector must be one of {', '.join(DETECTORS)}; got {name!r}")
+    if name not in DETECTORS:
+        raise InputError(f"detector must be one of {', '.join(DETECTORS)}; got {name!r}")
+    if name.startswith("dlib-"):
+        params = {"upsample": 0, **params} if name == "dlib-cnn" else params
+        return DlibDetector(kind=name[5:], **params)  # type: ignore[arg-type]
+    kinds: dict[str, Any] = {"yunet": YuNetDetector, "haar": HaarDetector, "fake": FakeDetector}
+    return {**kinds, "whole-image": WholeImageDetector}[name](**params)
 
 
 def detect_faces(image: np.ndarray, detector: str | Detector = "yunet") -> Detections:
-    """Find every face in an RGB image.
+    """Every face in an RGB image (uint8, ``(h, w, 3)``) found by ``detector`` (a name or one).
 
-    Parameters
-    ----------
-    image : ndarray of shape (h, w, 3), uint8 RGB
-    detector : str or Detector, default "yunet"
-
-    Returns
-    -------
-    Detections
-        ``boxes`` (n, 4), ``landmarks`` (n, 5, 2), ``scores`` (n,).
+    Returns :class:`Detections`: ``boxes`` (n, 4), ``landmarks`` (n, 5, 2), ``scores`` (n,).
     """
     det = get_detector(detector) if isinstance(detector, str) else detector
     return det.detect(image)

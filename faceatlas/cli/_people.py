@@ -22,6 +22,13 @@ def _short_path(path: str | None) -> str:
         return path
 
 
+def _taken(taken: str | None, guess: bool) -> str:
+    """A photo's date and time to the minute; "?" marks a file time taken as a guess."""
+    if not taken:
+        return "-"
+    return str(taken)[:16].replace("T", " ") + ("?" if guess else "")
+
+
 def _person_label(pid: Any, name: str | None) -> str:
     return f"{pid} ({name})" if name else str(pid)
 
@@ -176,7 +183,11 @@ def people(ctx: click.Context, include_hidden: bool, as_json: bool) -> None:
 @json_option
 @click.pass_context
 def person(ctx: click.Context, person_id: str, as_json: bool) -> None:
-    """One person (id or name): name, faces (photo, box, source) and rejected faces."""
+    """One person (id or name): name, faces (photo, date, box, source) and rejected faces.
+
+    A photo's date is its capture time; a file time, shown when the photo has none, ends
+    with "?" (``taken_guess`` in --json).
+    """
     from faceatlas.people import find_person, person_detail
 
     with open_catalog(ctx) as cat:
@@ -189,7 +200,7 @@ def person(ctx: click.Context, person_id: str, as_json: bool) -> None:
         )
         rows = [
             f"  face {f['face_id']:>6}  {f['source']:<7}{'*' if f['confirmed'] else ' '} "
-            f"{_short_path(f['path'])}"
+            f"{_taken(f['taken'], f['taken_guess']):<17} {_short_path(f['path'])}"
             + (" [reference]" if f.get("reference") else "")
             + (f" [frame {f['frame_index']}]" if f["frame_index"] >= 0 else "")
             for f in d["faces"]

@@ -76,11 +76,16 @@ def list_people(catalog: Catalog, *, include_hidden: bool = False) -> dict[str, 
 
 
 def person_detail(catalog: Catalog, person_id: int) -> dict[str, Any]:
-    """One person: its row, its faces (with photo, box, source, pin) and rejected faces."""
+    """One person: its row, its faces (with photo, box, source, pin, date) and rejected faces.
+
+    A face's ``taken`` is its photo's time as the gallery shows it (the catalog's capture
+    time, else the file time) and ``taken_guess`` is True when that is only the file time.
+    """
     person = catalog.person(person_id)
     face_ids = catalog.faces_of_person(person_id)
     assign = catalog.assignments(face_ids)
     refs = catalog.reference_faces(face_ids)
+    taken = {r["face_id"]: r for r in catalog.person_face_rows(person_id)}
     faces = []
     for f in catalog.faces(face_ids):
         a = assign[f["id"]]
@@ -96,6 +101,8 @@ def person_detail(catalog: Catalog, person_id: int) -> dict[str, Any]:
                 "confirmed": a["confirmed"],
                 # a reference photo from the known-people folder (``enroll``)
                 "reference": f["id"] in refs,
+                "taken": taken.get(f["id"], {}).get("taken"),
+                "taken_guess": not taken.get(f["id"], {}).get("taken_is_capture"),
             }
         )
     rejected = [

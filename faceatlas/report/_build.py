@@ -110,6 +110,9 @@ def _face_files(f: Mapping[str, Any]) -> dict[str, Any]:
         "box_css": box_css,
         "chip": f"chips/{f['id']}-{h}.jpg",
         "thumb": f"thumbs/{h}{frame}.jpg",
+        # a person's photos carry their date (capture time, else the file time: a guess)
+        "taken": str(f["taken"])[:16].replace("T", " ") if f.get("taken") else None,
+        "taken_guess": bool(f.get("taken_guess")),
     }
 
 

@@ -212,9 +212,12 @@ def report_contents(catalog: Catalog, *, include_hidden: bool = False) -> dict[s
         first), ``unassigned`` (faces of nobody, catalog order), ``n_faces`` and
         ``catalog`` (its path). A face is a dict of ``id``, ``photo_id``, ``path``,
         ``frame_index``, ``quality``, ``content_hash`` (of its photo), ``box``
-        (``x1, y1, x2, y2``) and the photo's ``width`` and ``height``.
+        (``x1, y1, x2, y2``) and the photo's ``width`` and ``height``; a shown person's
+        face also has its photo's ``taken`` (as the gallery shows it: the capture time, else
+        the file time) and ``taken_guess`` (True when that is only the file time).
     """
     from faceatlas.people import list_people
+    from faceatlas.views._gallery import _file_time
 
     listing = list_people(catalog, include_hidden=include_hidden)
     hashes = {p["id"]: p["content_hash"] for p in catalog.photos()}
@@ -239,8 +242,13 @@ def report_contents(catalog: Catalog, *, include_hidden: bool = False) -> dict[s
             unassigned.append(rec)
         elif pid in shown:
             faces_of[pid].append(rec)
-    for recs in faces_of.values():
+    for pid, recs in faces_of.items():
         recs.sort(key=lambda r: (-r["quality"], r["id"]))
+        times = {r["face_id"]: r for r in catalog.person_face_rows(pid)}
+        for rec in recs:
+            t = times.get(rec["id"], {})
+            rec["taken"] = t.get("taken") or _file_time(rec["path"])
+            rec["taken_guess"] = not t.get("taken_is_capture")
     return {
         "people": listing["people"],
         "unsorted": listing["unsorted"],
