@@ -339,8 +339,8 @@ def score(manifest: list[dict], db: Path) -> dict:
                 if o[j] >= 0.3:
                     used[j] = ok = True
             for g in [*groups, ("band", face["band"])]:
-                if entry["kind"] == "light" and g[0] == "band":
-                    continue  # light copies are scored by light only
+                if entry["kind"] == "light" and g[0] != "light":
+                    continue  # a darkened copy's recall counts for its light level only
                 hits[g][0] += ok
                 hits[g][1] += 1
         for g in [*groups, ("all", "all")]:

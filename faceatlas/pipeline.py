@@ -24,7 +24,8 @@ import numpy as np
 from faceatlas.align import face_quality
 from faceatlas.catalog import Catalog, FaceRecord, PhotoRecord
 from faceatlas.config import ScanConfig
-from faceatlas.detect import Detections, Detector, detect_with_retries, get_detector
+from faceatlas.detect import Detections, Detector, get_detector
+from faceatlas.detect_retries import detect_with_retries
 from faceatlas.embed import Embedder, aligned_chips, get_embedder
 from faceatlas.exceptions import CatalogError, FaceAtlasError, InputError
 from faceatlas.executors import Executor

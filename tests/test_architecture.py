@@ -24,6 +24,7 @@ STAGES = [
     "images",
     "metadata",
     "detect",
+    "detect_retries",
     "align",
     "quality",
     "reduce",

@@ -40,7 +40,7 @@ def test_the_overlap_holds_the_largest_face_yunet_finds() -> None:
 def test_the_light_retry_of_a_large_dark_photo_finds_the_face_in_the_photos_frame(
     shared_data: Path,
 ) -> None:
-    from faceatlas.detect import detect_with_retries
+    from faceatlas.detect_retries import detect_with_retries
 
     face = Image.open(shared_data / "lfw" / "images" / "Colin_Powell" / "Colin_Powell_0001.jpg")
     canvas = Image.new("RGB", (6000, 4000), (40, 40, 40))

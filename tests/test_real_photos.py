@@ -19,14 +19,8 @@ from PIL import Image
 
 from faceatlas import Catalog
 from faceatlas.cli import main
-from faceatlas.detect import (
-    YuNetDetector,
-    detect_with_retries,
-    detection_scales,
-    non_max_suppression,
-    turn_image,
-    unturn_points,
-)
+from faceatlas.detect import YuNetDetector, detection_scales, non_max_suppression
+from faceatlas.detect_retries import detect_with_retries, turn_image, unturn_points
 from faceatlas.images import load_image, media_kind, raw_supported
 from faceatlas.metadata import parse_exif_time, read_image_metadata, read_video_metadata
 from faceatlas.quality import judge_face, pose
