@@ -94,11 +94,11 @@ LARGE_PASS_SIDE = 512
 MAX_DETECT_PIXELS = 16_000_000
 # Passes larger than TILE_MAX_PIXELS are searched in overlapping tiles of at most that size
 # (YuNet's feature maps take ~75 MB per megapixel); passes over TILE_SMALLER_ABOVE (photos of
-# 20 MP and more) get smaller tiles. Peaks of a scan worker (docs/benchmarks.md): 12 MP JPEG
-# 417 MB, the zoo's 81 MP PNG 439 MB, a 48 MP JPEG 528 MB.
+# 14 MP and more, whose pixels weigh more) get smaller tiles: on a 48 MP JPEG, 40 MB less at
+# the peak for 16 % more detection CPU (docs/benchmarks.md, "Peak memory of one worker").
 TILE_MAX_PIXELS = 3_200_000
 TILE_SMALLER_ABOVE = 6_000_000
-TILE_SMALLER_PIXELS = 2_400_000
+TILE_SMALLER_PIXELS = 1_600_000
 # Wider than the largest face YuNet finds (YUNET_MAX_FACE): every face lies whole in a tile.
 TILE_OVERLAP = 512
 

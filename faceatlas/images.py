@@ -46,7 +46,7 @@ RAW_SUFFIXES = frozenset({".dng", ".cr2", ".cr3", ".nef", ".nrw", ".arw", ".raf"
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm"})
 
 # 100 megapixels: larger than any camera photo users are likely to have (a 61 MP full-frame
-# sensor is 9504x6336), small enough that one decoded image stays under 300 MB of RAM.
+# sensor is 9504x6336); decoding is bounded by DEFAULT_MAX_DECODED_BYTES below.
 DEFAULT_MAX_PIXELS = 100_000_000
 
 # Pillow's own bomb check warns at 89 MP and raises at 179 MP; faceatlas applies its own
@@ -56,8 +56,9 @@ Image.MAX_IMAGE_PIXELS = None
 # 256 MB: what one image may take while it is decoded, at the default pixel limit (the
 # budget grows in proportion when --max-pixels is raised). Pillow holds RGB in 4 bytes a
 # pixel, so a 64 MP RGB PNG fits, a 100 MP one does not; a JPEG always fits, since it is
-# reduced while decoding (draft mode). With the worker's models this keeps a worker under
-# 500 MB (measured in docs/benchmarks.md, issue 17).
+# reduced while decoding (draft mode). A worker scanning the largest accepted files alone
+# peaks under 450 MB; one that already holds the embedder, at up to 640 MB
+# (docs/benchmarks.md, "Peak memory of one worker").
 DEFAULT_MAX_DECODED_BYTES = 256 * 1024 * 1024
 
 # 50 MP: images above this are reduced (by a whole factor, while decoding where the format
