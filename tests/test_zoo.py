@@ -408,6 +408,20 @@ def _photos_in(db: Path) -> int:
     return 0
 
 
+def _scan_under_way(db: Path, folder: Path, stderr: int) -> subprocess.Popen:
+    """``faceatlas scan -j 1`` in its own process, returned once it has catalogued 3 photos."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "faceatlas", "--db", str(db), "scan", str(folder), "-j", "1"],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+    )
+    deadline = time.monotonic() + TIME_LIMIT_S
+    while _photos_in(db) < 3 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    return proc
+
+
 def _fill(disk: Path) -> Path:
     """Write ``disk/filler`` until the disk has no byte left (as another program would)."""
     filler = disk / "filler"
@@ -425,20 +439,10 @@ def _fill(disk: Path) -> Path:
 @pytest.mark.slow
 def test_a_full_disk_is_one_line_and_the_next_run_completes(tmp_path: Path, lfw: Path) -> None:
     photos = _lfw_folder(lfw, tmp_path / "photos", 40)
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
     with tmpfs(tmp_path / "disk", "50m") as disk:
         db = disk / "c.db"
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "faceatlas", "--db", str(db), "scan", str(tmp_path / "photos")]
-            + ["-j", "1"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        proc = _scan_under_way(db, tmp_path / "photos", subprocess.PIPE)
         try:
-            deadline = time.monotonic() + TIME_LIMIT_S
-            while _photos_in(db) < 3 and time.monotonic() < deadline:
-                time.sleep(0.1)
             filler = _fill(disk)  # the disk fills up under the running scan
             _, err = proc.communicate(timeout=TIME_LIMIT_S)
         finally:
@@ -488,27 +492,10 @@ def test_a_read_only_catalog_reads_and_refuses_writes(tmp_path: Path, lfw: Path)
 def test_a_killed_scan_is_shown_interrupted(tmp_path: Path, lfw: Path) -> None:
     _lfw_folder(lfw, tmp_path / "photos", 60)
     db = tmp_path / "c.db"
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "faceatlas", "--db", str(db), "scan", str(tmp_path / "photos")]
-        + ["-j", "1"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + TIME_LIMIT_S
-        while time.monotonic() < deadline:
-            with contextlib.suppress(sqlite3.Error):
-                con = sqlite3.connect(db)
-                n = con.execute("SELECT COUNT(*) FROM photos").fetchone()[0]
-                con.close()
-                if n >= 3:
-                    break
-            time.sleep(0.2)
-    finally:
-        proc.kill()
-        proc.wait(timeout=30)
+    proc = _scan_under_way(db, tmp_path / "photos", subprocess.DEVNULL)
+    assert proc.poll() is None, "the scan ended before it could be killed"
+    proc.kill()
+    proc.wait(timeout=30)
     runs = json.loads(cli("runs", "--json", db=db).stdout)
     assert runs[0]["status"] == "interrupted"
     assert cli("scan", str(tmp_path / "photos"), "-j", "1", db=db).returncode == 0
