@@ -368,39 +368,21 @@ def album(args: argparse.Namespace) -> None:
     work = Path(args.reuse or tempfile.mkdtemp(prefix="faceatlas-album-"))
     try:
         db = work / args.db_name
-        if args.reuse and not db.exists():  # the kept album scanned with other settings
-            manifest = json.loads((work / "album" / "manifest.json").read_text())
-            built = 0.0
-            out = cli(
-                db,
-                "scan",
-                str(work / "album"),
-                "--jobs",
-                str(args.jobs),
-                "--json",
-                *_settings(args),
-            )
-            summary = json.loads(out)
-        elif args.reuse:  # score a kept album again, without building or scanning
-            manifest = json.loads((work / "album" / "manifest.json").read_text())
-            con = sqlite3.connect(db)
-            last = con.execute("SELECT summary FROM runs ORDER BY id DESC LIMIT 1").fetchone()
-            built, summary = 0.0, json.loads(last[0])
+        if args.reuse:
+            manifest, built = json.loads((work / "album" / "manifest.json").read_text()), 0.0
         else:
             t0 = time.perf_counter()
             (work / "album").mkdir()
             manifest = build(work / "album", args.n, args.seed)
             built = time.perf_counter() - t0
-            out = cli(
-                db,
-                "scan",
-                str(work / "album"),
-                "--jobs",
-                str(args.jobs),
-                "--json",
-                *_settings(args),
-            )
-            summary = json.loads(out)
+        if args.reuse and db.exists():  # score a kept album again, without scanning
+            con = sqlite3.connect(db)
+            last = con.execute("SELECT summary FROM runs ORDER BY id DESC LIMIT 1").fetchone()
+            summary = json.loads(last[0])
+        else:  # a new album, or a kept one scanned with other settings
+            scanned = cli(db, "scan", str(work / "album"), "--jobs", str(args.jobs), "--json",
+                          *_settings(args))  # fmt: skip
+            summary = json.loads(scanned)
         res = score(manifest, db)
         print(f"# {machine()}")
         print(

@@ -11,7 +11,7 @@ Names for ``--detector``: ``yunet`` (default), ``dlib-hog``, ``dlib-cnn``, ``haa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -263,6 +263,12 @@ class YuNetDetector:
                 5000,
             )
         return self._net
+
+    def sharing_model(self, **changes: Any) -> YuNetDetector:
+        """A copy with ``changes`` (say ``min_face``) that uses this one's loaded model."""
+        other = replace(self, **changes)
+        other._net = self._model()
+        return other
 
     def _detect_at(self, bgr: np.ndarray) -> np.ndarray:
         """YuNet's raw rows (n, 15) on ``bgr``, in tiles above :data:`TILE_MAX_PIXELS`.

@@ -8,7 +8,7 @@ with boxes and landmarks given in the unturned photo's frame.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -145,9 +145,8 @@ def _detect_normalised(detector: Detector, image: np.ndarray) -> Detections:
     import cv2
 
     small = cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
-    # the smallest face wanted, as it is in the shrunk copy; the model is shared
-    shrunk = replace(detector, min_face=max(1, round(detector.min_face * scale)))
-    shrunk._net = detector._model()
+    # the smallest face wanted, as it is in the shrunk copy
+    shrunk = detector.sharing_model(min_face=max(1, round(detector.min_face * scale)))
     found = shrunk.detect(normalise_light(small))
     back = np.float32(1 / scale)
     return Detections(found.boxes * back, found.landmarks * back, found.scores, found.detector)

@@ -9,6 +9,7 @@ except under CI=true, where that is a failure.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -62,15 +63,58 @@ def _wait_for(check: Callable[[], bool], what: str, timeout: float = 15.0) -> No
     raise AssertionError(f"timed out waiting for {what}")
 
 
+@contextlib.contextmanager
+def gallery_in_browser(db: Path, *, http_errors: bool) -> Iterator[tuple]:
+    """``(base URL, page, browser, problems)``: the gallery of ``db`` served by uvicorn in a
+    thread, a Chromium page on it, and the page errors (and HTTP errors) it has met."""
+    import uvicorn
+    from playwright.sync_api import sync_playwright
+
+    from faceatlas.web import create_app
+
+    port = _free_port()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(db), host="127.0.0.1", port=port, log_level="warning")
+        )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    _wait_for(lambda: server.started, "the server to start")
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            problems: list[str] = []
+            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+            page.on(
+                "console",
+                lambda m: (
+                    problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None
+                ),
+            )
+            if http_errors:
+                page.on(
+                    "response",
+                    lambda r: (
+                        problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None
+                    ),
+                )
+            yield f"http://127.0.0.1:{port}", page, browser, problems
+            browser.close()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory, samples: Path) -> Iterator[dict]:
     _require_browser()
-    import uvicorn
     from PIL import Image
 
     from faceatlas import Catalog, ScanConfig, scan
     from faceatlas.people import cluster_people
-    from faceatlas.web import create_app
 
     root = tmp_path_factory.mktemp("browser")
     for s in SUBJECTS:
@@ -91,36 +135,11 @@ def world(tmp_path_factory: pytest.TempPathFactory, samples: Path) -> Iterator[d
             person_of.setdefault(subject, owner[face][0])
     assert set(person_of) == set(SUBJECTS), "clustering should find the 4 ORL people"
 
-    port = _free_port()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(db), host="127.0.0.1", port=port, log_level="warning")
-        )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    _wait_for(lambda: server.started, "the server to start")
-
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        problems: list[str] = []
-        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-        page.on(
-            "console",
-            lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None,
-        )
-        page.on(
-            "response",
-            lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None,
-        )
+    with gallery_in_browser(db, http_errors=True) as (base, page, browser, problems):
         yield {
             "db": db,
             "root": root,
-            "base": f"http://127.0.0.1:{port}",
+            "base": base,
             "page": page,
             "person_of": person_of,
             "subject_of": subject_of,
@@ -128,9 +147,6 @@ def world(tmp_path_factory: pytest.TempPathFactory, samples: Path) -> Iterator[d
             "problems": problems,
             "browser": browser,
         }
-        browser.close()
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 def _catalog(world: dict):

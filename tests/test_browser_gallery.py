@@ -10,14 +10,12 @@ to ``test-artifacts/``. Skipped without /usr/bin/chromium, except under CI=true.
 from __future__ import annotations
 
 import shutil
-import threading
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, _free_port, _require_browser
+from tests.test_browser import ARTIFACTS, _require_browser, gallery_in_browser
 from tests.test_browser import _wait_for as wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -31,11 +29,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     _require_browser()
     if not KNN.is_dir():
         pytest.skip(f"{KNN} is missing")
-    import uvicorn
 
     from faceatlas import Catalog, ScanConfig, scan
     from faceatlas.people import cluster_people
-    from faceatlas.web import create_app
 
     root = tmp_path_factory.mktemp("browser_gallery")
     shutil.copytree(KNN, root / "photos")
@@ -43,32 +39,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     with Catalog(db) as cat:
         scan([root / "photos"], cat, ScanConfig(jobs=1))
         cluster_people(cat, min_faces=2)
-    port = _free_port()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(db), host="127.0.0.1", port=port, log_level="warning")
-        )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for(lambda: server.started, "the server to start")
-
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        problems: list[str] = []
-        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-        page.on(
-            "console",
-            lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None,
-        )
-        yield {"db": db, "base": f"http://127.0.0.1:{port}", "page": page, "problems": problems}
-        browser.close()
-    server.should_exit = True
-    thread.join(timeout=10)
+    with gallery_in_browser(db, http_errors=False) as (base, page, _, problems):
+        yield {"db": db, "base": base, "page": page, "problems": problems}
 
 
 def _cat(world: dict):

@@ -24,6 +24,7 @@ with warnings.catch_warnings():
 from faceatlas import Catalog, ScanConfig, scan
 from faceatlas.people import cluster_people, list_people, name_person
 from faceatlas.web import create_app
+from tests.test_web import fresh_copy
 
 TOKEN = "test-token"
 BASE = "http://127.0.0.1:8765"
@@ -45,14 +46,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def db(built: Path, tmp_path: Path) -> Path:
-    shutil.copytree(built / "photos", tmp_path / "photos")
-    with Catalog(built / "cat.db") as src, Catalog(tmp_path / "cat.db") as dst:
-        src.db.backup(dst.db)
-    with Catalog(tmp_path / "cat.db") as cat:
-        for p in cat.photos():
-            new = str(tmp_path / "photos" / Path(p["path"]).relative_to(built / "photos"))
-            cat.move_file(p["path"], new, None)
-    return tmp_path / "cat.db"
+    return fresh_copy(built, tmp_path)
 
 
 @pytest.fixture

@@ -47,9 +47,8 @@ def built(tmp_path_factory: pytest.TempPathFactory, samples: Path) -> Path:
     return root
 
 
-@pytest.fixture
-def db(built: Path, tmp_path: Path) -> Path:
-    """A fresh copy of the catalog and its photos for each test (corrections change it)."""
+def fresh_copy(built: Path, tmp_path: Path) -> Path:
+    """A copy of ``built``'s catalog and photos in ``tmp_path``, the catalog moved with them."""
     shutil.copytree(built / "photos", tmp_path / "photos")
     with Catalog(built / "cat.db") as src, Catalog(tmp_path / "cat.db") as dst:
         src.db.backup(dst.db)
@@ -58,6 +57,12 @@ def db(built: Path, tmp_path: Path) -> Path:
             new = str(tmp_path / "photos" / Path(p["path"]).relative_to(built / "photos"))
             cat.move_file(p["path"], new, None)
     return tmp_path / "cat.db"
+
+
+@pytest.fixture
+def db(built: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the catalog and its photos for each test (corrections change it)."""
+    return fresh_copy(built, tmp_path)
 
 
 @pytest.fixture

@@ -82,29 +82,25 @@ def person_detail(catalog: Catalog, person_id: int) -> dict[str, Any]:
     time, else the file time) and ``taken_guess`` is True when that is only the file time.
     """
     person = catalog.person(person_id)
-    face_ids = catalog.faces_of_person(person_id)
-    assign = catalog.assignments(face_ids)
-    refs = catalog.reference_faces(face_ids)
-    taken = {r["face_id"]: r for r in catalog.person_face_rows(person_id)}
-    faces = []
-    for f in catalog.faces(face_ids):
-        a = assign[f["id"]]
-        faces.append(
-            {
-                "face_id": f["id"],
-                "photo_id": f["photo_id"],
-                "path": f["path"],
-                "frame_index": f["frame_index"],
-                "box": [round(f[c], 1) for c in ("x1", "y1", "x2", "y2")],
-                "quality": round(f["quality"], 4),
-                "source": a["source"],
-                "confirmed": a["confirmed"],
-                # a reference photo from the known-people folder (``enroll``)
-                "reference": f["id"] in refs,
-                "taken": taken.get(f["id"], {}).get("taken"),
-                "taken_guess": not taken.get(f["id"], {}).get("taken_is_capture"),
-            }
-        )
+    rows = catalog.person_face_rows(person_id)  # one query: faces, pins, photos, dates
+    refs = catalog.reference_faces([r["face_id"] for r in rows])
+    faces = [
+        {
+            "face_id": r["face_id"],
+            "photo_id": r["photo_id"],
+            "path": r["path"],
+            "frame_index": r["frame_index"],
+            "box": [round(r[c], 1) for c in ("x1", "y1", "x2", "y2")],
+            "quality": round(r["quality"], 4),
+            "source": r["source"],
+            "confirmed": r["confirmed"],
+            # a reference photo from the known-people folder (``enroll``)
+            "reference": r["face_id"] in refs,
+            "taken": r["taken"],
+            "taken_guess": not r["taken_is_capture"],
+        }
+        for r in rows
+    ]
     rejected = [
         c["face_a"] for c in catalog.constraints("not_person") if c["person_id"] == person_id
     ]
