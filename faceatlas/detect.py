@@ -16,7 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from faceatlas import models
+from faceatlas import models, yunet
 from faceatlas.exceptions import InputError
 
 # Five-point template of the 112x112 ArcFace/SFace chip, in the YuNet landmark order.
@@ -239,6 +239,9 @@ class YuNetDetector:
     multi_scale : bool, default True
         Search at every scale of :func:`detection_scales`, and look again at small faces
         (:data:`RELOOK_SCORE`); False is the single-scale detector of faceatlas 0.1.
+    backend : {"auto", "opencv", "openvino"}, default "auto"
+        What runs the network (:mod:`faceatlas.yunet`); ``auto`` takes OpenVINO when it is
+        installed (3.5-4x faster), else OpenCV.
     """
 
     score_threshold: float = 0.7
@@ -248,21 +251,28 @@ class YuNetDetector:
     multi_scale: bool = True
     name: str = field(default="yunet", init=False)
     version: str = field(default="2023mar-int8bq", init=False)
+    backend: str = "auto"
     _net: object = field(default=None, init=False, repr=False)
+    # the score a pass keeps (weak boxes too when they get a second look)
+    _pass_threshold: float = field(default=0.7, init=False, repr=False)
 
-    def _model(self):
-        if self._net is None:
-            import cv2
-
-            self._net = cv2.FaceDetectorYN.create(
-                str(models.yunet_path()),
-                "",
-                (320, 320),
-                self.score_threshold,
-                self.nms_threshold,
-                5000,
+    def __post_init__(self) -> None:
+        if self.backend not in ("auto", "opencv", "openvino"):
+            raise InputError(
+                f"backend must be 'auto', 'opencv' or 'openvino', got {self.backend!r}"
             )
-        return self._net
+        self._pass_threshold = self.score_threshold
+
+    @property
+    def active_backend(self) -> str:
+        if self.backend == "auto":
+            return "openvino" if models.openvino_available() else "opencv"
+        return self.backend
+
+    def _model(self) -> yunet.Run:
+        if self._net is None:
+            self._net = yunet.load(self.active_backend, self.nms_threshold)
+        return self._net  # type: ignore[return-value]
 
     def sharing_model(self, **changes: Any) -> YuNetDetector:
         """A copy with ``changes`` (say ``min_face``) that uses this one's loaded model."""
@@ -283,8 +293,7 @@ class YuNetDetector:
         ys, th, xs, tw = _tile_grid(h, w)
         for y in ys:
             for x in xs:
-                tile = np.ascontiguousarray(bgr[y : y + th, x : x + tw])
-                found = self._detect_whole(tile)
+                found = self._detect_whole(bgr[y : y + th, x : x + tw])
                 found[:, _XS] += x
                 found[:, _YS] += y
                 rows.append(found)
@@ -293,12 +302,7 @@ class YuNetDetector:
 
     def _detect_whole(self, bgr: np.ndarray) -> np.ndarray:
         """YuNet's raw rows (n, 15) on ``bgr`` in one pass."""
-        net = self._model()
-        net.setInputSize((bgr.shape[1], bgr.shape[0]))
-        _, faces = net.detect(bgr)
-        if faces is None or len(faces) == 0:
-            return np.zeros((0, 15), np.float32)
-        return faces.astype(np.float32)
+        return self._model()(bgr, self._pass_threshold)
 
     def _relook(self, image: np.ndarray, found: np.ndarray) -> np.ndarray:
         """``found`` (in ``image``'s frame), each weak row replaced by a second look or dropped."""
@@ -353,9 +357,7 @@ class YuNetDetector:
                 if not is_bgr:  # our own copy now; the next passes shrink it and stay BGR
                     src, is_bgr = cv2.cvtColor(src, cv2.COLOR_RGB2BGR, dst=src), True
             second = self.multi_scale and scale == base and src.shape[1] < w  # weak boxes kept
-            self._model().setScoreThreshold(
-                min(self.score_threshold, RELOOK_SCORE if second else 1)
-            )
+            self._pass_threshold = min(self.score_threshold, RELOOK_SCORE if second else 1)
             found = self._detect_at(src if is_bgr else cv2.cvtColor(src, cv2.COLOR_RGB2BGR))
             weak = found[:, 14] < self.score_threshold
             look = weak & (found[:, 2] < RELOOK_BELOW)

