@@ -258,3 +258,27 @@ def test_jpeg_walk_finds_the_end_of_progressive_and_restart_files(tmp_path, lfw)
         assert not _images_compact.jpeg_is_whole(tmp_path / name), name
         (tmp_path / name).write_bytes(data + b"\xff\xd8 a trailer, another image")
         assert _images_compact.jpeg_is_whole(tmp_path / name), name
+
+
+@pytest.mark.parametrize("mode", ["P", "L", "1", "CMYK"])
+def test_other_modes_turn_rgb_strip_by_strip_as_whole(mode: str) -> None:
+    """Pillow's path converts a palette, grey or CMYK image strip by strip (no whole RGB copy
+    in 4 bytes a pixel beside the array): the same pixels as one whole conversion."""
+    rng = np.random.default_rng(1)
+    img = Image.fromarray(rng.integers(0, 255, (5000, 2000, 3), np.uint8)).convert(mode)
+    assert np.array_equal(images._to_rgb(img), np.asarray(img.convert("RGB")))
+
+
+def test_a_palette_png_reduced_is_freed_before_it_turns_rgb(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(images, "MAX_WORKING_PIXELS", 2_500_000)
+    Image.new("P", (3001, 2001), 3).save(tmp_path / "pal.png")
+    closed: list[tuple[int, int]] = []
+    real = Image.Image.close
+
+    def close(self):
+        closed.append(self.size)
+        real(self)
+
+    monkeypatch.setattr(Image.Image, "close", close)
+    image = load_image(tmp_path / "pal.png")
+    assert image.shape == (1000, 1500, 3) and closed[0] == (3001, 2001)
