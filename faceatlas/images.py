@@ -180,6 +180,7 @@ def _as_array(img: Image.Image) -> np.ndarray:
     for y in range(0, h, rows):
         strip = img.crop((0, y, w, min(h, y + rows)))
         out[y : y + rows] = np.asarray(strip if strip.mode == "RGB" else strip.convert("RGB"))
+        del strip  # before the next one is cut: one strip at a time (16 MB in 4 bytes a pixel)
     return out
 
 
