@@ -2,6 +2,7 @@
 
     python bench/peak_memory.py DIR ../shared/data/lfw/images            # write the files
     python bench/peak_memory.py DIR ../shared/data/lfw/images --measure  # and measure
+    python bench/peak_memory.py DIR ../shared/data/lfw/images --decode   # decoding alone
 
 Writes phone- and camera-sized photos (LFW faces of 2-20 % of the width on an enlarged noise
 texture) as JPEG, HEIC and PNG, an 81 MP palette PNG and a 96 MP JPEG. ``--measure`` runs
@@ -11,6 +12,11 @@ prints the median maximum resident set size, in MB (kB / 1024), of a worker that
 - ``cold``: scans the file alone (models loaded, but the embedder only after detection,
   and only if a face is found);
 - ``warm``: scans one LFW portrait first, so the embedder is loaded, as in any real scan.
+
+``--decode`` measures ``load_image`` alone in such a warm worker (detector and embedder
+loaded, one portrait detected and embedded): the median of three runs of the peak while the
+file is decoded (VmHWM, reset just before through /proc/self/clear_refs) and what decoding
+added to the resident set before it, in MB.
 
 Nothing is written into the repository; the figures are in docs/benchmarks.md.
 """
@@ -79,12 +85,46 @@ def peak_mb(target: Path, portrait: Path | None) -> float:
     return int(line.split()[-1]) / 1024
 
 
+_DECODE = """
+import sys
+from faceatlas.detect import YuNetDetector
+from faceatlas.embed.sface import SFaceEmbedder
+from faceatlas.images import load_image
+def mb(key):
+    return int(next(x.split()[1] for x in open("/proc/self/status") if x.startswith(key))) / 1024
+det, emb = YuNetDetector(), SFaceEmbedder()
+portrait = load_image(sys.argv[2])
+emb.embed(emb.chips(portrait, det.detect(portrait)))
+before = mb("VmRSS")
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")  # the high-water mark starts again from the resident set
+image = load_image(sys.argv[1])
+print(before, mb("VmHWM"))
+"""
+
+
+def decode_peak_mb(target: Path, portrait: Path) -> tuple[float, float]:
+    """(peak, peak - resident before) in MB of a warm worker while ``target`` is decoded."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-c", _DECODE, str(target), str(portrait)]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
+    before, peak = map(float, done.stdout.split())
+    return peak, peak - before
+
+
 def main(argv: list[str]) -> None:
     folder, lfw = Path(argv[0]), Path(argv[1])
     files = build(folder, lfw)
+    portrait = next(sorted(p for p in lfw.iterdir() if p.is_dir())[0].glob("*.jpg"))
+    if "--decode" in argv:
+        print("| file | peak while decoding (warm worker) | added by decoding |")
+        print("|---|---:|---:|")
+        for f in files:
+            runs = sorted(decode_peak_mb(f, portrait) for _ in range(3))
+            peak, added = runs[1]
+            print(f"| {f.name} | {peak:.0f} MB | +{added:.0f} MB |", flush=True)
     if "--measure" not in argv:
         return
-    portrait = next(sorted(p for p in lfw.iterdir() if p.is_dir())[0].glob("*.jpg"))
     print("| file | cold (alone) | warm (after a portrait) |")
     print("|---|---:|---:|")
     for f in files:

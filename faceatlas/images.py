@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from faceatlas.exceptions import ImageError, ImageTooLargeError
 
@@ -64,6 +64,14 @@ DEFAULT_MAX_DECODED_BYTES = 256 * 1024 * 1024
 # 50 MP: images above this are reduced (by a whole factor, while decoding where the format
 # allows) before they become arrays; a 48 MP phone photo (8000x6000) keeps every pixel.
 MAX_WORKING_PIXELS = 50_000_000
+
+# 20 MP decoded: from here on, JPEG, PNG and HEIC are decoded straight into the one 3-byte
+# array the package returns (OpenCV, libheif), not through Pillow, which holds RGB in 4 bytes
+# a pixel beside that array (7 bytes a pixel at the peak: +140 MB at 20 MP, +336 MB at
+# 48 MP, over the ~245 MB a warm scan worker holds; issue 17's target is 500 MB a worker).
+# Below it Pillow's path stays exactly as it was, pixel for pixel: 12 MP phone photos, LFW
+# crops, thumbnails. 20 MP takes in 20-24 MP cameras and a 96 MP JPEG decoded at 1/2.
+COMPACT_DECODE_PIXELS = 20_000_000
 
 # A face needs more than this on both sides; thinner images (a line of pixels, a sliver of
 # a banner) are refused with that reason instead of reaching the detector's resize.
@@ -154,22 +162,25 @@ def _to_rgb(img: Image.Image) -> np.ndarray:
         canvas = Image.new("RGB", rgba.size, (255, 255, 255))
         canvas.paste(rgba, mask=rgba.getchannel("A"))
         img = canvas
-    if img.mode != "RGB":
-        img = img.convert("RGB")
     return _as_array(img)
 
 
 def _as_array(img: Image.Image) -> np.ndarray:
-    """An RGB Pillow image as a new ``(h, w, 3)`` array, copied a strip at a time.
+    """A Pillow image as a new RGB ``(h, w, 3)`` array, converted and copied a strip at a time.
 
     ``np.asarray(img)`` goes through ``tobytes()``, which holds the pixels twice more
     while it joins its chunks: for a 48 MP photo that was 300 MB over the image itself.
+    Modes other than RGB (palette without transparency, grey, CMYK: conversions pixel by
+    pixel) turn RGB strip by strip, so no whole RGB image in 4 bytes a pixel is made beside
+    the array (a 81 MP palette PNG reduced to 20 MP: 81 MB less at the peak).
     """
     w, h = img.size
     out = np.empty((h, w, 3), np.uint8)
     rows = max(1, (1 << 22) // max(w, 1))  # strips of about 4 MP
     for y in range(0, h, rows):
-        out[y : y + rows] = np.asarray(img.crop((0, y, w, min(h, y + rows))))
+        strip = img.crop((0, y, w, min(h, y + rows)))
+        out[y : y + rows] = np.asarray(strip if strip.mode == "RGB" else strip.convert("RGB"))
+        del strip  # before the next one is cut: one strip at a time (16 MB in 4 bytes a pixel)
     return out
 
 
@@ -182,14 +193,21 @@ def _bytes_per_pixel(mode: str) -> int:
     return 4
 
 
-def _decode_bounded(img: Image.Image, path: Path, max_pixels: int) -> Image.Image:
-    """Decode ``img`` with its memory bounded by decoded bytes, not only by pixels.
+def _working_factor(width: int, height: int) -> int:
+    """The whole factor that brings ``width x height`` within :data:`MAX_WORKING_PIXELS`."""
+    factor = 1
+    while (width // factor) * (height // factor) > MAX_WORKING_PIXELS:
+        factor += 1
+    return factor
+
+
+def _check_and_draft(img: Image.Image, path: Path, max_pixels: int) -> int:
+    """Refuse what cannot be decoded within bounds; set a JPEG's draft scale, and return it.
 
     Refuses shapes no face fits in and images whose decoded bytes would exceed the budget
-    (:data:`DEFAULT_MAX_DECODED_BYTES`, scaled with ``max_pixels``); a JPEG larger than
-    :data:`MAX_WORKING_PIXELS` is decoded at 1/2, 1/4 or 1/8 scale (draft mode), any other
-    format is reduced by a whole factor right after decoding, in its own compact mode (a
-    palette image stays 1 byte a pixel), so no full-size RGB(A) copy is ever made.
+    (:data:`DEFAULT_MAX_DECODED_BYTES`, scaled with ``max_pixels``). A JPEG larger than
+    :data:`MAX_WORKING_PIXELS` is to be decoded at 1/2, 1/4 or 1/8 scale (draft mode: Pillow
+    then reports the reduced size), so the full image never exists; 1 for any other file.
     """
     width, height = img.size
     if min(width, height) < MIN_IMAGE_SIDE:
@@ -206,9 +224,12 @@ def _decode_bounded(img: Image.Image, path: Path, max_pixels: int) -> Image.Imag
     factor = 1
     while pixels / (factor * factor) > MAX_WORKING_PIXELS:
         factor += 1
+    scale = 1
     if img.format == "JPEG" and factor > 1:
         # libjpeg scales by 1/2, 1/4 or 1/8 while decoding: the full image never exists.
-        img.draft("RGB", (width // factor, height // factor))
+        drafted = img.draft("RGB", (width // factor, height // factor))
+        if drafted is not None:
+            scale = round(width / drafted[1][2])  # the box is the original size / scale
     budget = DEFAULT_MAX_DECODED_BYTES * max_pixels / DEFAULT_MAX_PIXELS
     decoded = img.size[0] * img.size[1] * _bytes_per_pixel(img.mode)
     if decoded > budget:
@@ -217,17 +238,80 @@ def _decode_bounded(img: Image.Image, path: Path, max_pixels: int) -> Image.Imag
             f"to decode, over the budget of {budget / 2**20:,.0f} MB "
             "(it grows with --max-pixels)"
         )
+    return scale
+
+
+def _decode_bounded(img: Image.Image) -> Image.Image:
+    """Decode ``img`` (checked and drafted), reduced by a whole factor if still too large.
+
+    Any format but a drafted JPEG is reduced right after decoding, in its own compact mode (a
+    palette image stays 1 byte a pixel), so no full-size RGB(A) copy is ever made.
+    """
     img.load()
     w, h = img.size
-    factor = 1
-    while (w // factor) * (h // factor) > MAX_WORKING_PIXELS:
-        factor += 1
+    factor = _working_factor(w, h)
     if factor == 1:
         return img
     if img.mode in ("1", "P") or img.mode.startswith("I;16"):
         # no averaging in these modes: nearest keeps the palette and costs no conversion
         return img.resize((w // factor, h // factor), Image.Resampling.NEAREST)
     return img.reduce(factor)
+
+
+def _decode_compact(img: Image.Image, path: Path, scale: int) -> np.ndarray | None:
+    """A large JPEG, PNG or HEIC decoded straight into one 3-byte RGB array; else None.
+
+    Only for :data:`COMPACT_DECODE_PIXELS` or more, and only where the result equals Pillow's
+    path (JPEG pixels may differ by a level or two): 8-bit RGB or grey, no transparency (a
+    palette or alpha stays with Pillow, whose transparent pixels turn white), no CMYK. A JPEG
+    is turned by the orientation Pillow reads (EXIF, else XMP); a PNG carrying any
+    orientation data and a JPEG that is not whole (truncated: Pillow refuses it, as before)
+    go Pillow's way. Reduced by a whole factor as on Pillow's path (sides rounded up).
+    """
+    width, height = img.size  # after the draft: the size that will be decoded
+    # OpenCV refuses files over 2**30 pixels (OPENCV_IO_MAX_IMAGE_PIXELS)
+    if width * height < COMPACT_DECODE_PIXELS or width * height * scale * scale >= 1 << 30:
+        return None
+    from faceatlas import _images_compact as compact
+
+    orientation = 1
+    if img.format in ("JPEG", "MPO") and img.mode in ("RGB", "L"):
+        if not compact.jpeg_is_whole(path):
+            return None
+        orientation = img.getexif().get(ExifTags.Base.Orientation, 1)
+        image = compact.read_rgb(path, (width, height), scale)
+    elif img.format == "PNG" and img.mode in ("RGB", "L") and compact.png_is_plain(path):
+        image = compact.read_rgb(path, (width, height), 1)
+    elif img.format == "HEIF" and img.mode == "RGB":
+        image = compact.read_heif(path)  # libheif applies the turns, as on Pillow's path
+    else:
+        return None
+    if image is None:
+        raise ImageError(f"{path}: truncated or corrupt image data")
+    factor = _working_factor(image.shape[1], image.shape[0])
+    if factor > 1:
+        image = compact.reduce_by(image, factor)
+    return compact.upright(image, orientation)
+
+
+def _decode_opened(img: Image.Image, path: Path, max_pixels: int) -> np.ndarray:
+    """An opened (not yet decoded) image as RGB within the limits, compactly if it is large."""
+    width, height = img.size
+    if width * height > max_pixels:
+        raise ImageTooLargeError(
+            f"{path}: {width}x{height} = {width * height:,} pixels is over the limit "
+            f"of {max_pixels:,} (raise it with --max-pixels)"
+        )
+    scale = _check_and_draft(img, path, max_pixels)
+    compact = _decode_compact(img, path, scale)
+    if compact is not None:
+        return compact
+    decoded = _decode_bounded(img)
+    if decoded is not img:  # reduced: the full-size image is freed at once
+        img.close()
+    # in place: otherwise Pillow returns a full copy even of an upright photo
+    ImageOps.exif_transpose(decoded, in_place=True)
+    return _to_rgb(decoded)
 
 
 def load_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
@@ -243,6 +327,8 @@ def load_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.
     Returns
     -------
     image : ndarray of shape (h, w, 3), dtype uint8, RGB
+        Read-only for a HEIC of 20 MP or more (libheif's own buffer, not copied; ``.copy()``
+        it to write into it).
 
     Raises
     ------
@@ -271,16 +357,7 @@ def load_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow's EXIF/ICC chatter is not the user's concern
             with Image.open(path) as img:
-                width, height = img.size
-                if width * height > max_pixels:
-                    raise ImageTooLargeError(
-                        f"{path}: {width}x{height} = {width * height:,} pixels is over the limit "
-                        f"of {max_pixels:,} (raise it with --max-pixels)"
-                    )
-                decoded = _decode_bounded(img, path, max_pixels)
-                # in place: otherwise Pillow returns a full copy even of an upright photo
-                ImageOps.exif_transpose(decoded, in_place=True)
-                return _to_rgb(decoded)
+                return _decode_opened(img, path, max_pixels)
     except ImageError:
         raise
     except PermissionError:

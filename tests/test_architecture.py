@@ -21,6 +21,7 @@ DOC = REPO / "docs" / "architecture.md"
 GROUND = ["exceptions", "_validation", "jsonable"]
 STAGES = [
     "models",
+    "_images_compact",
     "images",
     "metadata",
     "yunet",
