@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -177,6 +178,10 @@ _OPENVINO_CPU = {
 }
 
 
+# the side of the zero image a model of free input size is first run on
+PAD_SIDE = 64
+
+
 @functools.cache
 def _openvino_core() -> Any:
     import openvino as ov
@@ -206,4 +211,29 @@ def openvino_request(src: Path, fp32_name: str, *, image_input: bool = False) ->
         steps.input().tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC"))
         steps.input().model().set_layout(ov.Layout("NCHW"))
         model = steps.build()
-    return core.compile_model(model, "CPU", _OPENVINO_CPU).create_infer_request()
+    request = core.compile_model(model, "CPU", _OPENVINO_CPU).create_infer_request()
+    del model
+    # The first inference sets up kernels and scratch space and frees tens of MB it needed
+    # only once: run it now, on zeros (a small image when the size is free), and give back.
+    port = request.model_inputs[0]
+    shape = [d.get_length() if d.is_static else PAD_SIDE for d in port.get_partial_shape()]
+    request.infer({0: np.zeros(shape, port.get_element_type().to_dtype())})
+    _give_back_freed_heap()
+    return request
+
+
+def _give_back_freed_heap() -> None:
+    """Return to the system the heap that reading and compiling a model freed.
+
+    glibc keeps freed heap for reuse; after both models are compiled a worker held 40 MB it
+    no longer used, on top of every photo's peak (docs/benchmarks.md, "Peak memory of one
+    worker"). Once per model, so its cost (a walk over the heap) does not matter.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import contextlib
+    import ctypes
+    import ctypes.util
+
+    with contextlib.suppress(OSError, AttributeError):  # not glibc (musl has no malloc_trim)
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
