@@ -23,6 +23,7 @@ Nothing is written into the repository; the figures are in docs/benchmarks.md.
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import statistics
@@ -113,17 +114,23 @@ def decode_peak_mb(target: Path, portrait: Path) -> tuple[float, float]:
 
 
 def main(argv: list[str]) -> None:
-    folder, lfw = Path(argv[0]), Path(argv[1])
-    files = build(folder, lfw)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("folder", type=Path, help="where the files are written")
+    ap.add_argument("lfw", type=Path, help="LFW's images folder (faces to paste)")
+    ap.add_argument("--decode", action="store_true", help="peak of decoding alone, warm")
+    ap.add_argument("--measure", action="store_true", help="peak of a scan, cold and warm")
+    args = ap.parse_args(argv)
+    lfw = args.lfw
+    files = build(args.folder, lfw)
     portrait = next(sorted(p for p in lfw.iterdir() if p.is_dir())[0].glob("*.jpg"))
-    if "--decode" in argv:
+    if args.decode:
         print("| file | peak while decoding (warm worker) | added by decoding |")
         print("|---|---:|---:|")
         for f in files:
             runs = sorted(decode_peak_mb(f, portrait) for _ in range(3))
             peak, added = runs[1]
             print(f"| {f.name} | {peak:.0f} MB | +{added:.0f} MB |", flush=True)
-    if "--measure" not in argv:
+    if not args.measure:
         return
     print("| file | cold (alone) | warm (after a portrait) |")
     print("|---|---:|---:|")

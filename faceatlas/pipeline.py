@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from faceatlas import _heap
 from faceatlas.align import face_quality
 from faceatlas.catalog import Catalog, FaceRecord, PhotoRecord
 from faceatlas.config import ScanConfig
@@ -39,6 +40,8 @@ Progress = Callable[[int, int], None]
 
 # -- the pure per-file work ----------------------------------------------------------------
 _MODELS: dict[tuple[str, str, int], tuple[Detector, Embedder]] = {}
+# images of this many bytes (12 MP and up) give back the heap their decoding freed
+GIVE_BACK_ABOVE = 36_000_000
 
 
 def _models(config: ScanConfig) -> tuple[Detector, Embedder]:
@@ -193,6 +196,8 @@ def process_file(
             )
         else:
             image = load_image(path, max_pixels=config.max_pixels)
+            if image.size >= GIVE_BACK_ABOVE:  # what decoding freed (libheif: 30-70 MB)
+                _heap.give_back()
             photos.append(_photo_of(path, image, config, detector, embedder, bars, meta))
     except FaceAtlasError as exc:
         photos = [PhotoRecord(path, status="error", error=str(exc))]

@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "faceatlas"
 DOC = REPO / "docs" / "architecture.md"
 
-GROUND = ["exceptions", "_validation", "jsonable"]
+GROUND = ["exceptions", "_validation", "jsonable", "_heap"]
 STAGES = [
     "models",
     "_images_compact",

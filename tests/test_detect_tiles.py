@@ -52,3 +52,22 @@ def test_the_light_retry_of_a_large_dark_photo_finds_the_face_in_the_photos_fram
     assert found.light and len(found.detections) == 1
     x1, y1, x2, y2 = found.detections.boxes[0]
     assert 3000 < (x1 + x2) / 2 < 3400 and 1000 < (y1 + y2) / 2 < 1400
+
+
+def test_a_tiled_pass_is_resized_tile_by_tile_like_the_whole_photo(shared_data: Path) -> None:
+    import cv2
+
+    from faceatlas.detect import _ResizedInTiles
+
+    face = Image.open(shared_data / "lfw" / "images" / "Colin_Powell" / "Colin_Powell_0001.jpg")
+    photo = np.asarray(face.resize((3000, 2250)))
+    size = (1950, 1462)  # 0.65
+    whole = cv2.cvtColor(cv2.resize(photo, size, interpolation=cv2.INTER_LINEAR), cv2.COLOR_RGB2BGR)
+    tiles = _ResizedInTiles(photo, size)
+    assert tiles.shape == whole.shape
+    for y, x in ((0, 0), (300, 700), (1000, 1200)):
+        tile = tiles[y : y + 400, x : x + 700]
+        assert tile.shape == (min(400, 1462 - y), min(700, 1950 - x), 3)
+        ref = whole[y : y + 400, x : x + 700].astype(int)
+        inner = np.abs(tile.astype(int) - ref)[2:-2, 2:-2]
+        assert inner.mean() < 1.0 and np.percentile(inner, 99) <= 6
