@@ -182,8 +182,16 @@ _OPENVINO_CPU = {
 PAD_SIDE = 64
 
 
+# oneDNN, inside OpenVINO, keeps up to 1,024 compiled kernels (its default); each new input
+# size of YuNet adds a few MB of them, which a worker kept for good (40 photo sizes: 100 MB;
+# with 64, 31 MB). Read by oneDNN from the environment, so set before OpenVINO starts; a value
+# the user set is kept.
+ONEDNN_KERNELS = "64"
+
+
 @functools.cache
 def _openvino_core() -> Any:
+    os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", ONEDNN_KERNELS)
     import openvino as ov
 
     return ov.Core()
