@@ -93,7 +93,8 @@ LARGE_PASS_SIDE = 512
 # 48 MP photo is searched at 16 MP, so its smallest found faces are ~28 px.
 MAX_DETECT_PIXELS = 16_000_000
 # Passes larger than TILE_MAX_PIXELS are searched in overlapping tiles of at most that size
-# (YuNet's feature maps take ~75 MB per megapixel); passes over TILE_SMALLER_ABOVE (photos of
+# (YuNet's feature maps take ~30 MB per megapixel on OpenVINO in bfloat16, ~45 in float32,
+# ~75 on OpenCV's DNN); passes over TILE_SMALLER_ABOVE (photos of
 # 14 MP and more, whose pixels weigh more) get smaller tiles: on a 48 MP JPEG, 40 MB less at
 # the peak for 16 % more detection CPU (docs/benchmarks.md, "Peak memory of one worker").
 TILE_MAX_PIXELS = 3_200_000
@@ -276,7 +277,7 @@ class YuNetDetector:
         (:data:`RELOOK_SCORE`); False is the single-scale detector of faceatlas 0.1.
     backend : {"auto", "opencv", "openvino"}, default "auto"
         What runs the network (:mod:`faceatlas.yunet`); ``auto`` takes OpenVINO when it is
-        installed (3.5-4x faster), else OpenCV.
+        installed (2-4x less CPU a pass), else OpenCV.
     """
 
     score_threshold: float = 0.7

@@ -56,9 +56,8 @@ Image.MAX_IMAGE_PIXELS = None
 # 256 MB: what one image may take while it is decoded, at the default pixel limit (the
 # budget grows in proportion when --max-pixels is raised). Pillow holds RGB in 4 bytes a
 # pixel, so a 64 MP RGB PNG fits, a 100 MP one does not; a JPEG always fits, since it is
-# reduced while decoding (draft mode). A worker scanning the largest accepted files alone
-# peaks under 450 MB; one that already holds the embedder, at up to 640 MB
-# (docs/benchmarks.md, "Peak memory of one worker").
+# reduced while decoding (draft mode). What a scan worker then holds at most, with its models
+# loaded, is measured in docs/benchmarks.md ("Peak memory of one worker").
 DEFAULT_MAX_DECODED_BYTES = 256 * 1024 * 1024
 
 # 50 MP: images above this are reduced (by a whole factor, while decoding where the format

