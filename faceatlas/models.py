@@ -163,8 +163,6 @@ def openvino_available() -> bool:
     Looked up, not imported: importing onnx alone takes about a second of CPU, paid by
     every scan worker at start, and it is only needed once, to write the fp32 copy.
     """
-    import importlib.util
-
     return all(importlib.util.find_spec(name) is not None for name in ("onnx", "openvino"))
 
 
@@ -176,12 +174,8 @@ _OPENVINO_CPU = {
     "PERFORMANCE_HINT": "LATENCY",
     "ENABLE_CPU_PINNING": False,
 }
-
-
 # the side of the zero image a model of free input size is first run on
 PAD_SIDE = 64
-
-
 # oneDNN, inside OpenVINO, keeps up to 1,024 compiled kernels (its default); each new input
 # size of YuNet adds a few MB of them, which a worker kept for good (40 photo sizes: 100 MB;
 # with 64, 31 MB). Read by oneDNN from the environment, so set before OpenVINO starts; a value
