@@ -156,7 +156,10 @@ def dask_pool(
     again elsewhere by the scheduler; a batch that killed
     ``distributed.scheduler.allowed-failures`` workers in a row (a file that crashes the
     decoder) or raised is split into single files, and a single file that fails so comes
-    back as ``failed(task, reason)``, so the scan records it and goes on.
+    back as ``failed(task, reason)``, so the scan records it and goes on. A single file
+    whose worker kept dying gets one more try with nothing else in flight first: Dask blames
+    every task a dying worker held, so a good file queued beside the bad one was reported
+    failed with it.
     """
     from distributed import as_completed
 
@@ -167,6 +170,7 @@ def dask_pool(
     window = max(2, IN_FLIGHT_PER_THREAD * threads)
     batches = [list(range(i, min(i + size, len(tasks)))) for i in range(0, len(tasks), size)]
     retry: list[list[int]] = []  # single files of a batch that failed
+    alone: list[list[int]] = []  # single files whose workers died: once more, on their own
     which: dict[Any, list[int]] = {}
 
     def submit() -> Any | None:
@@ -174,6 +178,8 @@ def dask_pool(
             items = retry.pop()
         elif batches:
             items = batches.pop(0)
+        elif alone and not which:
+            items = alone.pop()
         else:
             return None
         # pure=False: a task is its files' work now, never a cached answer of an old run
@@ -181,6 +187,7 @@ def dask_pool(
         which[future] = items
         return future
 
+    tried_alone: set[int] = set()
     running = as_completed([f for f in (submit() for _ in range(window)) if f is not None])
     for future in running:
         items = which.pop(future)
@@ -189,6 +196,10 @@ def dask_pool(
         except Exception as exc:  # noqa: BLE001 - KilledWorker or the task's own error
             if len(items) > 1:
                 retry += [[i] for i in reversed(items)]
+                results = []
+            elif type(exc).__name__ == "KilledWorker" and items[0] not in tried_alone:
+                tried_alone.add(items[0])
+                alone.append(items)
                 results = []
             else:
                 results = [failed(tasks[items[0]], f"{type(exc).__name__}: {exc}")]
