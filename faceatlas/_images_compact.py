@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -63,26 +65,40 @@ def jpeg_is_whole(path: Path) -> bool:
     return False
 
 
+def png_chunks(f: BinaryIO) -> Iterator[tuple[bytes, int]]:
+    """``(kind, length)`` of each chunk of the PNG open in ``f``, up to ``IEND``.
+
+    Walks the chunk headers only: when a chunk is yielded the file stands at its data, which
+    the caller may read; the walk then seeks past it. Stops early (no ``IEND``) at a wrong
+    signature, a chunk that runs past the end of the file, or after :data:`_MAX_STEPS`.
+    """
+    size = os.fstat(f.fileno()).st_size
+    if f.read(8) != b"\x89PNG\r\n\x1a\n":
+        return
+    pos = 8
+    for _ in range(_MAX_STEPS):
+        head = f.read(8)
+        if len(head) < 8:
+            return
+        length, kind = struct.unpack(">I4s", head)
+        if pos + 12 + length > size:
+            return
+        yield kind, length
+        if kind == b"IEND":
+            return
+        pos += 12 + length
+        f.seek(pos)
+
+
 def png_is_plain(path: Path) -> bool:
     """True for a whole 8-bit grey or RGB PNG with no transparency, animation or orientation.
 
-    Walks the chunk headers only (seeks over the data). A PNG with a ``tRNS`` chunk (its
-    transparent pixels must turn white), an animation, EXIF or XMP (Pillow would turn it by
-    an orientation found there), 16-bit samples, or chunks that run past the end of the
-    file goes Pillow's way.
+    A PNG with a ``tRNS`` chunk (its transparent pixels must turn white), an animation, EXIF
+    or XMP (Pillow would turn it by an orientation found there), 16-bit samples, or chunks
+    that run past the end of the file goes Pillow's way.
     """
     with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        if f.read(8) != b"\x89PNG\r\n\x1a\n":
-            return False
-        pos = 8
-        for step in range(_MAX_STEPS):
-            head = f.read(8)
-            if len(head) < 8:
-                return False
-            length, kind = struct.unpack(">I4s", head)
-            if pos + 12 + length > size:
-                return False
+        for step, (kind, length) in enumerate(png_chunks(f)):
             if step == 0:
                 ihdr = f.read(13)
                 bit_depth, color_type = ihdr[8], ihdr[9]
@@ -95,8 +111,6 @@ def png_is_plain(path: Path) -> bool:
                 and f.read(min(length, 80)).split(b"\0", 1)[0] in _ORIENTATION_TEXT
             ):
                 return False
-            pos += 12 + length
-            f.seek(pos)
     return False
 
 

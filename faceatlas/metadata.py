@@ -182,33 +182,22 @@ def _file_time(path: Path) -> PhotoMeta:
     return PhotoMeta(taken_at=text, taken_source="file:mtime", taken_guess=True, taken_ts=ts)
 
 
-# a PNG's chunks are walked at most this many times (each header is 12 bytes)
-_PNG_MAX_CHUNKS = 100_000
-
-
 def _png_exif(img: Any, path: Path) -> Any:
     """A PNG's EXIF, from its eXIf chunk wherever it lies, without decoding the pixels.
 
     Pillow's ``getexif`` on a PNG decodes the whole image to reach chunks after the pixels:
     for a 48 MP PNG, 190 MB more at a worker's peak and a second decode. Here the chunk
-    headers are walked instead (seeking over the data).
+    headers are walked instead.
     """
     from PIL import Image
+
+    from faceatlas._images_compact import png_chunks
 
     exif = Image.Exif()
     raw = img.info.get("exif")
     if raw is None:
         with open(path, "rb") as f:
-            f.seek(8)  # the signature; Pillow has checked it
-            for _ in range(_PNG_MAX_CHUNKS):
-                head = f.read(8)
-                if len(head) < 8 or head[4:] == b"IEND":
-                    break
-                length = int.from_bytes(head[:4], "big")
-                if head[4:] == b"eXIf":
-                    raw = f.read(length)
-                    break
-                f.seek(length + 4, os.SEEK_CUR)  # the data and its CRC
+            raw = next((f.read(n) for kind, n in png_chunks(f) if kind == b"eXIf"), None)
     if raw:
         exif.load(raw)
     return exif

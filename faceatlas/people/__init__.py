@@ -42,6 +42,7 @@ from faceatlas.people._state import default_min_faces, repeat_bar
 from faceatlas.people._suggest import confirm_suggestion, dismiss_suggestion, suggest_merges
 from faceatlas.people._views import (
     elbow_curve,
+    face_fields,
     face_table,
     list_people,
     person_detail,
@@ -67,6 +68,7 @@ __all__ = [
     "name_person",
     "normalize_name",
     "people_named",
+    "face_fields",
     "person_detail",
     "reject_face",
     "repeat_bar",

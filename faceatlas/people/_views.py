@@ -75,6 +75,20 @@ def list_people(catalog: Catalog, *, include_hidden: bool = False) -> dict[str, 
     }
 
 
+def face_fields(row: Any) -> dict[str, Any]:
+    """What every view of a person shows of one of its faces (a ``person_face_rows`` row)."""
+    return {
+        "face_id": row["face_id"],
+        "photo_id": row["photo_id"],
+        "path": row["path"],
+        "frame_index": row["frame_index"],
+        "box": [round(row[c], 1) for c in ("x1", "y1", "x2", "y2")],
+        "quality": round(row["quality"], 4),
+        "source": row["source"],
+        "confirmed": row["confirmed"],
+    }
+
+
 def person_detail(catalog: Catalog, person_id: int) -> dict[str, Any]:
     """One person: its row, its faces (with photo, box, source, pin, date) and rejected faces.
 
@@ -86,14 +100,7 @@ def person_detail(catalog: Catalog, person_id: int) -> dict[str, Any]:
     refs = catalog.reference_faces([r["face_id"] for r in rows])
     faces = [
         {
-            "face_id": r["face_id"],
-            "photo_id": r["photo_id"],
-            "path": r["path"],
-            "frame_index": r["frame_index"],
-            "box": [round(r[c], 1) for c in ("x1", "y1", "x2", "y2")],
-            "quality": round(r["quality"], 4),
-            "source": r["source"],
-            "confirmed": r["confirmed"],
+            **face_fields(r),
             # a reference photo from the known-people folder (``enroll``)
             "reference": r["face_id"] in refs,
             "taken": r["taken"],

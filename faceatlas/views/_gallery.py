@@ -166,6 +166,8 @@ def gallery_embedder(catalog: Catalog, wanted: str | None = None) -> str | None:
 
 
 def _person_build(catalog: Catalog, person_id: int, embedder: str | None) -> dict[str, Any]:
+    from faceatlas.people import face_fields
+
     person = catalog.person(person_id)
     rows = catalog.person_face_rows(person_id)
     emb = gallery_embedder(catalog, embedder)
@@ -177,14 +179,7 @@ def _person_build(catalog: Catalog, person_id: int, embedder: str | None) -> dic
             sim = {int(f): round(float(v), 4) for f, v in zip(ids, s, strict=True)}
     faces = [
         {
-            "face_id": r["face_id"],
-            "photo_id": r["photo_id"],
-            "path": r["path"],
-            "frame_index": r["frame_index"],
-            "box": [round(r[c], 1) for c in ("x1", "y1", "x2", "y2")],
-            "quality": round(r["quality"], 4),
-            "confirmed": r["confirmed"],
-            "source": r["source"],
+            **face_fields(r),
             "similarity": sim.get(r["face_id"]),
             "taken": r["taken"] or _file_time(r["path"]),
             "taken_is_capture": bool(r["taken_is_capture"]),
